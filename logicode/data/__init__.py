@@ -1,0 +1,1 @@
+"""Datasets: the MVTec LOCO reader, annotation importers and the synthetic generator."""

@@ -1,0 +1,1 @@
+"""LogiCode: natural-language rules to verified rule code."""

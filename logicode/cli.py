@@ -86,7 +86,7 @@ def print_summary(summary: dict[str, Any], title: str) -> None:
     console.print(table)
     defects = summary.get("defects", {})
     if defects:
-        dt = Table(title="logical anomalies by defect")
+        dt = Table(title="anomalous images by defect")
         dt.add_column("defect")
         dt.add_column("type")
         dt.add_column("images", justify="right")

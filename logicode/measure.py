@@ -24,12 +24,9 @@ def orientation_deg(mask: np.ndarray) -> float:
     x = xs - xs.mean()
     y = ys - ys.mean()
     mu20, mu02, mu11 = float((x * x).mean()), float((y * y).mean()), float((x * y).mean())
-    theta = 0.5 * math.degrees(math.atan2(2 * mu11, mu20 - mu02))
-    if theta >= 90.0:
-        theta -= 180.0
-    if theta < -90.0:
-        theta += 180.0
-    return round(theta, 3)
+    theta = round(0.5 * math.degrees(math.atan2(2 * mu11, mu20 - mu02)), 3)
+    # Fold into [-90, 90) after rounding, so that 89.9996 cannot become 90.0.
+    return ((theta + 90.0) % 180.0) - 90.0
 
 
 def component_from_mask(

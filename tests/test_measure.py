@@ -34,3 +34,13 @@ def test_empty_mask_and_shape_mismatch():
         component_from_mask("c0", "x", np.zeros((4, 4), bool))
     with pytest.raises(ValueError, match="shape"):
         component_from_mask("c0", "x", np.ones((4, 4), bool), np.zeros((5, 4, 3), np.uint8))
+
+
+def test_orientation_near_vertical_folds_into_range():
+    from logicode.data.synth.kit import rect_mask
+
+    for angle in (89.99, 90.0, 90.01, -90.0, 270.0):
+        m = rect_mask((200, 200), (100, 100), (120, 60), angle)
+        theta = orientation_deg(m)
+        assert -90.0 <= theta < 90.0
+        component_from_mask("c0", "x", m)  # must validate

@@ -115,6 +115,14 @@ def data_synth(
             help="RAD-style perturbations, e.g. 'blur=0.5,light=0.3,view=0.2' (strengths in 0..1).",
         ),
     ] = None,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite",
+            help="Write into a non-empty folder that is not a synthetic dataset "
+            "(same-name files are replaced, nothing is deleted).",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Generate a synthetic MVTec LOCO style dataset with ground-truth scenes."""
@@ -141,6 +149,7 @@ def data_synth(
                 seed=seed,
                 perturb=spec,
                 progress=progress,
+                overwrite=overwrite,
             )
         results.append(summary)
         if not as_json:

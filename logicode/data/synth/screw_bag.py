@@ -392,16 +392,33 @@ def _bag_overlay(
 
 
 def _shadows(img: np.ndarray, union: np.ndarray, rng: np.random.Generator) -> None:
-    """Darken the table under and beside the parts (soft, offset contact shadow)."""
+    """Darken the table under and beside the parts: a soft contact shadow, offset a little."""
+    rows, cols = np.flatnonzero(union.any(axis=1)), np.flatnonzero(union.any(axis=0))
+    dx, dy = rng.uniform(1.5, 3.0), rng.uniform(1.5, 3.0)
+    if rows.size == 0:
+        return
     h, w = union.shape
+    pad = 32
+    y0, y1 = max(rows[0] - pad, 0), min(rows[-1] + pad + 1, h)
+    x0, x1 = max(cols[0] - pad, 0), min(cols[-1] + pad + 1, w)
     q = 4
-    small = cv2.resize(union.astype(np.float32), (w // q, h // q), interpolation=cv2.INTER_AREA)
-    dx, dy = rng.uniform(1.0, 2.5), rng.uniform(1.0, 2.5)
+    ch, cw = (y1 - y0) // q, (x1 - x0) // q
+    if ch < 2 or cw < 2:
+        return
+    crop = union[y0 : y0 + ch * q, x0 : x0 + cw * q].view(np.uint8) * np.float32(1.0)
+    small = cv2.resize(crop, (cw, ch), interpolation=cv2.INTER_AREA)
     m = np.float32([[1, 0, dx], [0, 1, dy]])
-    small = cv2.warpAffine(small, m, (w // q, h // q))
-    small = cv2.GaussianBlur(small, (0, 0), 2.0)
-    shade = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
-    img *= (1.0 - 0.28 * np.clip(shade, 0, 1))[..., None]
+    small = cv2.GaussianBlur(cv2.warpAffine(small, m, (cw, ch)), (0, 0), 2.5)
+    shade = cv2.resize(small, (cw * q, ch * q), interpolation=cv2.INTER_LINEAR)
+    img[y0 : y0 + ch * q, x0 : x0 + cw * q] *= (1.0 - 0.28 * np.clip(shade, 0, 1))[..., None]
+
+
+def _finish(img: np.ndarray, rng: np.random.Generator, noise: int = 4) -> np.ndarray:
+    """Slight optical blur, sensor noise (uniform, +-``noise`` grey levels), then ``uint8``."""
+    img = cv2.GaussianBlur(img, (0, 0), 0.7)
+    img += rng.integers(-noise, noise + 1, img.shape[:2], dtype=np.int8)[..., None]
+    np.clip(img, 0, 255, out=img)
+    return cv2.convertScaleAbs(img)
 
 
 # --- generator ------------------------------------------------------------------------------
@@ -465,9 +482,7 @@ class ScrewBagGenerator:
         poly = _bag_polygon(bag, rng)
         img = _bag_overlay(img, bag, poly, rng)
         img *= _gain(rng, h, w, 0.06)[..., None]
-        img = cv2.GaussianBlur(img, (0, 0), 0.7)
-        img += rng.standard_normal((h, w), dtype=np.float32)[..., None] * 2.2
-        image = kit.finish(img)
+        image = _finish(img, rng)
 
         parts = [Part("bag", kit.polygon_mask((h, w), poly), {})]
         for it in sorted(shown, key=lambda i: ("screw", "nut", "washer").index(i.label)):

@@ -9,7 +9,14 @@ merged into one) and a pushpin head of the wrong colour.
 Ground truth: the ``box`` (its whole footprint), one ``compartment`` per walled cell (its
 floor region, attributes ``row``/``col`` of its top-left grid cell), one ``separator`` per
 wall piece between two neighbouring compartments, and one ``pushpin`` per pin (head and
-needle, attribute ``head_color``).
+needle, attribute ``head_color``). ``box`` and ``compartment`` masks are full extents (the
+box is transparent, so what lies in it overlaps them); ``separator`` and ``pushpin`` masks are
+visible pixels (they never overlap each other).
+
+Margins against the spec's rules (see the tests): every pin stays at least 8 px inside its
+cell, so its centroid lies more than 40 px inside the compartment's box; normal compartments
+differ in area by under 10 % (rule: 25 %) while a merged one is twice as large; a yellow pin's
+mean hue stays within 46-62 degrees (colour name "yellow" spans 40-70).
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from logicode.data.synth.base import Part, Sample
 logger = logging.getLogger(__name__)
 
 CATEGORY = "pushpins"
+VERSION = "1"
 WIDTH, HEIGHT = 1700, 1000
 ROWS, COLS = 3, 5
 
@@ -38,6 +46,14 @@ ANOMALY_TYPES: dict[str, str] = {
     "color": "matching",
 }
 """Defects this generator renders, with their spec anomaly type."""
+
+_IMG_PX = 1700 * 1000
+SATURATION: dict[str, tuple[float, bool]] = {
+    "additional_1_pushpin": (round(0.0037059 * _IMG_PX), False),
+    "additional_2_pushpins": (round(0.0074118 * _IMG_PX), False),
+    "missing_pushpin": (round(0.0037059 * _IMG_PX), False),
+}
+"""sPRO saturation thresholds of the real ``defects_config.json`` (others: 1.0, relative)."""
 
 _YELLOW = (238.0, 214.0, 46.0)
 _WRONG_HEADS: dict[str, tuple[float, float, float]] = {
@@ -297,6 +313,21 @@ def _noise(rng: np.random.Generator, shape: tuple[int, ...], sigma: float) -> np
     return out.reshape(shape)
 
 
+def _canvas(
+    rng: np.random.Generator,
+    h: int,
+    w: int,
+    base: tuple[float, float, float],
+    texture: float,
+    grain: int,
+) -> np.ndarray:
+    """A dark textured background: ``base`` with smooth blotches of ``texture`` grey levels."""
+    small = rng.standard_normal((h // grain + 2, w // grain + 2), dtype=np.float32)
+    tex = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    tex *= np.float32(texture)
+    return cv2.merge([tex + np.float32(b) for b in base])
+
+
 def _finish(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Lighting gradient, optical blur, sensor noise, then ``uint8`` (fast full-image pass)."""
     h, w = img.shape[:2]
@@ -306,8 +337,7 @@ def _finish(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     )[None, :]
     img *= gain[..., None]
     img = kit.soften(img, 0.8)
-    img += _noise(rng, (h, w, 1), 2.0)
-    img += _noise(rng, (h, w, 3), 0.8)
+    img += _noise(rng, (h, w), 2.2)[..., None]
     np.clip(img, 0.0, 255.0, out=img)
     img += 0.5
     return img.astype(np.uint8)
@@ -318,6 +348,9 @@ class PushpinsGenerator:
 
     category: str = CATEGORY
     defects: tuple[str, ...] = tuple(ANOMALY_TYPES)
+    name: str = "logicode.data.synth.pushpins"
+    version: str = VERSION
+    saturation: dict[str, tuple[float, bool]] = SATURATION
 
     def render(self, rng: np.random.Generator, defect: str | None = None) -> Sample:
         """Render one image: good when ``defect`` is None, else that one defect.
@@ -367,7 +400,7 @@ class PushpinsGenerator:
                 f"the pushpin in row {wrong_cell[0]}, col {wrong_cell[1]} has a {wrong_color} head"
             )
 
-        img = kit.canvas(rng, HEIGHT, WIDTH, (50.0, 52.0, 56.0), texture=5.0, grain=40)
+        img = _canvas(rng, HEIGHT, WIDTH, (50.0, 52.0, 56.0), texture=5.0, grain=40)
         box_pts = [frame.to_img(p) for p in kit.rect_points((0, 0), lay.outer, 0.0)]
         box = kit.rounded_rect_mask(shape, (frame.cx, frame.cy), lay.outer, 18.0, frame.angle)
         _blend(img, box, (92.0, 96.0, 102.0), 0.35)

@@ -134,7 +134,9 @@ def test_generator_defects_are_spec_defects(gen: pushpins.PushpinsGenerator, spe
 
 
 @pytest.mark.parametrize("seed", GOOD_SEEDS)
-def test_good_image_passes_every_rule(gen: pushpins.PushpinsGenerator, seed: int) -> None:
+def test_good_image_passes_every_rule_with_clear_margins(
+    gen: pushpins.PushpinsGenerator, seed: int
+) -> None:
     sample = gen.render(np.random.default_rng(seed))
     assert sample.image.shape == (pushpins.HEIGHT, pushpins.WIDTH, 3)
     assert sample.image.dtype == np.uint8
@@ -142,17 +144,11 @@ def test_good_image_passes_every_rule(gen: pushpins.PushpinsGenerator, seed: int
     assert sample.anomaly_mask is None and sample.reason == ""
     scene = scene_of(sample)
     assert failing(scene) == set()
-
-
-@pytest.mark.parametrize("seed", GOOD_SEEDS[:2])
-def test_good_image_has_clear_margins(gen: pushpins.PushpinsGenerator, seed: int) -> None:
-    sample = gen.render(np.random.default_rng(seed))
-    scene = scene_of(sample)
+    # margins: perception noise must not flip a verdict
     comps = of(scene, "compartment")
     areas = [c.area for c in comps]
     assert max(areas) / min(areas) < 1.1
-    pins = of(scene, "pushpin")
-    for p in pins:
+    for p in of(scene, "pushpin"):
         x, y = p.centroid
         holders = [c for c in comps if inside(c, p.centroid)]
         assert len(holders) == 1

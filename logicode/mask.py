@@ -84,6 +84,41 @@ def encode(mask: np.ndarray) -> dict:
     return {"size": [int(h), int(w)], "counts": _encode_counts(_runs(mask))}
 
 
+def encode_crop(crop: np.ndarray, x0: int, y0: int, height: int, width: int) -> dict:
+    """Encode a mask given only its bounding-box crop (fast for small parts of big images).
+
+    Equal to ``encode(full)`` where ``full`` is a ``height x width`` zero mask with ``crop``
+    pasted at column ``x0``, row ``y0``; the cost grows with the crop, not the image.
+    """
+    crop = np.asarray(crop, dtype=bool)
+    bh, bw = crop.shape
+    if x0 < 0 or y0 < 0 or x0 + bw > width or y0 + bh > height:
+        raise ValueError(f"crop {bw}x{bh} at ({x0}, {y0}) does not fit a {width}x{height} image")
+    padded = np.zeros((bh + 2, bw), dtype=np.int8)
+    padded[1:-1] = crop
+    flat = padded.ravel(order="F")
+    change = np.flatnonzero(flat[1:] != flat[:-1]) + 1  # starts of new runs in padded coords
+    col, row = np.divmod(change, bh + 2)
+    full = (x0 + col) * height + (y0 - 1 + row)
+    # A run of ones that ends at the bottom of one column and restarts at the top of the next
+    # is one run in the full image: drop such end/start pairs.
+    bounds = full.tolist()
+    merged: list[int] = []
+    for b in bounds:
+        if merged and merged[-1] == b and len(merged) % 2 == 0:
+            merged.pop()
+        else:
+            merged.append(b)
+    runs: list[int] = []
+    prev = 0
+    for b in merged:
+        runs.append(b - prev)
+        prev = b
+    if prev < height * width or not runs:
+        runs.append(height * width - prev)
+    return {"size": [int(height), int(width)], "counts": _encode_counts(runs)}
+
+
 def decode(rle: dict) -> np.ndarray:
     """Decode a compressed COCO RLE (or an uncompressed one with a list of counts).
 

@@ -26,7 +26,7 @@ def orientation_deg(mask: np.ndarray) -> float:
     mu20, mu02, mu11 = float((x * x).mean()), float((y * y).mean()), float((x * y).mean())
     theta = round(0.5 * math.degrees(math.atan2(2 * mu11, mu20 - mu02)), 3)
     # Fold into [-90, 90) after rounding, so that 89.9996 cannot become 90.0.
-    return ((theta + 90.0) % 180.0) - 90.0
+    return round(((theta + 90.0) % 180.0) - 90.0, 3)
 
 
 def component_from_mask(
@@ -55,25 +55,31 @@ def component_from_mask(
 
     """
     mask = np.asarray(mask, dtype=bool)
-    if not mask.any():
-        raise ValueError(f"component {id!r} ({label}) has an empty mask")
     if image is not None and image.shape[:2] != mask.shape:
         raise ValueError(f"mask shape {mask.shape} differs from image shape {image.shape[:2]}")
-    ys, xs = np.nonzero(mask)
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        raise ValueError(f"component {id!r} ({label}) has an empty mask")
+    cols = np.flatnonzero(mask.any(axis=0))
+    y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    crop = mask[y0:y1, x0:x1]
+    ys, xs = np.nonzero(crop)
     color = None
     if image is not None:
-        mean = image[mask].reshape(-1, image.shape[2] if image.ndim == 3 else 1).mean(axis=0)
+        pixels = image[y0:y1, x0:x1][crop]
+        mean = pixels.reshape(len(pixels), -1).mean(axis=0)
         rgb = tuple(int(round(float(v))) for v in (mean if mean.size == 3 else np.repeat(mean, 3)))
         color = Color(rgb=rgb, name=color_name(rgb))
+    h, w = mask.shape
     return Component(
         id=id,
         label=label,
         score=float(score),
-        bbox=rle.bbox_xyxy(mask),
-        mask=Rle(**rle.encode(mask)) if keep_mask else None,
+        bbox=(float(x0), float(y0), float(x1), float(y1)),
+        mask=Rle(**rle.encode_crop(crop, x0, y0, h, w)) if keep_mask else None,
         area=float(xs.size),
-        centroid=(round(float(xs.mean()) + 0.5, 3), round(float(ys.mean()) + 0.5, 3)),
-        orientation=orientation_deg(mask),
+        centroid=(round(float(xs.mean()) + x0 + 0.5, 3), round(float(ys.mean()) + y0 + 0.5, 3)),
+        orientation=orientation_deg(crop),
         color=color,
         attributes=dict(attributes or {}),
     )

@@ -39,3 +39,16 @@ def test_bbox():
     m[2:5, 3:9] = True
     assert rle.bbox_xyxy(m) == (3.0, 2.0, 9.0, 5.0)
     assert rle.bbox_xyxy(np.zeros((3, 3), bool)) == (0.0, 0.0, 0.0, 0.0)
+
+
+def test_encode_crop_equals_full_encode():
+    rng = np.random.default_rng(3)
+    for _ in range(500):
+        h, w = int(rng.integers(1, 25)), int(rng.integers(1, 25))
+        y0, x0 = int(rng.integers(0, h)), int(rng.integers(0, w))
+        y1, x1 = int(rng.integers(y0 + 1, h + 1)), int(rng.integers(x0 + 1, w + 1))
+        full = np.zeros((h, w), bool)
+        full[y0:y1, x0:x1] = rng.random((y1 - y0, x1 - x0)) < rng.random()
+        assert rle.encode_crop(full[y0:y1, x0:x1], x0, y0, h, w) == rle.encode(full)
+    with pytest.raises(ValueError, match="does not fit"):
+        rle.encode_crop(np.ones((3, 3), bool), 8, 0, 10, 10)

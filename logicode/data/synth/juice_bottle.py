@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import copy
 import math
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -143,7 +144,6 @@ class Layout:
     fill: float
     top_label: LabelPose
     bottom_label: LabelPose
-    extra: dict[str, object] = field(default_factory=dict)
 
     @property
     def height(self) -> float:
@@ -631,7 +631,7 @@ class JuiceBottleGenerator:
         nominal: Layout,
         lay: Layout,
         frame: _Frame,
-        liquid_region: object,
+        liquid_region: Callable[[float], np.ndarray],
         parts: list[Part],
     ) -> np.ndarray:
         """The ground-truth anomaly mask of ``defect``."""
@@ -649,7 +649,6 @@ class JuiceBottleGenerator:
         if defect in ("misplaced_label_bottom", "rotated_label"):
             return by_label["bottom_label"] | self._label_rect(nominal, frame, nominal.bottom_label)
         if defect in ("empty_bottle", "wrong_fill_level_too_much", "wrong_fill_level_not_enough"):
-            assert callable(liquid_region)
             a = liquid_region(nominal.fill)
             if defect == "empty_bottle":
                 return a
@@ -682,28 +681,31 @@ class JuiceBottleGenerator:
         interior: np.ndarray,
     ) -> None:
         """Tint the glass, brighten its walls and rim, draw the cap thread and thick base."""
-        b = bottle[..., None]
-        img[:] = np.where(b, img * 0.6 + 36.0, img)
-        img += ((bottle & ~interior) * 28.0).astype(np.float32)[..., None]
-        inner = cv2.erode(bottle.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
-        edge = bottle & ~inner
-        rim = 150.0 + 12.0 * rng.standard_normal(bottle.shape, dtype=np.float32)
-        img[:] = np.where(edge[..., None], rim[..., None], img)
         s = lay.scale
-        extra = np.zeros(bottle.shape, np.float32)
+        add = np.zeros(bottle.shape, np.float32)
         for k in range(5):
             v = (10 + 13.5 * k) * s
             hw = outer_half_width(v / lay.height, s) - 2
             line = kit.polyline_mask(
                 bottle.shape, [frame(-hw, v + 3 * s), frame(hw, v - 3 * s)], 3 * s
             )
-            extra[line] = 70.0
+            add[line] = 70.0
         base_profile = [
             (outer_half_width(1.0, s) - 6 * s, lay.height - 34 * s),
             (150 * s, lay.height - 4 * s),
         ]
-        extra[kit.polygon_mask(bottle.shape, frame.outline(base_profile))] += 30.0
-        img += (extra * bottle)[..., None]
+        add[kit.polygon_mask(bottle.shape, frame.outline(base_profile))] += 30.0
+        add += 36.0
+        add[~interior] += 28.0
+        mul = np.full(bottle.shape, 0.6, np.float32)
+        inner = cv2.erode(bottle.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+        edge = bottle & ~inner
+        mul[edge] = 0.0
+        add[edge] = 150.0 + 12.0 * rng.standard_normal(int(edge.sum()), dtype=np.float32)
+        mul[~bottle] = 1.0
+        add[~bottle] = 0.0
+        img *= mul[..., None]
+        img += add[..., None]
 
     def _liquid(self, img: np.ndarray, lay: Layout, frame: _Frame, region: np.ndarray) -> None:
         """Paint the juice with a cylindrical shading and a lighter meniscus band."""
@@ -748,8 +750,8 @@ def _lighting(img: np.ndarray, rng: np.random.Generator, strength: float) -> Non
 
 
 def _noise(img: np.ndarray, rng: np.random.Generator, sigma: float) -> None:
-    """Add Gaussian sensor noise in place (float32 draws, for speed)."""
-    img += sigma * rng.standard_normal(img.shape, dtype=np.float32)
+    """Add Gaussian luminance noise in place (one draw per pixel, shared by the channels)."""
+    img += sigma * rng.standard_normal(img.shape[:2], dtype=np.float32)[..., None]
 
 
 def make() -> JuiceBottleGenerator:

@@ -56,6 +56,8 @@ class LoadParams:
         threads: CPU threads for generation and prompt evaluation.
         n_batch: Logical batch size for prompt evaluation.
         cache_ram_mib: Host RAM llama.cpp may use to keep prompt caches of earlier prompts.
+        poll: How hard idle worker threads spin-wait (0-100). 0 (default) sleeps instead,
+            which is much faster on shared or busy cores and burns no idle CPU.
         verbose: Let llama.cpp log to stderr.
     """
 
@@ -63,6 +65,7 @@ class LoadParams:
     threads: int = 0  # 0: default_threads()
     n_batch: int = 512
     cache_ram_mib: int = 1024
+    poll: int = 0
     verbose: bool = False
 
 
@@ -166,6 +169,8 @@ def load_model(model_file: ModelFile, params: LoadParams | None = None) -> Loade
         p.n_parallel = 1  # one slot: its KV cache is the prompt cache shared by all calls
         p.cpuparams.n_threads = params.threads
         p.cpuparams_batch.n_threads = params.threads
+        p.cpuparams.poll = params.poll
+        p.cpuparams_batch.poll = params.poll
         p.cache_ram_mib = params.cache_ram_mib
         p.warmup = False
         p.verbosity = 3 if params.verbose else 0
@@ -214,6 +219,7 @@ class EmbeddedChatModel(OpenAIStyleChatModel):
         n_batch: Prompt-evaluation batch size.
         cache_ram_mib: Host RAM for llama.cpp's cache of earlier prompts.
         cache_prompt: Reuse the KV cache of the previous request's common prefix.
+        poll: Spin-wait level of idle llama.cpp threads (0 = sleep; see ``LoadParams``).
         verbose: Let llama.cpp log to stderr.
     """
 
@@ -223,6 +229,7 @@ class EmbeddedChatModel(OpenAIStyleChatModel):
     n_batch: int = Field(default=512, gt=0)
     cache_ram_mib: int = Field(default=1024, ge=0)
     cache_prompt: bool = True
+    poll: int = Field(default=0, ge=0, le=100)
     verbose: bool = False
     _model_file: ModelFile | None = PrivateAttr(default=None)
 
@@ -238,6 +245,7 @@ class EmbeddedChatModel(OpenAIStyleChatModel):
             threads=self.threads or default_threads(),
             n_batch=self.n_batch,
             cache_ram_mib=self.cache_ram_mib,
+            poll=self.poll,
             verbose=self.verbose,
         )
 

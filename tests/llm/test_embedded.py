@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pydantic import BaseModel
 
 from logicode.llm import store
 from logicode.llm.errors import BackendError, ModelIntegrityError
@@ -69,10 +68,6 @@ def test_stop_strings(chat: EmbeddedChatModel) -> None:
     assert msg.response_metadata["finish_reason"] == "stop"
 
 
-class Fruit(BaseModel):
-    fruit: str
-
-
 def test_json_schema_constrains_output(chat: EmbeddedChatModel) -> None:
     schema = {
         "title": "Fruit",
@@ -80,11 +75,9 @@ def test_json_schema_constrains_output(chat: EmbeddedChatModel) -> None:
         "properties": {"fruit": {"type": "string", "enum": ["kiwi", "plum"]}},
         "required": ["fruit"],
     }
-    roomy = chat.model_copy(update={"max_tokens": 24})  # same loaded model, longer replies
+    roomy = chat.model_copy(update={"max_tokens": 16})  # same loaded model, longer replies
     out = roomy.with_structured_output(schema).invoke("Name a yellow fruit as JSON: banana.")
     assert out in ({"fruit": "kiwi"}, {"fruit": "plum"})  # the enum wins over the prompt
-    parsed = roomy.with_structured_output(Fruit).invoke("A fruit as JSON.")
-    assert isinstance(parsed, Fruit) and parsed.fruit
 
 
 def test_prompt_longer_than_context_is_a_clear_error(chat: EmbeddedChatModel) -> None:

@@ -10,7 +10,7 @@ from logicode.llm import store
 from logicode.llm.errors import BackendError, ModelIntegrityError
 
 xllamacpp = pytest.importorskip("xllamacpp", reason="xllamacpp not installed: logicode[llm]")
-from logicode.llm.embedded import EmbeddedChatModel, load_model  # noqa: E402
+from logicode.llm.embedded import EmbeddedChatModel, load_model, unload_models  # noqa: E402
 
 MODEL = "qwen2.5-coder-0.5b"
 QUESTION = "What is 2+3? Answer with the number only."
@@ -105,3 +105,11 @@ def test_corrupt_gguf_is_a_backend_error(tmp_path: Path, monkeypatch: pytest.Mon
 def test_load_model_cache_key_includes_params(chat: EmbeddedChatModel) -> None:
     mf = chat.loaded().model_file
     assert load_model(mf, chat.load_params) is chat.loaded()
+
+
+def test_unload_then_reload(chat: EmbeddedChatModel) -> None:
+    before = chat.loaded()
+    assert unload_models() >= 1
+    after = chat.loaded()
+    assert after is not before and after.model_file == before.model_file
+    assert chat.invoke(QUESTION).content.strip() == "5"

@@ -1,0 +1,352 @@
+"""Features for perception: per-pixel (for the segmenter) and per-instance (for naming).
+
+Pixel features describe colour and texture at several scales; instance features describe a
+masked region's colour, shape, size and position. Nothing here knows about any product:
+the stages weight the features by what separates the references' labels or values.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+PIXEL_SIGMAS: tuple[float, ...] = (2.0, 5.0, 12.0)
+"""Gaussian scales (working-resolution pixels) of the smoothed colour channels."""
+
+COLOR_FEATURES: tuple[str, ...] = (
+    "L_mean",
+    "a_mean",
+    "b_mean",
+    "L_std",
+    "a_std",
+    "b_std",
+    "L_p10",
+    "a_p10",
+    "b_p10",
+    "L_p90",
+    "a_p90",
+    "b_p90",
+    "chroma_mean",
+)
+"""Colour features of an instance (CIE Lab statistics under the mask)."""
+
+SHAPE_FEATURES: tuple[str, ...] = ("aspect", "solidity", "extent", "fill")
+"""Scale-free shape features of an instance."""
+
+SIZE_FEATURES: tuple[str, ...] = (
+    "log_area",
+    "major_len",
+    "minor_len",
+    "feret",
+    "bbox_w",
+    "bbox_h",
+    "sqrt_area",
+)
+"""Size features of an instance (pixels)."""
+
+POSITION_FEATURES: tuple[str, ...] = ("rel_cx", "rel_cy", "rel_w", "rel_h")
+"""Position of an instance in a frame box (its parent's box, else the image)."""
+
+ALL_FEATURES: tuple[str, ...] = COLOR_FEATURES + SHAPE_FEATURES + SIZE_FEATURES + POSITION_FEATURES
+
+LENGTH_FEATURES: tuple[str, ...] = (
+    "major_len",
+    "minor_len",
+    "feret",
+    "bbox_w",
+    "bbox_h",
+    "sqrt_area",
+)
+"""Features measured in pixels of length (candidates for ``unit: px`` attributes)."""
+
+
+def to_lab(image: np.ndarray) -> np.ndarray:
+    """``HWC uint8`` RGB -> ``HWC float32`` CIE Lab (L in 0..100, a and b about -128..127)."""
+    return cv2.cvtColor(image.astype(np.float32) * (1.0 / 255.0), cv2.COLOR_RGB2Lab)
+
+
+def _blur(x: np.ndarray, sigma: float) -> np.ndarray:
+    return cv2.GaussianBlur(x, (0, 0), sigmaX=sigma, sigmaY=sigma, borderType=cv2.BORDER_REFLECT)
+
+
+def pixel_feature_names(sigmas: Sequence[float] = PIXEL_SIGMAS) -> list[str]:
+    """Names of the columns of :func:`pixel_features`."""
+    names = ["L", "a", "b"]
+    for s in sigmas:
+        names += [f"L_s{s:g}", f"a_s{s:g}", f"b_s{s:g}"]
+    names += ["L_std", "grad", "L_local"]
+    return names
+
+
+def pixel_features(image: np.ndarray, sigmas: Sequence[float] = PIXEL_SIGMAS) -> np.ndarray:
+    """Per-pixel colour and texture features of an image at working resolution.
+
+    Columns (see :func:`pixel_feature_names`): Lab lightly smoothed; Lab smoothed at each
+    of ``sigmas``; local standard deviation of L; gradient magnitude of L; L minus its wide
+    average (local contrast, steadier under uneven light).
+
+    Args:
+        image: ``HWC uint8`` RGB.
+        sigmas: Gaussian scales in pixels (default :data:`PIXEL_SIGMAS`).
+
+    Returns:
+        ``HWF float32`` array.
+    """
+    lab = to_lab(image)
+    base = _blur(lab, 0.7)
+    feats = [base]
+    for s in sigmas:
+        feats.append(_blur(lab, s))
+    lum = base[:, :, 0]
+    mu = _blur(lum, 2.0)
+    sq = _blur(lum * lum, 2.0)
+    std = np.sqrt(np.maximum(sq - mu * mu, 0.0))
+    gx = cv2.Sobel(lum, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(lum, cv2.CV_32F, 0, 1, ksize=3)
+    grad = np.sqrt(gx * gx + gy * gy)
+    local = lum - _blur(lum, max(sigmas, default=6.0) * 2.0)
+    feats.append(np.stack([std, grad, local], axis=2))
+    return np.concatenate(feats, axis=2).astype(np.float32, copy=False)
+
+
+def _crop(mask: np.ndarray) -> tuple[slice, slice] | None:
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(mask.any(axis=0))
+    return slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1)
+
+
+def shape_measures(mask: np.ndarray) -> dict[str, float]:
+    """Shape and size measures of a (cropped) ``HW bool`` mask.
+
+    Returns:
+        ``area``, ``major_len`` and ``minor_len`` (lengths of a uniform rectangle with the
+        mask's second moments), ``aspect`` (minor/major), ``solidity`` (area / convex hull
+        area), ``extent`` (area / box area), ``fill`` (area / area with holes filled),
+        ``feret`` (largest distance between hull points), ``bbox_w``, ``bbox_h``.
+    """
+    m = np.ascontiguousarray(mask, dtype=np.uint8)
+    area = float(np.count_nonzero(m))
+    h, w = m.shape
+    ys, xs = np.nonzero(m)
+    if area < 2:
+        return {
+            "area": area,
+            "major_len": 1.0,
+            "minor_len": 1.0,
+            "aspect": 1.0,
+            "solidity": 1.0,
+            "extent": 1.0,
+            "fill": 1.0,
+            "feret": 1.0,
+            "bbox_w": float(w),
+            "bbox_h": float(h),
+        }
+    cov = np.cov(np.stack([xs.astype(np.float64), ys.astype(np.float64)]))
+    evals = np.clip(np.linalg.eigvalsh(cov), 0.0, None)
+    major = math.sqrt(12.0 * float(evals[1]) + 1.0)
+    minor = math.sqrt(12.0 * float(evals[0]) + 1.0)
+    contours, _ = cv2.findContours(m, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    pts = np.concatenate(contours, axis=0) if contours else np.zeros((0, 1, 2), np.int32)
+    hull = cv2.convexHull(pts) if len(pts) >= 3 else pts
+    hull_area = float(cv2.contourArea(hull)) if len(hull) >= 3 else area
+    filled = np.zeros(m.shape, np.uint8)
+    cv2.drawContours(filled, contours, -1, 1, thickness=cv2.FILLED)
+    filled_area = float(np.count_nonzero(filled | m))
+    hp = hull.reshape(-1, 2).astype(np.float64)
+    if len(hp) >= 2:
+        d = hp[:, None, :] - hp[None, :, :]
+        feret = float(np.sqrt((d * d).sum(axis=2)).max()) + 1.0
+    else:
+        feret = 1.0
+    return {
+        "area": area,
+        "major_len": major,
+        "minor_len": minor,
+        "aspect": minor / major if major > 0 else 1.0,
+        "solidity": min(1.0, area / max(hull_area + 0.5 * len(hp), 1.0)),
+        "extent": area / float(h * w),
+        "fill": area / max(filled_area, 1.0),
+        "feret": feret,
+        "bbox_w": float(w),
+        "bbox_h": float(h),
+    }
+
+
+INSTANCE_MAX_PIXELS = 40_000
+"""Instances larger than this are measured on a downsampled crop (colour statistics do not
+change; lengths and areas are scaled back)."""
+
+
+def instance_features(
+    image: np.ndarray,
+    mask: np.ndarray,
+    frame: Sequence[float] | None = None,
+    *,
+    max_pixels: int | None = INSTANCE_MAX_PIXELS,
+) -> dict[str, float]:
+    """Colour, shape, size and position features of one masked instance.
+
+    Args:
+        image: ``HWC uint8`` RGB image.
+        mask: ``HW bool`` mask of the instance (same height and width), not empty.
+        frame: ``(x0, y0, x1, y1)`` box the position is measured in (e.g. the parent
+            component's box); default the whole image.
+        max_pixels: Measure on a crop downsampled to about this many mask pixels (None:
+            full resolution).
+
+    Returns:
+        A value for every name in :data:`ALL_FEATURES`.
+    """
+    box = _crop(mask)
+    if box is None:
+        raise ValueError("instance_features: empty mask")
+    ys, xs = box
+    h, w = mask.shape
+    fx0, fy0, fx1, fy1 = frame if frame is not None else (0.0, 0.0, float(w), float(h))
+    return crop_features(
+        image[ys, xs],
+        mask[ys, xs],
+        (xs.start, ys.start),
+        (fx0, fy0, fx1, fy1),
+        max_pixels=max_pixels,
+    )
+
+
+def crop_features(
+    patch: np.ndarray,
+    m: np.ndarray,
+    origin: tuple[int, int],
+    frame: tuple[float, float, float, float],
+    *,
+    max_pixels: int | None = INSTANCE_MAX_PIXELS,
+) -> dict[str, float]:
+    """Features of an instance given its cropped pixels and mask (see instance_features).
+
+    Args:
+        patch: ``hwC uint8`` RGB crop around the instance.
+        m: ``hw bool`` mask in the crop.
+        origin: ``(x, y)`` of the crop's top-left pixel in the image.
+        frame: Box the position is measured in, image coordinates.
+        max_pixels: Downsample the crop when the mask has more pixels than this.
+    """
+    area_full = float(np.count_nonzero(m))
+    if area_full == 0:
+        raise ValueError("crop_features: empty mask")
+    ys0, xs0 = np.nonzero(m)
+    cy = origin[1] + float(ys0.mean())
+    cx = origin[0] + float(xs0.mean())
+    f = 1.0
+    if max_pixels is not None and area_full > max_pixels:
+        f = math.sqrt(max_pixels / area_full)
+        size = (max(int(round(m.shape[1] * f)), 1), max(int(round(m.shape[0] * f)), 1))
+        f = 0.5 * (size[0] / m.shape[1] + size[1] / m.shape[0])
+        patch = cv2.resize(patch, size, interpolation=cv2.INTER_AREA)
+        mf = cv2.resize(m.astype(np.float32), size, interpolation=cv2.INTER_AREA)
+        m = mf >= 0.5
+        if not m.any():
+            m = mf >= mf.max()
+    lab = to_lab(patch)
+    px = lab[m].astype(np.float64)
+    out: dict[str, float] = {}
+    means = px.mean(axis=0)
+    stds = px.std(axis=0)
+    p10 = np.percentile(px, 10, axis=0)
+    p90 = np.percentile(px, 90, axis=0)
+    for i, ch in enumerate("Lab"):
+        out[f"{ch}_mean"] = float(means[i])
+        out[f"{ch}_std"] = float(stds[i])
+        out[f"{ch}_p10"] = float(p10[i])
+        out[f"{ch}_p90"] = float(p90[i])
+    out["chroma_mean"] = float(np.sqrt(px[:, 1] ** 2 + px[:, 2] ** 2).mean())
+    sm = shape_measures(m)
+    for k in ("aspect", "solidity", "extent", "fill"):
+        out[k] = sm[k]
+    for k in ("major_len", "minor_len", "feret", "bbox_w", "bbox_h"):
+        out[k] = sm[k] / f
+    out["log_area"] = math.log(max(area_full, 1.0))
+    out["sqrt_area"] = math.sqrt(area_full)
+    fx0, fy0, fx1, fy1 = frame
+    fw, fh = max(fx1 - fx0, 1.0), max(fy1 - fy0, 1.0)
+    out["rel_cx"] = (cx + 0.5 - fx0) / fw
+    out["rel_cy"] = (cy + 0.5 - fy0) / fh
+    out["rel_w"] = out["bbox_w"] / fw
+    out["rel_h"] = out["bbox_h"] / fh
+    return out
+
+
+def augmented_features(
+    image: np.ndarray,
+    mask: np.ndarray,
+    frame: Sequence[float] | None,
+    rng: np.random.Generator,
+    n: int,
+) -> list[dict[str, float]]:
+    """Features of ``n`` perturbed copies of an instance: nuisance variation, for weighting.
+
+    Each copy is relit (gain and gradient), maybe blurred and noised, and its mask is
+    eroded or dilated by a few pixels and may lose a band on one side (an imperfect
+    segmentation). Features that these perturbations move are the ones a few-shot model
+    should trust least.
+    """
+    box = _crop(mask)
+    if box is None:
+        return []
+    h, w = mask.shape
+    ys, xs = box
+    pad = max(4, int(0.05 * max(ys.stop - ys.start, xs.stop - xs.start)))
+    y0, y1 = max(ys.start - pad, 0), min(ys.stop + pad, h)
+    x0, x1 = max(xs.start - pad, 0), min(xs.stop + pad, w)
+    patch0 = image[y0:y1, x0:x1].astype(np.float32)
+    m0 = np.ascontiguousarray(mask[y0:y1, x0:x1], dtype=np.uint8)
+    fr = tuple(frame) if frame is not None else (0.0, 0.0, float(w), float(h))
+    size = math.sqrt(float(np.count_nonzero(m0)))
+    out = []
+    for _ in range(n):
+        ph, pw = patch0.shape[:2]
+        yy, xx = np.mgrid[0:ph, 0:pw].astype(np.float32)
+        ang = rng.uniform(0, 2 * math.pi)
+        g = rng.uniform(0.75, 1.25) * (
+            1.0
+            + rng.uniform(-0.3, 0.3)
+            * ((xx / max(pw, 1) - 0.5) * math.cos(ang) + (yy / max(ph, 1) - 0.5) * math.sin(ang))
+        )
+        patch = patch0 * g[:, :, None]
+        sigma = rng.uniform(0.0, 2.5)
+        if sigma > 0.3:
+            patch = cv2.GaussianBlur(patch, (0, 0), sigmaX=sigma, sigmaY=sigma)
+        patch = np.clip(patch + rng.normal(0, 2.0, patch.shape), 0, 255).astype(np.uint8)
+        r = int(round(rng.uniform(-1.0, 1.0) * max(1.0, 0.02 * size)))
+        m = m0
+        if r != 0:
+            k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * abs(r) + 1,) * 2)
+            m = cv2.dilate(m0, k) if r > 0 else cv2.erode(m0, k)
+        m = m.astype(bool)
+        if rng.uniform() < 0.5:
+            rows = np.flatnonzero(m.any(axis=1))
+            cols = np.flatnonzero(m.any(axis=0))
+            if rows.size > 4 and cols.size > 4:
+                side = int(rng.integers(4))
+                frac = rng.uniform(0.0, 0.2)
+                m = m.copy()
+                if side == 0:
+                    m[: rows[0] + int(frac * rows.size)] = False
+                elif side == 1:
+                    m[rows[-1] + 1 - int(frac * rows.size) :] = False
+                elif side == 2:
+                    m[:, : cols[0] + int(frac * cols.size)] = False
+                else:
+                    m[:, cols[-1] + 1 - int(frac * cols.size) :] = False
+        if not m.any():
+            continue
+        out.append(crop_features(patch, m, (x0, y0), fr))
+    return out
+
+
+def vector(feats: dict[str, float], names: Sequence[str]) -> np.ndarray:
+    """The values of ``names`` from a feature dict, as a float64 vector."""
+    return np.array([feats[n] for n in names], dtype=np.float64)

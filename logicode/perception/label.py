@@ -1,0 +1,171 @@
+"""Name regions with vocabulary labels, few-shot, from the references' components.
+
+:class:`PrototypeLabeler` describes every reference component by its colour, shape and size
+(:mod:`logicode.perception.features`) and names a region after the nearest label prototype
+among the region's candidate labels (all labels when the segmenter gives none), with
+feature weights learned from the references (:mod:`logicode.perception.prototypes`).
+Position is not used to name: a misplaced part must keep its name.
+
+:func:`containing_boxes` finds, for each of a set of masks, the box of the smallest other
+mask that holds it: the frame in which relative positions are measured.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from logicode.perception.base import Reference, Region
+from logicode.perception.features import (
+    COLOR_FEATURES,
+    SHAPE_FEATURES,
+    SIZE_FEATURES,
+    augmented_features,
+    instance_features,
+    vector,
+)
+from logicode.perception.prototypes import PrototypeModel
+from logicode.spec import CategorySpec
+
+logger = logging.getLogger(__name__)
+
+LABEL_FEATURES: tuple[str, ...] = COLOR_FEATURES + SHAPE_FEATURES + SIZE_FEATURES
+"""Features used to name a region (no position)."""
+
+CONTAIN_FRACTION = 0.6
+"""A mask is inside another when at least this fraction of its pixels lie in it."""
+
+
+def _box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(mask.any(axis=0))
+    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+
+
+def containing_boxes(
+    masks: Sequence[np.ndarray],
+) -> list[tuple[int, int, int, int] | None]:
+    """For each mask, the box of the smallest larger mask holding most of it (else None)."""
+    boxes = [_box(m) for m in masks]
+    areas = [int(np.count_nonzero(m)) for m in masks]
+    out: list[tuple[int, int, int, int] | None] = []
+    for i, bi in enumerate(boxes):
+        best, best_area = None, None
+        if bi is None or areas[i] == 0:
+            out.append(None)
+            continue
+        for j, bj in enumerate(boxes):
+            if j == i or bj is None or areas[j] <= areas[i]:
+                continue
+            x0, y0 = max(bi[0], bj[0]), max(bi[1], bj[1])
+            x1, y1 = min(bi[2], bj[2]), min(bi[3], bj[3])
+            if x1 <= x0 or y1 <= y0:
+                continue
+            inter = int(np.count_nonzero(masks[i][y0:y1, x0:x1] & masks[j][y0:y1, x0:x1]))
+            if inter >= CONTAIN_FRACTION * areas[i] and (best_area is None or areas[j] < best_area):
+                best, best_area = bj, areas[j]
+        out.append(best)
+    return out
+
+
+class PrototypeLabeler:
+    """Few-shot labeler: weighted nearest prototype on colour, shape and size.
+
+    Args:
+        reject_factor: Regions farther than this (in units of the references' spread) from
+            every candidate label are dropped; None keeps every region. Applied only to
+            regions without candidate labels (e.g. from SAM), where background regions must
+            be rejected.
+        augmentations: Perturbed copies of each reference component (relit, blurred,
+            imperfect mask) that teach the weights which features are unreliable.
+        seed: Random seed of the perturbations.
+    """
+
+    name = "prototype"
+
+    def __init__(
+        self, reject_factor: float | None = 1.5, augmentations: int = 4, seed: int = 0
+    ) -> None:
+        self.reject_factor = reject_factor
+        self.augmentations = augmentations
+        self.seed = seed
+        self.model: PrototypeModel | None = None
+        self.labels: list[str] = []
+        self._models: dict[tuple[str, ...], PrototypeModel] = {}
+        self._rows: np.ndarray | None = None
+        self._row_labels: list[str] = []
+
+    def fit(self, refs: Sequence[Reference], spec: CategorySpec) -> None:
+        """Describe every reference component."""
+        rng = np.random.default_rng(self.seed)
+        rows, labels = [], []
+        for ref in refs:
+            for mask, lab in zip(ref.masks(), ref.labels(), strict=True):
+                if not mask.any():
+                    continue
+                rows.append(vector(instance_features(ref.image, mask), LABEL_FEATURES))
+                labels.append(lab)
+                for f in augmented_features(ref.image, mask, None, rng, self.augmentations):
+                    rows.append(vector(f, LABEL_FEATURES))
+                    labels.append(lab)
+        if not rows:
+            raise ValueError("PrototypeLabeler.fit: the references have no components")
+        self._rows = np.stack(rows)
+        self._row_labels = labels
+        self.labels = [lab for lab in spec.vocabulary if lab in set(labels)]
+        self.model = PrototypeModel.fit(
+            self._rows, labels, LABEL_FEATURES, reject_factor=self.reject_factor
+        )
+        self._models = {}
+
+    def _model_for(self, candidates: tuple[str, ...]) -> PrototypeModel | None:
+        """A model fitted on the candidate labels only (weights that separate *them*)."""
+        key = tuple(sorted(candidates))
+        if key not in self._models:
+            if self._rows is None:
+                return None
+            keep = [i for i, lab in enumerate(self._row_labels) if lab in key]
+            if not keep:
+                return None
+            self._models[key] = PrototypeModel.fit(
+                self._rows[keep],
+                [self._row_labels[i] for i in keep],
+                LABEL_FEATURES,
+            )
+        return self._models[key]
+
+    def label(self, image: np.ndarray, regions: list[Region]) -> list[Region]:
+        """Name each region; drop regions that fit no label (only without candidates)."""
+        if self.model is None:
+            raise RuntimeError("PrototypeLabeler: call fit() first")
+        kept: list[Region] = []
+        for r in regions:
+            cands = tuple(c for c in r.candidates if c in self.labels)
+            if len(cands) == 1:
+                r.label = cands[0]
+                kept.append(r)
+                continue
+            row = vector(instance_features(image, r.mask), LABEL_FEATURES)
+            if cands:
+                model = self._model_for(cands)
+                if model is None:
+                    continue
+                best, conf, _ = model.predict(row)
+            else:
+                best, conf, _ = self.model.predict(row)
+            if best is None:
+                logger.debug("region dropped: fits no label")
+                continue
+            r.label = best
+            r.score = float(r.score * conf) if cands else float(conf)
+            kept.append(r)
+        return kept
+
+    def info(self) -> dict[str, Any]:
+        """Provenance for ``scene.meta``."""
+        return {"name": self.name, "labels": list(self.labels)}

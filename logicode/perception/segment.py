@@ -1,0 +1,558 @@
+"""Classical segmenter: a per-pixel classifier learned from the references, then instances.
+
+How it works (every number comes from the references, none from a product):
+
+1. **Layers.** Components may nest (a label on a bottle, a pin in a compartment). For each
+   reference, every pixel is given the label of the *smallest* component covering it (its
+   "own" pixels); pixels outside every component are background. A label's *parent* is the
+   smallest label whose masks cover most of its masks; *descendants* follow.
+2. **Pixel classifier.** A small MLP (:mod:`logicode.perception.classifier`) learns the
+   layer of each pixel from colour and texture features at several scales
+   (:func:`logicode.perception.features.pixel_features`), at a working resolution chosen
+   from the image size and the thinnest component. Training pixels come from the references
+   and from randomly relit, blurred and noisy copies of them (robustness).
+3. **Groups.** Labels that the classifier confuses with each other (held-out pixels) and
+   that share a parent form one group; a group's regions are named later by the labeler.
+4. **Instances.** For each group, the pixels of its labels and their descendants form a
+   mask; its connected components are cleaned (specks dropped, fragments of one instance
+   merged, holes filled where the references' masks have none, over-large non-convex blobs
+   split by a distance-transform watershed) and kept when enough of their pixels are the
+   group's own. Each becomes a :class:`~logicode.perception.base.Region` upsampled to the
+   image's full resolution.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import cv2
+import numpy as np
+from scipy import ndimage as ndi
+
+from logicode.perception.base import Reference, Region
+from logicode.perception.classifier import MLPClassifier
+from logicode.perception.features import pixel_features, shape_measures
+from logicode.spec import CategorySpec
+
+logger = logging.getLogger(__name__)
+
+BACKGROUND = "__background__"
+
+
+@dataclass
+class LabelStats:
+    """What the references say about one label (areas and lengths in full-res pixels)."""
+
+    label: str
+    areas: list[float] = field(default_factory=list)
+    ferets: list[float] = field(default_factory=list)
+    minors: list[float] = field(default_factory=list)
+    solidity: list[float] = field(default_factory=list)
+    fill: list[float] = field(default_factory=list)
+    own: list[float] = field(default_factory=list)
+    counts: list[int] = field(default_factory=list)
+
+    @property
+    def solid(self) -> bool:
+        """True when the references' masks have (almost) no holes."""
+        return bool(self.fill) and float(np.median(self.fill)) >= 0.985
+
+    def median_area(self) -> float:
+        """Median instance area."""
+        return float(np.median(self.areas)) if self.areas else 0.0
+
+
+@dataclass
+class SegmenterParams:
+    """Tunable constants of :class:`ClassicalSegmenter` (defaults suit most products).
+
+    Attributes:
+        target_pixels: Working-resolution pixel budget (speed).
+        max_pixels: Hard cap on working-resolution pixels.
+        min_detail_px: The thinnest label should span at least this many working pixels.
+        augmentations: Relit/blurred copies of each reference used for training pixels.
+        samples_per_class: Training pixels per class per (augmented) reference.
+        confusion_merge: Held-out confusion above which two sibling labels form a group.
+        prob_sigma: Smoothing of the class probability maps (working pixels).
+        sigmas: Scales of the smoothed colour features (working pixels).
+        close: Close small gaps in a group's mask before finding instances.
+        seed: Random seed (sampling, augmentation, classifier).
+    """
+
+    target_pixels: int = 120_000
+    max_pixels: int = 400_000
+    min_detail_px: float = 8.0
+    augmentations: int = 3
+    samples_per_class: int = 1500
+    confusion_merge: float = 0.12
+    prob_sigma: float = 1.0
+    sigmas: tuple[float, ...] = (2.0, 5.0, 12.0)
+    close: bool = False
+    seed: int = 0
+
+
+def exclusive_layers(masks: Sequence[np.ndarray], class_of: Sequence[int]) -> np.ndarray:
+    """Pixel -> class index of the smallest component covering it (0 = background).
+
+    Args:
+        masks: ``HW bool`` component masks.
+        class_of: Class index (>= 1) of each component.
+
+    Returns:
+        ``HW int32`` map.
+    """
+    if not masks:
+        raise ValueError("exclusive_layers: no masks")
+    out = np.zeros(masks[0].shape, np.int32)
+    areas = [int(np.count_nonzero(m)) for m in masks]
+    for i in sorted(range(len(masks)), key=lambda k: -areas[k]):
+        out[masks[i]] = class_of[i]
+    return out
+
+
+def _gain_field(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    xx /= max(w - 1, 1)
+    yy /= max(h - 1, 1)
+    ang = rng.uniform(0, 2 * math.pi)
+    grad = (xx - 0.5) * math.cos(ang) + (yy - 0.5) * math.sin(ang)
+    field_ = 1.0 + rng.uniform(-0.6, 0.6) * grad
+    cx, cy, r = rng.uniform(0, 1), rng.uniform(0, 1), rng.uniform(0.15, 0.5)
+    field_ += rng.uniform(-0.3, 0.4) * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * r * r))
+    vig = ((xx - 0.5) ** 2 + (yy - 0.5) ** 2) / 0.5
+    field_ -= rng.uniform(0, 0.35) * vig
+    field_ *= rng.uniform(0.8, 1.2)
+    return np.clip(field_, 0.3, 1.8)
+
+
+def augment(image: np.ndarray, rng: np.random.Generator, scale: float) -> np.ndarray:
+    """A randomly relit, blurred and noisy copy of a working-resolution image."""
+    h, w = image.shape[:2]
+    img = image.astype(np.float32) * _gain_field(h, w, rng)[:, :, None]
+    sigma = rng.uniform(0.0, 8.0) * scale
+    if sigma > 0.3:
+        img = cv2.GaussianBlur(img, (0, 0), sigmaX=sigma, sigmaY=sigma)
+    img += rng.normal(0.0, rng.uniform(0.0, 4.0), img.shape).astype(np.float32)
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def _resize(image: np.ndarray, size: tuple[int, int], nearest: bool = False) -> np.ndarray:
+    interp = cv2.INTER_NEAREST if nearest else cv2.INTER_AREA
+    return cv2.resize(image, size, interpolation=interp)
+
+
+def upsample_mask(small: np.ndarray, full_shape: tuple[int, int]) -> np.ndarray:
+    """Upsample a working-resolution ``HW bool`` mask to ``full_shape`` with smooth edges.
+
+    Pixel centres are aligned exactly; only the mask's box (plus a margin) is resampled.
+    """
+    fh, fw = full_shape
+    sh, sw = small.shape
+    fx, fy = fw / sw, fh / sh
+    out = np.zeros(full_shape, bool)
+    rows = np.flatnonzero(small.any(axis=1))
+    if rows.size == 0:
+        return out
+    cols = np.flatnonzero(small.any(axis=0))
+    x0, x1 = max(int(cols[0]) - 2, 0), min(int(cols[-1]) + 3, sw)
+    y0, y1 = max(int(rows[0]) - 2, 0), min(int(rows[-1]) + 3, sh)
+    X0, X1 = int(math.floor(x0 * fx)), min(int(math.ceil(x1 * fx)), fw)
+    Y0, Y1 = int(math.floor(y0 * fy)), min(int(math.ceil(y1 * fy)), fh)
+    crop = small[y0:y1, x0:x1].astype(np.float32)
+    m = np.array(
+        [
+            [1.0 / fx, 0.0, (X0 + 0.5) / fx - 0.5 - x0],
+            [0.0, 1.0 / fy, (Y0 + 0.5) / fy - 0.5 - y0],
+        ],
+        np.float64,
+    )
+    up = cv2.warpAffine(
+        crop,
+        m,
+        (X1 - X0, Y1 - Y0),
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=0.0,
+    )
+    out[Y0:Y1, X0:X1] = up >= 0.5
+    if not out.any():  # a one-pixel region can vanish at the 0.5 threshold
+        cy = min(int((rows[0] + 0.5) * fy), fh - 1)
+        cx = min(int((cols[0] + 0.5) * fx), fw - 1)
+        out[cy, cx] = True
+    return out
+
+
+class ClassicalSegmenter:
+    """Reference-trained pixel classification followed by instance extraction (no weights).
+
+    Args:
+        params: Tunable constants (:class:`SegmenterParams`).
+    """
+
+    name = "classical"
+
+    def __init__(self, params: SegmenterParams | None = None) -> None:
+        self.params = params or SegmenterParams()
+        self.classes: list[str] = []
+        self.stats: dict[str, LabelStats] = {}
+        self.parent: dict[str, str | None] = {}
+        self.groups: list[tuple[str, ...]] = []
+        self.scale: float = 1.0
+        self.clf: MLPClassifier | None = None
+        self.confusion: np.ndarray | None = None
+
+    # --- fitting ------------------------------------------------------------------------
+
+    def descendants(self, label: str) -> set[str]:
+        """Labels nested (transitively) inside ``label``."""
+        out: set[str] = set()
+        frontier = [label]
+        while frontier:
+            cur = frontier.pop()
+            for child, par in self.parent.items():
+                if par == cur and child not in out:
+                    out.add(child)
+                    frontier.append(child)
+        return out
+
+    def depth(self, label: str) -> int:
+        """Nesting depth of a label (0 = top level)."""
+        d, cur = 0, self.parent.get(label)
+        while cur is not None and d < 50:
+            d, cur = d + 1, self.parent.get(cur)
+        return d
+
+    def fit(self, refs: Sequence[Reference], spec: CategorySpec) -> None:
+        """Learn layers, hierarchy, working scale, pixel classifier and groups."""
+        if not refs:
+            raise ValueError("ClassicalSegmenter.fit: no references")
+        present = {lab for r in refs for lab in r.labels()}
+        labels = [lab for lab in spec.vocabulary if lab in present]
+        self.classes = [BACKGROUND, *labels]
+        index = {lab: i for i, lab in enumerate(self.classes)}
+        layers = self._analyse(refs, labels, index)
+        self._choose_scale(refs)
+        x, y = self._training_pixels(refs, layers)
+        rng = np.random.default_rng(self.params.seed)
+        order = rng.permutation(len(y))
+        n_val = max(len(y) // 6, 1)
+        val, train = order[:n_val], order[n_val:]
+        counts = np.bincount(y[train], minlength=len(self.classes)).astype(np.float64)
+        w = 1.0 / np.sqrt(np.maximum(counts, 1.0))
+        clf = MLPClassifier(seed=self.params.seed)
+        clf.fit(x[train], y[train], len(self.classes), sample_weight=w[y[train]])
+        pred = clf.predict_proba(x[val]).argmax(axis=1)
+        conf = np.zeros((len(self.classes), len(self.classes)))
+        np.add.at(conf, (y[val], pred), 1.0)
+        conf /= np.maximum(conf.sum(axis=1, keepdims=True), 1.0)
+        self.confusion = conf
+        # Final classifier on all pixels.
+        counts = np.bincount(y, minlength=len(self.classes)).astype(np.float64)
+        w = 1.0 / np.sqrt(np.maximum(counts, 1.0))
+        self.clf = MLPClassifier(seed=self.params.seed).fit(x, y, len(self.classes), w[y])
+        self._make_groups(labels, index)
+        logger.info(
+            "segmenter: scale %.3f, classes %s, parents %s, groups %s, pixel accuracy %.3f",
+            self.scale,
+            self.classes,
+            self.parent,
+            self.groups,
+            float(np.mean(np.diag(conf)[1:])) if len(labels) else 0.0,
+        )
+
+    def _analyse(
+        self, refs: Sequence[Reference], labels: list[str], index: dict[str, int]
+    ) -> list[np.ndarray]:
+        self.stats = {lab: LabelStats(lab) for lab in labels}
+        cover: dict[tuple[str, str], list[float]] = {}
+        layers = []
+        for ref in refs:
+            masks = ref.masks()
+            labs = ref.labels()
+            if not masks:
+                layers.append(np.zeros(ref.shape, np.int32))
+                for st in self.stats.values():
+                    st.counts.append(0)
+                continue
+            layer = exclusive_layers(masks, [index[lab] for lab in labs])
+            layers.append(layer)
+            unions = {lab: np.zeros(ref.shape, bool) for lab in labels}
+            for m, lab in zip(masks, labs, strict=True):
+                unions[lab] |= m
+            for lab in labels:
+                self.stats[lab].counts.append(labs.count(lab))
+            for m, lab in zip(masks, labs, strict=True):
+                area = float(np.count_nonzero(m))
+                if area == 0:
+                    continue
+                ys, xs = np.nonzero(m)
+                sm = shape_measures(m[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1])
+                st = self.stats[lab]
+                st.areas.append(area)
+                st.ferets.append(sm["feret"])
+                st.minors.append(min(sm["minor_len"], sm["bbox_w"], sm["bbox_h"]))
+                st.solidity.append(sm["solidity"])
+                st.fill.append(sm["fill"])
+                st.own.append(float(np.count_nonzero(layer[m] == index[lab])) / area)
+                for other in labels:
+                    if other != lab:
+                        c = float(np.count_nonzero(unions[other][m])) / area
+                        cover.setdefault((lab, other), []).append(c)
+        self.parent = {}
+        for lab in labels:
+            best, best_area = None, math.inf
+            for other in labels:
+                if other == lab:
+                    continue
+                vals = cover.get((lab, other), [])
+                a_other = self.stats[other].median_area()
+                if vals and float(np.mean(vals)) >= 0.6 and a_other > self.stats[lab].median_area():
+                    if a_other < best_area:
+                        best, best_area = other, a_other
+            self.parent[lab] = best
+        return layers
+
+    def _choose_scale(self, refs: Sequence[Reference]) -> None:
+        h, w = refs[0].shape
+        p = self.params
+        s_area = math.sqrt(p.target_pixels / float(h * w))
+        minors = [float(np.percentile(st.minors, 10)) for st in self.stats.values() if st.minors]
+        s_detail = p.min_detail_px / min(minors) if minors else s_area
+        s_cap = math.sqrt(p.max_pixels / float(h * w))
+        self.scale = float(min(1.0, s_cap, max(s_area, s_detail)))
+
+    def work_size(self, shape: tuple[int, int]) -> tuple[int, int]:
+        """``(width, height)`` of the working resolution for an image of ``(h, w)``."""
+        h, w = shape
+        return max(int(round(w * self.scale)), 8), max(int(round(h * self.scale)), 8)
+
+    def _training_pixels(
+        self, refs: Sequence[Reference], layers: list[np.ndarray]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        p = self.params
+        rng = np.random.default_rng(p.seed)
+        xs, ys = [], []
+        for ref, layer in zip(refs, layers, strict=True):
+            size = self.work_size(ref.shape)
+            small = _resize(ref.image, size)
+            lay = _resize(layer.astype(np.int32), size, nearest=True)
+            grad = cv2.morphologyEx(
+                lay.astype(np.float32), cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)
+            )
+            inner = grad == 0
+            for a in range(p.augmentations + 1):
+                img = small if a == 0 else augment(small, rng, self.scale)
+                feats = pixel_features(img, self.params.sigmas)
+                for c in range(len(self.classes)):
+                    cls = lay == c
+                    n_cls = int(np.count_nonzero(cls))
+                    if n_cls == 0:
+                        continue
+                    core = cls & inner
+                    pool = core if np.count_nonzero(core) >= 0.3 * n_cls else cls
+                    idx = np.flatnonzero(pool.ravel())
+                    if idx.size > p.samples_per_class:
+                        idx = rng.choice(idx, p.samples_per_class, replace=False)
+                    xs.append(feats.reshape(-1, feats.shape[2])[idx])
+                    ys.append(np.full(idx.size, c, np.int64))
+        return np.concatenate(xs), np.concatenate(ys)
+
+    def _make_groups(self, labels: list[str], index: dict[str, int]) -> None:
+        conf = self.confusion
+        parent_of = {lab: i for i, lab in enumerate(labels)}
+        root = list(range(len(labels)))
+
+        def find(i: int) -> int:
+            while root[i] != i:
+                root[i] = root[root[i]]
+                i = root[i]
+            return i
+
+        for i, a in enumerate(labels):
+            for b in labels[i + 1 :]:
+                if self.parent.get(a) != self.parent.get(b):
+                    continue
+                ca, cb = index[a], index[b]
+                mix = max(conf[ca, cb], conf[cb, ca]) if conf is not None else 0.0
+                if mix >= self.params.confusion_merge:
+                    root[find(parent_of[a])] = find(parent_of[b])
+        groups: dict[int, list[str]] = {}
+        for lab in labels:
+            groups.setdefault(find(parent_of[lab]), []).append(lab)
+        self.groups = sorted(
+            (tuple(g) for g in groups.values()), key=lambda g: min(self.depth(x) for x in g)
+        )
+
+    # --- inference ----------------------------------------------------------------------
+
+    def probabilities(self, image: np.ndarray) -> np.ndarray:
+        """Smoothed class probabilities at working resolution, ``h x w x classes``."""
+        if self.clf is None:
+            raise RuntimeError("ClassicalSegmenter: call fit() first")
+        small = _resize(image, self.work_size(image.shape[:2]))
+        feats = pixel_features(small, self.params.sigmas)
+        h, w, f = feats.shape
+        prob = self.clf.predict_proba(feats.reshape(-1, f)).reshape(h, w, -1)
+        if self.params.prob_sigma > 0:
+            s = self.params.prob_sigma
+            chans = [
+                cv2.GaussianBlur(prob[:, :, i : i + 4], (0, 0), sigmaX=s, sigmaY=s)
+                for i in range(0, prob.shape[2], 4)
+            ]
+            prob = np.concatenate(
+                [c if c.ndim == 3 else c[:, :, None] for c in chans], axis=2
+            ).astype(np.float32)
+        return prob
+
+    def segment(self, image: np.ndarray) -> list[Region]:
+        """Candidate regions of an ``HWC uint8`` RGB image (full-resolution masks)."""
+        prob = self.probabilities(image)
+        pred = prob.argmax(axis=2)
+        full = image.shape[:2]
+        regions: list[Region] = []
+        for group in self.groups:
+            for small, score, note in self._group_regions(group, pred, prob):
+                regions.append(
+                    Region(
+                        mask=upsample_mask(small, full),
+                        candidates=group,
+                        score=score,
+                        meta=note,
+                    )
+                )
+        return regions
+
+    def _group_regions(
+        self, group: tuple[str, ...], pred: np.ndarray, prob: np.ndarray
+    ) -> list[tuple[np.ndarray, float, dict[str, Any]]]:
+        s2 = self.scale * self.scale
+        idx = {lab: i for i, lab in enumerate(self.classes)}
+        own = [idx[g] for g in group]
+        allc = set(own)
+        for g in group:
+            allc |= {idx[d] for d in self.descendants(g) if d in idx}
+        sts = [self.stats[g] for g in group]
+        areas = [a * s2 for st in sts for a in st.areas]
+        ferets = [f * self.scale for st in sts for f in st.ferets]
+        if not areas:
+            return []
+        min_area, max_area, med_area = min(areas), max(areas), float(np.median(areas))
+        max_feret = max(ferets)
+        min_own = min(o for st in sts for o in st.own)
+        solid = all(st.solid for st in sts)
+        min_sol = min(s for st in sts for s in st.solidity)
+        mask = np.isin(pred, list(allc))
+        own_px = np.isin(pred, own)
+        r_close = int(round(0.02 * math.sqrt(med_area)))
+        if r_close >= 1 and self.params.close:
+            k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r_close + 1,) * 2)
+            mask = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, k).astype(bool)
+        n, lab_map, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), 8)
+        comps: list[np.ndarray] = []
+        for i in range(1, n):
+            if stats[i, cv2.CC_STAT_AREA] >= 0.05 * min_area:
+                comps.append(lab_map == i)
+        comps = self._merge_fragments(comps, min_area, max_area, max_feret)
+        out = []
+        for comp in comps:
+            area = float(np.count_nonzero(comp))
+            if area < 0.3 * min_area:
+                continue
+            if solid:
+                comp = ndi.binary_fill_holes(comp)
+                area = float(np.count_nonzero(comp))
+            own_ratio = float(np.count_nonzero(own_px & comp)) / area
+            if own_ratio < 0.3 * min_own:
+                continue
+            parts = [comp]
+            note: dict[str, Any] = {}
+            if area > 1.6 * max_area:
+                ys, xs = np.nonzero(comp)
+                sm = shape_measures(comp[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1])
+                if sm["solidity"] < min_sol - 0.05:
+                    k_parts = max(2, int(round(area / med_area)))
+                    parts = split_blob(comp, k_parts, math.sqrt(med_area))
+                    note = {"split_into": len(parts)}
+            for part in parts:
+                score = float(prob[part][:, sorted(allc)].sum(axis=1).mean())
+                out.append((part, min(max(score, 0.0), 1.0), dict(note)))
+        return out
+
+    @staticmethod
+    def _merge_fragments(
+        comps: list[np.ndarray], min_area: float, max_area: float, max_feret: float
+    ) -> list[np.ndarray]:
+        """Merge fragments of one instance (pieces smaller than any reference instance)."""
+        comps = list(comps)
+        changed = True
+        while changed and len(comps) > 1:
+            changed = False
+            info = []
+            for c in comps:
+                ys, xs = np.nonzero(c)
+                info.append((xs.min(), ys.min(), xs.max() + 1, ys.max() + 1, len(xs)))
+            order = sorted(range(len(comps)), key=lambda i: info[i][4])
+            for i in order:
+                if info[i][4] >= 0.8 * min_area:
+                    continue
+                best, best_gap = None, math.inf
+                for j in range(len(comps)):
+                    if j == i:
+                        continue
+                    a, b = info[i], info[j]
+                    x0, y0 = min(a[0], b[0]), min(a[1], b[1])
+                    x1, y1 = max(a[2], b[2]), max(a[3], b[3])
+                    diag = math.hypot(x1 - x0, y1 - y0)
+                    if diag > 1.15 * max_feret or a[4] + b[4] > 1.25 * max_area:
+                        continue
+                    gx = max(0, max(a[0], b[0]) - min(a[2], b[2]))
+                    gy = max(0, max(a[1], b[1]) - min(a[3], b[3]))
+                    gap = math.hypot(gx, gy)
+                    if gap < best_gap:
+                        best, best_gap = j, gap
+                if best is not None:
+                    comps[best] = comps[best] | comps[i]
+                    del comps[i]
+                    changed = True
+                    break
+        return comps
+
+    def info(self) -> dict[str, Any]:
+        """Provenance for ``scene.meta``."""
+        return {
+            "name": self.name,
+            "scale": round(self.scale, 4),
+            "groups": [list(g) for g in self.groups],
+            "parents": dict(self.parent),
+        }
+
+
+def split_blob(mask: np.ndarray, k: int, size: float) -> list[np.ndarray]:
+    """Split a blob into ``k`` parts by a watershed on its distance transform.
+
+    Args:
+        mask: ``HW bool`` blob.
+        k: Wanted number of parts.
+        size: Typical instance diameter (pixels); seeds are at least ``size/3`` apart.
+
+    Returns:
+        The parts (fewer than ``k`` when the blob has fewer distinct cores), each non-empty.
+    """
+    from skimage.feature import peak_local_max
+    from skimage.segmentation import watershed
+
+    dist = ndi.distance_transform_edt(mask)
+    peaks = peak_local_max(
+        dist, min_distance=max(int(size / 3), 1), num_peaks=k, labels=mask.astype(np.int32)
+    )
+    if len(peaks) < 2:
+        return [mask]
+    markers = np.zeros(mask.shape, np.int32)
+    for i, (r, c) in enumerate(peaks, start=1):
+        markers[r, c] = i
+    ws = watershed(-dist, markers, mask=mask)
+    return [ws == i for i in range(1, len(peaks) + 1) if np.any(ws == i)]

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import warnings
 from dataclasses import dataclass
 from types import CodeType
 
@@ -200,6 +201,13 @@ def compile_rule(source: str, *, max_source_chars: int = DEFAULT_MAX_SOURCE_CHAR
         raise PolicyError(
             [f"rule source has {len(source)} characters; the limit is {max_source_chars}"]
         )
+    with warnings.catch_warnings():
+        # SyntaxWarnings about rule code ("is" with a literal...) are not ours to print
+        warnings.simplefilter("ignore")
+        return _compile(source)
+
+
+def _compile(source: str) -> CompiledRule:
     try:
         tree = ast.parse(source, RULE_FILENAME, "exec")
     except SyntaxError as exc:

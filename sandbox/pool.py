@@ -366,6 +366,10 @@ class SandboxPool:
         payloads: list[bytes] = []
         for idx in job.scenes:
             data = _encode(run.scenes[idx])
+            if not isinstance(data, str) and len(data) > self.limits.max_scene_bytes:
+                data = (
+                    f"the scene has {len(data)} bytes; the limit is {self.limits.max_scene_bytes}"
+                )
             if isinstance(data, str):
                 for r in rules:
                     run.results[idx][r] = error_result(r, "input", data)

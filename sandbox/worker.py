@@ -74,10 +74,16 @@ class _Timer:
         self.cpu_s = cpu_s
 
     def arm(self) -> None:
+        """Start the wall-clock budget of one rule (replacing any pending alarm)."""
         self.active = True
         signal.setitimer(signal.ITIMER_REAL, self.wall_s)
 
+    def pause(self) -> None:
+        """Stop interrupting; a pending alarm is ignored until the next :meth:`arm`."""
+        self.active = False
+
     def disarm(self) -> None:
+        """Stop interrupting and cancel the alarm (end of a scene)."""
         self.active = False
         signal.setitimer(signal.ITIMER_REAL, 0)
 
@@ -219,7 +225,9 @@ class Evaluator:
                 self.cpu_soft = set_cpu_budget(
                     self.limits, len(rules) * self.limits.cpu_s, self.cpu_soft
                 )
-            emit({"i": i, "r": self.run_scene(raw, rules)})
+            results = self.run_scene(raw, rules)
+            self.timer.disarm()
+            emit({"i": i, "r": results})
 
     def run_scene(self, raw: bytes, rules: list[tuple[str, CodeType | str]]) -> list[Wire]:
         """Results of every rule on one scene (JSON bytes), in order."""
@@ -254,7 +262,7 @@ class Evaluator:
             try:
                 return self.wrap_scene(data)
             finally:
-                timer.disarm()
+                timer.pause()
         except RuleTimeout as exc:
             return ["e", "timeout", f"reading the scene: {exc}"]
         except MemoryError:
@@ -293,7 +301,7 @@ class Evaluator:
                     return ["e", "policy", "rule code must define `def check(scene):`"]
                 return self.check_output(check(scene))
             finally:
-                timer.disarm()
+                timer.pause()
         except RuleTimeout as exc:
             return ["e", "timeout", str(exc)]
         except SizeLimitError as exc:

@@ -199,6 +199,30 @@ def test_uncatchable_loop_kills_the_worker_and_is_a_timeout(probe_pool: SandboxP
     assert probe_pool.spawned > before
 
 
+def test_oversized_scene_is_refused_before_it_is_sent() -> None:
+    limits = Limits(max_scene_bytes=400)
+    results = run_rules(
+        {"one_cap": ONE_CAP},
+        [make_scene(1), make_scene(30)],
+        api_module="sandbox.demo_api",
+        limits=limits,
+    )
+    assert results[0]["one_cap"]["status"] == "pass"
+    assert results[1]["one_cap"]["error"]["kind"] == "input"
+    assert "the limit is 400" in results[1]["one_cap"]["error"]["message"]
+
+
+def test_cpu_limit_stops_a_rule_that_burns_cpu() -> None:
+    # a long wall-clock budget, so RLIMIT_CPU (whole seconds) is what stops the loop
+    limits = Limits(wall_s=60, kill_grace_s=60, cpu_s=0.1)
+    burn = "def check(scene):\n    while True:\n        pass\n"
+    [res] = run_rules({"burn": burn}, [make_scene(1)], api_module="sandbox.demo_api", limits=limits)
+    assert res["burn"]["error"] == {
+        "kind": "timeout",
+        "message": "the rule used more than its 0.1 s of CPU time",
+    }
+
+
 def test_startup_failures_are_clear() -> None:
     with pytest.raises(WorkerStartError, match="not found"):
         with SandboxPool(api_module="no_such_module_xyz", workers=1) as p:

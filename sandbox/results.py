@@ -66,7 +66,7 @@ def result_from_wire(rule_id: str, wire: Any, limits: Limits) -> dict[str, Any]:
         return _fail_result(rule_id, wire[1], limits)
     if tag == "e" and len(wire) == 3:
         kind, message = wire[1], wire[2]
-        if kind not in ERROR_KINDS or type(message) is not str:
+        if kind not in ERROR_KINDS or type(message) is not str or not _is_text(message):
             raise ProtocolError(f"error result for {rule_id!r} has a bad kind or message")
         return error_result(rule_id, kind, message[:MAX_ERROR_MESSAGE])
     raise ProtocolError(f"result for {rule_id!r} has an unknown form")
@@ -80,15 +80,28 @@ def _fail_result(rule_id: str, items: Any, limits: Limits) -> dict[str, Any]:
         if type(item) is not list or len(item) != 2:
             raise ProtocolError(f"fail result for {rule_id!r} has a malformed violation")
         message, evidence = item
-        if type(message) is not str or len(message) > limits.max_message_chars:
+        if (
+            type(message) is not str
+            or len(message) > limits.max_message_chars
+            or not _is_text(message)
+        ):
             raise ProtocolError(f"fail result for {rule_id!r} has a bad message")
         if type(evidence) is not list or len(evidence) > limits.max_evidence:
             raise ProtocolError(f"fail result for {rule_id!r} has bad evidence")
         for e in evidence:
-            if type(e) is not str or len(e) > limits.max_id_chars:
+            if type(e) is not str or len(e) > limits.max_id_chars or not _is_text(e):
                 raise ProtocolError(f"fail result for {rule_id!r} has a bad evidence id")
         violations.append({"message": message, "evidence": evidence})
     return {"rule": rule_id, "status": "fail", "violations": violations, "error": None}
+
+
+def _is_text(s: str) -> bool:
+    """True if ``s`` can be written as UTF-8 (no lone surrogates from a JSON escape)."""
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def check_result(result: Any) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from sandbox.demo_api import COLORS, TOLERANCE, violation, wrap_scene
 
-__all__ = ["violation", "probe", "crash", "exit_now", "COLORS", "TOLERANCE"]
+__all__ = ["violation", "probe", "crash", "exit_now", "corrupt", "COLORS", "TOLERANCE"]
 
 # The demo API's objects are read-only, so one wrapped scene may serve every rule: this
 # module exercises the pool's shared-scene path (sandbox.demo_api exercises the other).
@@ -93,3 +93,11 @@ def crash() -> None:
 def exit_now() -> None:
     """End the worker process without a word."""
     os._exit(0)
+
+
+PROTOCOL_OUT_FD = 4  # the worker dups stdin to 3 and stdout to 4 before anything else
+
+
+def corrupt() -> None:
+    """Write garbage on the protocol pipe, as a compromised worker might."""
+    os.write(PROTOCOL_OUT_FD, b"this is not json\n")

@@ -170,6 +170,19 @@ def test_a_crashing_rule_gets_an_error_and_the_others_their_verdicts(
     assert probe_pool.evaluate(clean, [make_scene(1)])[0]["ok"]["status"] == "pass"
 
 
+def test_a_worker_that_sends_garbage_is_replaced(probe_pool: SandboxPool) -> None:
+    pack = probe_pool.load_pack(
+        {
+            "liar": "def check(scene):\n    corrupt()\n    return []\n",
+            "ok": "def check(scene):\n    return [violation('seen')]\n",
+        }
+    )
+    [res] = probe_pool.evaluate(pack, [make_scene(1)])
+    assert res["liar"]["error"]["kind"] == "crash"
+    assert "invalid message" in res["liar"]["error"]["message"]
+    assert res["ok"]["violations"][0]["message"] == "seen"
+
+
 def test_os_layer_inside_a_real_worker(probe_pool: SandboxPool) -> None:
     names = ["fork", "connect", "open_write", "read_root", "raise_nofile", "uid", "env", "sees_etc"]
     pack = probe_pool.load_pack(
@@ -245,3 +258,30 @@ def test_run_rules_one_shot() -> None:
         {"one_cap": ONE_CAP}, [make_scene(1), make_scene(0)], api_module="sandbox.demo_api"
     )
     assert [r["one_cap"]["status"] for r in results] == ["pass", "fail"]
+
+
+def test_results_from_a_worker_are_validated() -> None:
+    from sandbox.errors import ProtocolError
+    from sandbox.results import result_from_wire
+
+    lim = Limits(max_violations=2, max_message_chars=10)
+    assert result_from_wire("r", ["p"], lim)["status"] == "pass"
+    ok = result_from_wire("r", ["f", [["msg", ["c1"]]]], lim)
+    assert ok["violations"] == [{"message": "msg", "evidence": ["c1"]}]
+    check_result(ok)
+    bad = [
+        None,
+        [],
+        ["p", 1],
+        ["f", []],
+        ["f", [["m", []]] * 3],
+        ["f", [["x" * 11, []]]],
+        ["f", [["m", [1]]]],
+        ["f", [["\ud800", []]]],
+        ["e", "nope", "m"],
+        ["e", "crash", 5],
+        ["x"],
+    ]
+    for wire in bad:
+        with pytest.raises(ProtocolError):
+            result_from_wire("r", wire, lim)

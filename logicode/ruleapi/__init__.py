@@ -69,6 +69,10 @@ __all__ = (
 # (rule code gets instances, never constructors), wrap_scene (the sandbox's entry point) and
 # api_reference (the prompt builder's).
 
+SCENE_IS_IMMUTABLE = True
+"""Tells the sandbox that a wrapped scene is read-only and copies its input, so one wrapped
+scene may be shared by every rule evaluated on it (rules still get fresh globals)."""
+
 
 def violation(message: str, *evidence: Any) -> dict[str, Any]:
     """A rule failure: message plus the components that show it (components or ids).

@@ -116,3 +116,36 @@ def test_rule_api_exports_are_usable_and_wrap_scene_is_not_given(pool: SandboxPo
     pack = pool.load_pack({"r": "def check(scene):\n    return [wrap_scene]\n"})
     [res] = pool.evaluate(pack, [scene(10)])
     assert res["r"]["error"]["kind"] == "exception" and "NameError" in res["r"]["error"]["message"]
+
+
+RULEAPI_POISONERS = {
+    "relabel": "def check(scene):\n    scene.components[0].label = 'evil'\n    return []\n",
+    "grow_tuple": "def check(scene):\n    scene.components.append(1)\n    return []\n",
+    # find() returns a fresh list: appending to it is allowed and must change nothing.
+    "grow_find": (
+        "def check(scene):\n    scene.find('sticker').append(scene.one('cap'))\n    return []\n"
+    ),
+    "helper_attr": "def check(scene):\n    above.cache = {}\n    return []\n",
+}
+RULEAPI_READER = """
+def check(scene):
+    if scene.count("sticker") != 2 or scene.components[0].label != "cap":
+        return [violation("the shared scene was changed")]
+    try:
+        leaked = above.cache
+    except Exception:
+        return []
+    return [violation("a helper was changed: " + str(leaked))]
+"""
+
+
+def test_shared_ruleapi_scene_cannot_be_poisoned() -> None:
+    # logicode.ruleapi declares SCENE_IS_IMMUTABLE, so one wrapped scene serves every rule:
+    # writes must fail and the reader must see the scene unchanged.
+    with SandboxPool(api_module="logicode.ruleapi", workers=1) as pool:
+        pack = pool.load_pack({**RULEAPI_POISONERS, "reader": RULEAPI_READER})
+        results = pool.evaluate(pack, [scene(10, stickers=2)] * 3)
+    for res in results:
+        assert res["reader"]["status"] == "pass", res["reader"]
+        for name in ("relabel", "grow_tuple", "helper_attr"):
+            assert res[name]["status"] == "error", (name, res[name])

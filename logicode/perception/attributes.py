@@ -111,12 +111,17 @@ def _catch_all(spec: AttributeSpec, seen: set[str]) -> str | None:
     return None
 
 
-def region_features(image: np.ndarray, masks: Sequence[np.ndarray]) -> list[dict[str, float]]:
+def region_features(
+    image: np.ndarray,
+    masks: Sequence[np.ndarray],
+    boxes: Sequence[tuple[int, int, int, int] | None] | None = None,
+) -> list[dict[str, float]]:
     """Instance features of each mask, positions in the box of the mask that holds it."""
-    frames = containing_boxes(masks)
+    frames = containing_boxes(masks, boxes)
+    boxes = boxes if boxes is not None else [None] * len(masks)
     return [
-        instance_features(image, m, frame=f) if m.any() else {}
-        for m, f in zip(masks, frames, strict=True)
+        instance_features(image, m, frame=f, box=b) if (b is not None or m.any()) else {}
+        for m, f, b in zip(masks, frames, boxes, strict=True)
     ]
 
 
@@ -194,7 +199,7 @@ class ReferenceAttributes:
         keys = set(self.enums) | set(self.numbers) | set(self.fallback)
         if not keys:
             return
-        feats = region_features(image, [r.mask for r in regions])
+        feats = region_features(image, [r.mask for r in regions], [r.bbox() for r in regions])
         for r, f in zip(regions, feats, strict=True):
             if r.label is None or not f:
                 continue

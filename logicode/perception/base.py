@@ -84,16 +84,25 @@ class Region:
     label: str | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
+    _box: tuple[int, int, int, int] | None = field(default=None, repr=False)
+
+    def bbox(self) -> tuple[int, int, int, int]:
+        """``(x0, y0, x1, y1)`` pixel box of the mask (x1, y1 exclusive; cached)."""
+        if self._box is None:
+            x0, y0, x1, y1 = rle.bbox_xyxy(self.mask)
+            self._box = int(x0), int(y0), int(x1), int(y1)
+        return self._box
+
+    def crop(self) -> tuple[slice, slice, np.ndarray]:
+        """Row slice, column slice and the mask cropped to its box."""
+        x0, y0, x1, y1 = self.bbox()
+        ys, xs = slice(y0, y1), slice(x0, x1)
+        return ys, xs, self.mask[ys, xs]
 
     @property
     def area(self) -> int:
         """Number of mask pixels."""
-        return int(np.count_nonzero(self.mask))
-
-    def bbox(self) -> tuple[int, int, int, int]:
-        """``(x0, y0, x1, y1)`` pixel box of the mask (x1, y1 exclusive)."""
-        x0, y0, x1, y1 = rle.bbox_xyxy(self.mask)
-        return int(x0), int(y0), int(x1), int(y1)
+        return int(np.count_nonzero(self.crop()[2]))
 
 
 @runtime_checkable

@@ -188,6 +188,7 @@ def instance_features(
     frame: Sequence[float] | None = None,
     *,
     max_pixels: int | None = INSTANCE_MAX_PIXELS,
+    box: Sequence[int] | None = None,
 ) -> dict[str, float]:
     """Colour, shape, size and position features of one masked instance.
 
@@ -198,14 +199,18 @@ def instance_features(
             component's box); default the whole image.
         max_pixels: Measure on a crop downsampled to about this many mask pixels (None:
             full resolution).
+        box: The mask's ``(x0, y0, x1, y1)`` box if known (saves a scan of the image).
 
     Returns:
         A value for every name in :data:`ALL_FEATURES`.
     """
-    box = _crop(mask)
-    if box is None:
-        raise ValueError("instance_features: empty mask")
-    ys, xs = box
+    if box is not None:
+        ys, xs = slice(int(box[1]), int(box[3])), slice(int(box[0]), int(box[2]))
+    else:
+        found = _crop(mask)
+        if found is None:
+            raise ValueError("instance_features: empty mask")
+        ys, xs = found
     h, w = mask.shape
     fx0, fy0, fx1, fy1 = frame if frame is not None else (0.0, 0.0, float(w), float(h))
     return crop_features(

@@ -49,10 +49,19 @@ def _box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
 
 def containing_boxes(
     masks: Sequence[np.ndarray],
+    boxes: Sequence[tuple[int, int, int, int] | None] | None = None,
 ) -> list[tuple[int, int, int, int] | None]:
-    """For each mask, the box of the smallest larger mask holding most of it (else None)."""
-    boxes = [_box(m) for m in masks]
-    areas = [int(np.count_nonzero(m)) for m in masks]
+    """For each mask, the box of the smallest larger mask holding most of it (else None).
+
+    Args:
+        masks: ``HW bool`` masks of one image.
+        boxes: Their ``(x0, y0, x1, y1)`` boxes if known (saves scanning the masks).
+    """
+    boxes = list(boxes) if boxes is not None else [_box(m) for m in masks]
+    areas = [
+        int(np.count_nonzero(m[b[1] : b[3], b[0] : b[2]])) if b is not None else 0
+        for m, b in zip(masks, boxes, strict=True)
+    ]
     out: list[tuple[int, int, int, int] | None] = []
     for i, bi in enumerate(boxes):
         best, best_area = None, None
@@ -150,7 +159,7 @@ class PrototypeLabeler:
                 r.label = cands[0]
                 kept.append(r)
                 continue
-            row = vector(instance_features(image, r.mask), LABEL_FEATURES)
+            row = vector(instance_features(image, r.mask, box=r.bbox()), LABEL_FEATURES)
             if cands:
                 model = self._model_for(cands)
                 if model is None:

@@ -80,8 +80,10 @@ class Perception:
         self.attributes.estimate(image, regions)
         keyed = []
         for r in regions:
-            ys, xs = np.nonzero(r.mask)
-            keyed.append(((vocab.index(r.label or ""), float(ys.mean()), float(xs.mean())), r))
+            rows, cols, crop = r.crop()
+            ys, xs = np.nonzero(crop)
+            cy, cx = rows.start + float(ys.mean()), cols.start + float(xs.mean())
+            keyed.append(((vocab.index(r.label or ""), cy, cx), r))
         keyed.sort(key=lambda kv: kv[0])
         return [r for _, r in keyed]
 

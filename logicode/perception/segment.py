@@ -76,7 +76,8 @@ class SegmenterParams:
         min_detail_px: The thinnest label should span at least this many working pixels.
         augmentations: Relit/blurred copies of each reference used for training pixels.
         samples_per_class: Training pixels per class per (augmented) reference.
-        confusion_merge: Held-out confusion above which two sibling labels form a group.
+        confusion_merge: Held-out confusion (the larger direction) above which two sibling
+            labels form a group.
         prob_sigma: Smoothing of the class probability maps (working pixels).
         sigmas: Scales of the smoothed colour features (working pixels).
         close: Close small gaps in a group's mask before finding instances.
@@ -150,13 +151,20 @@ def upsample_mask(small: np.ndarray, full_shape: tuple[int, int]) -> np.ndarray:
 
     Pixel centres are aligned exactly; only the mask's box (plus a margin) is resampled.
     """
+    return upsample_with_box(small, full_shape)[0]
+
+
+def upsample_with_box(
+    small: np.ndarray, full_shape: tuple[int, int]
+) -> tuple[np.ndarray, tuple[int, int, int, int] | None]:
+    """:func:`upsample_mask` plus the ``(x0, y0, x1, y1)`` box of the result (None if empty)."""
     fh, fw = full_shape
     sh, sw = small.shape
     fx, fy = fw / sw, fh / sh
     out = np.zeros(full_shape, bool)
     rows = np.flatnonzero(small.any(axis=1))
     if rows.size == 0:
-        return out
+        return out, None
     cols = np.flatnonzero(small.any(axis=0))
     x0, x1 = max(int(cols[0]) - 2, 0), min(int(cols[-1]) + 3, sw)
     y0, y1 = max(int(rows[0]) - 2, 0), min(int(rows[-1]) + 3, sh)
@@ -178,12 +186,16 @@ def upsample_mask(small: np.ndarray, full_shape: tuple[int, int]) -> np.ndarray:
         borderMode=cv2.BORDER_CONSTANT,
         borderValue=0.0,
     )
-    out[Y0:Y1, X0:X1] = up >= 0.5
-    if not out.any():  # a one-pixel region can vanish at the 0.5 threshold
+    crop_out = up >= 0.5
+    out[Y0:Y1, X0:X1] = crop_out
+    r = np.flatnonzero(crop_out.any(axis=1))
+    if r.size == 0:  # a one-pixel region can vanish at the 0.5 threshold
         cy = min(int((rows[0] + 0.5) * fy), fh - 1)
         cx = min(int((cols[0] + 0.5) * fx), fw - 1)
         out[cy, cx] = True
-    return out
+        return out, (cx, cy, cx + 1, cy + 1)
+    c = np.flatnonzero(crop_out.any(axis=0))
+    return out, (X0 + int(c[0]), Y0 + int(r[0]), X0 + int(c[-1]) + 1, Y0 + int(r[-1]) + 1)
 
 
 class ClassicalSegmenter:
@@ -415,20 +427,16 @@ class ClassicalSegmenter:
         full = image.shape[:2]
         regions: list[Region] = []
         for group in self.groups:
-            for small, score, note in self._group_regions(group, pred, prob):
+            for blob, score, note in self._group_regions(group, pred, prob):
+                mask, box = upsample_with_box(blob.full(pred.shape), full)
                 regions.append(
-                    Region(
-                        mask=upsample_mask(small, full),
-                        candidates=group,
-                        score=score,
-                        meta=note,
-                    )
+                    Region(mask=mask, candidates=group, score=score, meta=note, _box=box)
                 )
         return regions
 
     def _group_regions(
         self, group: tuple[str, ...], pred: np.ndarray, prob: np.ndarray
-    ) -> list[tuple[np.ndarray, float, dict[str, Any]]]:
+    ) -> list[tuple[Blob, float, dict[str, Any]]]:
         s2 = self.scale * self.scale
         idx = {lab: i for i, lab in enumerate(self.classes)}
         own = [idx[g] for g in group]
@@ -452,74 +460,37 @@ class ClassicalSegmenter:
             k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r_close + 1,) * 2)
             mask = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, k).astype(bool)
         n, lab_map, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), 8)
-        comps: list[np.ndarray] = []
+        blobs: list[Blob] = []
         for i in range(1, n):
             if stats[i, cv2.CC_STAT_AREA] >= 0.05 * min_area:
-                comps.append(lab_map == i)
-        comps = self._merge_fragments(comps, min_area, max_area, max_feret)
+                x, y, w, h = (int(v) for v in stats[i, :4])
+                blobs.append(Blob(x, y, lab_map[y : y + h, x : x + w] == i))
+        blobs = merge_fragments(blobs, min_area, max_area, max_feret)
         out = []
-        for comp in comps:
-            area = float(np.count_nonzero(comp))
-            if area < 0.3 * min_area:
+        sel = sorted(allc)
+        for blob in blobs:
+            if blob.area < 0.3 * min_area:
                 continue
             if solid:
-                comp = ndi.binary_fill_holes(comp)
-                area = float(np.count_nonzero(comp))
-            own_ratio = float(np.count_nonzero(own_px & comp)) / area
+                blob = blob.filled()
+            ys, xs = blob.slices()
+            own_ratio = float(np.count_nonzero(own_px[ys, xs] & blob.mask)) / blob.area
             if own_ratio < 0.3 * min_own:
                 continue
-            parts = [comp]
+            parts = [blob]
             note: dict[str, Any] = {}
-            if area > 1.6 * max_area:
-                ys, xs = np.nonzero(comp)
-                sm = shape_measures(comp[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1])
+            if blob.area > 1.6 * max_area:
+                sm = shape_measures(blob.mask)
                 if sm["solidity"] < min_sol - 0.05:
-                    k_parts = max(2, int(round(area / med_area)))
-                    parts = split_blob(comp, k_parts, math.sqrt(med_area))
+                    k_parts = max(2, int(round(blob.area / med_area)))
+                    pieces = split_blob(blob.mask, k_parts, math.sqrt(med_area))
+                    parts = [Blob(blob.x0, blob.y0, m).tight() for m in pieces]
                     note = {"split_into": len(parts)}
             for part in parts:
-                score = float(prob[part][:, sorted(allc)].sum(axis=1).mean())
+                ys, xs = part.slices()
+                score = float(prob[ys, xs][part.mask][:, sel].sum(axis=1).mean())
                 out.append((part, min(max(score, 0.0), 1.0), dict(note)))
         return out
-
-    @staticmethod
-    def _merge_fragments(
-        comps: list[np.ndarray], min_area: float, max_area: float, max_feret: float
-    ) -> list[np.ndarray]:
-        """Merge fragments of one instance (pieces smaller than any reference instance)."""
-        comps = list(comps)
-        changed = True
-        while changed and len(comps) > 1:
-            changed = False
-            info = []
-            for c in comps:
-                ys, xs = np.nonzero(c)
-                info.append((xs.min(), ys.min(), xs.max() + 1, ys.max() + 1, len(xs)))
-            order = sorted(range(len(comps)), key=lambda i: info[i][4])
-            for i in order:
-                if info[i][4] >= 0.8 * min_area:
-                    continue
-                best, best_gap = None, math.inf
-                for j in range(len(comps)):
-                    if j == i:
-                        continue
-                    a, b = info[i], info[j]
-                    x0, y0 = min(a[0], b[0]), min(a[1], b[1])
-                    x1, y1 = max(a[2], b[2]), max(a[3], b[3])
-                    diag = math.hypot(x1 - x0, y1 - y0)
-                    if diag > 1.15 * max_feret or a[4] + b[4] > 1.25 * max_area:
-                        continue
-                    gx = max(0, max(a[0], b[0]) - min(a[2], b[2]))
-                    gy = max(0, max(a[1], b[1]) - min(a[3], b[3]))
-                    gap = math.hypot(gx, gy)
-                    if gap < best_gap:
-                        best, best_gap = j, gap
-                if best is not None:
-                    comps[best] = comps[best] | comps[i]
-                    del comps[i]
-                    changed = True
-                    break
-        return comps
 
     def info(self) -> dict[str, Any]:
         """Provenance for ``scene.meta``."""
@@ -529,6 +500,99 @@ class ClassicalSegmenter:
             "groups": [list(g) for g in self.groups],
             "parents": dict(self.parent),
         }
+
+
+@dataclass
+class Blob:
+    """A connected region at working resolution: its box's top-left corner and crop mask."""
+
+    x0: int
+    y0: int
+    mask: np.ndarray
+
+    @property
+    def area(self) -> int:
+        """Number of pixels."""
+        return int(np.count_nonzero(self.mask))
+
+    def box(self) -> tuple[int, int, int, int]:
+        """``(x0, y0, x1, y1)`` of the crop."""
+        h, w = self.mask.shape
+        return self.x0, self.y0, self.x0 + w, self.y0 + h
+
+    def slices(self) -> tuple[slice, slice]:
+        """Row and column slices of the crop in the image."""
+        h, w = self.mask.shape
+        return slice(self.y0, self.y0 + h), slice(self.x0, self.x0 + w)
+
+    def full(self, shape: tuple[int, int]) -> np.ndarray:
+        """The mask pasted into an all-False image of ``shape``."""
+        out = np.zeros(shape, bool)
+        ys, xs = self.slices()
+        out[ys, xs] = self.mask
+        return out
+
+    def filled(self) -> Blob:
+        """The blob with its holes filled."""
+        return Blob(self.x0, self.y0, ndi.binary_fill_holes(self.mask))
+
+    def tight(self) -> Blob:
+        """The blob cropped to its pixels."""
+        rows = np.flatnonzero(self.mask.any(axis=1))
+        cols = np.flatnonzero(self.mask.any(axis=0))
+        if rows.size == 0:
+            return self
+        r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+        return Blob(self.x0 + c0, self.y0 + r0, self.mask[r0:r1, c0:c1])
+
+    def union(self, other: Blob) -> Blob:
+        """The union of two blobs."""
+        ax0, ay0, ax1, ay1 = self.box()
+        bx0, by0, bx1, by1 = other.box()
+        x0, y0, x1, y1 = min(ax0, bx0), min(ay0, by0), max(ax1, bx1), max(ay1, by1)
+        m = np.zeros((y1 - y0, x1 - x0), bool)
+        m[ay0 - y0 : ay1 - y0, ax0 - x0 : ax1 - x0] |= self.mask
+        m[by0 - y0 : by1 - y0, bx0 - x0 : bx1 - x0] |= other.mask
+        return Blob(x0, y0, m)
+
+
+def merge_fragments(
+    blobs: list[Blob], min_area: float, max_area: float, max_feret: float
+) -> list[Blob]:
+    """Merge fragments of one instance: pieces smaller than any reference instance.
+
+    A piece under 80% of the smallest reference area joins its nearest neighbour (box gap)
+    when the union's box diagonal stays within 1.15 x the largest reference Feret diameter
+    and its area within 1.25 x the largest reference area; repeated until nothing changes.
+    """
+    blobs = list(blobs)
+    changed = True
+    while changed and len(blobs) > 1:
+        changed = False
+        info = [(*b.box(), b.area) for b in blobs]
+        for i in sorted(range(len(blobs)), key=lambda k: info[k][4]):
+            a = info[i]
+            if a[4] >= 0.8 * min_area:
+                continue
+            best, best_gap = None, math.inf
+            for j, b in enumerate(info):
+                if j == i:
+                    continue
+                x0, y0 = min(a[0], b[0]), min(a[1], b[1])
+                x1, y1 = max(a[2], b[2]), max(a[3], b[3])
+                if math.hypot(x1 - x0, y1 - y0) > 1.15 * max_feret or a[4] + b[4] > 1.25 * max_area:
+                    continue
+                gx = max(0, max(a[0], b[0]) - min(a[2], b[2]))
+                gy = max(0, max(a[1], b[1]) - min(a[3], b[3]))
+                gap = math.hypot(gx, gy)
+                if gap < best_gap:
+                    best, best_gap = j, gap
+            if best is not None:
+                blobs[best] = blobs[best].union(blobs[i])
+                del blobs[i]
+                changed = True
+                break
+    return blobs
 
 
 def split_blob(mask: np.ndarray, k: int, size: float) -> list[np.ndarray]:

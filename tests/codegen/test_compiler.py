@@ -1,0 +1,179 @@
+"""The compiler's validate/repair logic with a scripted chat model (no LLM needed)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.runnables import RunnableLambda
+
+import sandbox
+from logicode.codegen.compiler import (
+    CompileSettings,
+    RuleCompiler,
+    extract_code,
+    labels_in_code,
+    labels_mentioned,
+)
+from logicode.codegen.pack import RulePack
+
+from test_counterexamples import SPEC, reference  # noqa: E402  (tests/codegen on sys.path)
+
+GOOD = """```python
+def check(scene):
+    nuts = scene.find("nut")
+    if len(nuts) != 2:
+        return [violation(f"{len(nuts)} nuts, expected 2", *nuts)]
+    return []
+```"""
+FALSE_ALARM = GOOD.replace("!= 2", "!= 3")
+VACUOUS = "```python\ndef check(scene):\n    return []\n```"
+POLICY = "```python\nimport os\ndef check(scene):\n    return []\n```"
+CRASHES_ON_MISSING = """```python
+def check(scene):
+    if scene.one("lid").width > 1000:
+        return [violation("huge lid")]
+    return [violation("x")] if scene.count("nut") != 2 else []
+```"""
+
+
+class ScriptedChat(BaseChatModel):
+    """Answers from a script; structured calls answer from ``expectations``."""
+
+    script: list[str]
+    expectations: dict[str, Any] | None = None
+    calls: list[list[BaseMessage]] = []
+
+    @property
+    def _llm_type(self) -> str:
+        return "scripted"
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs) -> ChatResult:
+        self.calls.append(list(messages))
+        text = self.script.pop(0) if self.script else "I cannot help."
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(text))])
+
+    def with_structured_output(self, schema, **kwargs):
+        if self.expectations is None:
+            raise NotImplementedError("no structured output")
+        return RunnableLambda(lambda _msgs: self.expectations)
+
+
+@pytest.fixture(scope="module")
+def pool() -> Iterator[sandbox.SandboxPool]:
+    with sandbox.SandboxPool(api_module="logicode.ruleapi", workers=1) as p:
+        yield p
+
+
+def compile_with(pool, script, expectations=None, **settings):
+    chat = ScriptedChat(script=list(script), expectations=expectations, calls=[])
+    comp = RuleCompiler(chat, SPEC, [reference()], pool, CompileSettings(**settings))
+    return comp, comp.compile_rule(SPEC.rules[0]), chat
+
+
+def menu_numbers(comp, wanted_keys):
+    menu = comp.menu(SPEC.rules[0], [])
+    return [i + 1 for i, m in enumerate(menu) if m.key() in wanted_keys]
+
+
+def test_extract_code_variants():
+    assert extract_code(GOOD).startswith("def check(scene):")
+    assert extract_code("def check(scene):\n    return []").endswith("return []\n")
+    assert extract_code("```python\ndef check(scene):\n    return [") is not None  # cut off
+    assert extract_code("no code here") is None
+    assert labels_mentioned("The top labels sit above the bottle.", ["top_label", "bottle", "cap"]) == {
+        "top_label",
+        "bottle",
+    }
+    assert labels_in_code('scene.find("nut") + scene.find(\'lid\')', ["nut", "lid", "tray"]) == {
+        "nut",
+        "lid",
+    }
+
+
+def test_right_code_is_accepted_at_once(pool):
+    comp, out, chat = compile_with(pool, [GOOD])
+    assert out.entry.status == "ok", out.entry.reason
+    assert out.entry.rounds == 0 and out.entry.candidates == 1
+    assert out.entry.validation["fired"] > 0 and out.entry.validation["reference_failures"] == 0
+    assert "def check" in out.code
+    # The system prompt carries the generated API reference and the category context.
+    system = chat.calls[0][0].content
+    assert "scene.find(" in system and '"nut": 2 per image' in system
+
+
+def test_false_alarm_is_repaired_with_feedback(pool):
+    comp, out, chat = compile_with(pool, [FALSE_ALARM, GOOD])
+    assert out.entry.status == "ok"
+    assert out.entry.rounds == 1
+    feedback = chat.calls[1][-1].content
+    assert "on normal image 1 it reported: 2 nuts, expected 2" in feedback
+
+
+def test_policy_violation_and_exceptions_are_fed_back(pool):
+    comp, out, chat = compile_with(pool, [POLICY, CRASHES_ON_MISSING, GOOD])
+    assert out.entry.status == "ok" and out.entry.rounds == 2
+    assert "imports are not allowed" in chat.calls[1][-1].content
+    assert "after we remove the lid, it raised an error" in chat.calls[2][-1].content
+
+
+def test_code_that_never_fires_is_never_emitted(pool):
+    comp, out, chat = compile_with(pool, [VACUOUS] * 6, max_rounds=2)
+    assert out.entry.status == "failed"
+    assert out.code is None
+    assert "never reports a violation" in out.entry.reason
+
+
+def test_garbage_answers_fail_with_a_reason(pool):
+    comp, out, chat = compile_with(pool, ["Sorry, I can't."] * 6, max_rounds=1)
+    assert out.entry.status == "failed"
+    assert "no ```python block" in out.entry.reason
+
+
+def test_model_expectations_are_enforced(pool):
+    # The model says removing a nut breaks the rule; code that fires only on extra nuts must
+    # be repaired (a second, identical candidate is no independent evidence against it).
+    only_extra = GOOD.replace("!= 2", "> 2")
+    comp0 = RuleCompiler(ScriptedChat(script=[], calls=[]), SPEC, [reference()], pool)
+    menu = comp0.menu(SPEC.rules[0], [])
+    keys = [m.key() for m in menu]
+    exp = {
+        "breaks": [keys.index("remove:nut") + 1, keys.index("duplicate:nut") + 1],
+        "keeps": [keys.index("resize:nut:x1.5") + 1],
+    }
+    comp, out, chat = compile_with(pool, [only_extra, only_extra, GOOD], expectations=exp)
+    assert out.entry.status == "ok"
+    assert out.entry.validation["expectations"]["model"] == 3
+    joined = " ".join(str(m.content) for call in chat.calls for m in call)
+    assert "after we remove the nut, the rule is broken but it returned []" in joined
+
+
+def test_candidates_overrule_a_wrong_model(pool):
+    # The model wrongly claims that moving a nut breaks "exactly two nuts"; two agreeing
+    # candidates that pass every reference overrule it.
+    comp0 = RuleCompiler(ScriptedChat(script=[], calls=[]), SPEC, [reference()], pool)
+    keys = [m.key() for m in comp0.menu(SPEC.rules[0], [])]
+    move = next(k for k in keys if k.startswith("move:nut"))
+    exp = {"breaks": [keys.index(move) + 1, keys.index("remove:nut") + 1], "keeps": []}
+    rival = GOOD.replace("nuts", "found")  # different code, same behaviour
+    comp, out, chat = compile_with(pool, [GOOD, rival], expectations=exp)
+    assert out.entry.status == "ok"
+    assert out.entry.candidates == 2
+    assert out.entry.validation["expectations"]["overruled"] == 1
+
+
+def test_compile_writes_a_pack_with_provenance(pool, tmp_path):
+    chat = ScriptedChat(script=[GOOD], calls=[])
+    comp = RuleCompiler(chat, SPEC, [reference()], pool, model_info={"name": "scripted"})
+    pack = comp.compile(spec_sha256="f" * 64)
+    pack.save(tmp_path / "pack")
+    again = RulePack.load(tmp_path / "pack")
+    assert list(again.ok_rules) == ["two_nuts"]
+    m = again.manifest
+    assert m.model == {"name": "scripted"} and m.spec_sha256 == "f" * 64
+    assert set(m.prompts) >= {"codegen/system.md", "codegen/rule.md", "codegen/repair.md"}
+    assert len(m.api_sha256) == 64

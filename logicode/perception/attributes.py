@@ -185,6 +185,7 @@ class ReferenceAttributes:
                 labels,
                 ENUM_FEATURES,
                 reject_factor=ENUM_REJECT if catch is not None else None,
+                novelty_features=COLOR_FEATURES,
             )
             self.enums[key] = (model, catch)
         self._types = {k: a.type for k, a in wanted.items()}

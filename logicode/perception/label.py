@@ -35,6 +35,9 @@ logger = logging.getLogger(__name__)
 LABEL_FEATURES: tuple[str, ...] = COLOR_FEATURES + SHAPE_FEATURES + SIZE_FEATURES
 """Features used to name a region (no position)."""
 
+GEOMETRY_FEATURES: tuple[str, ...] = SHAPE_FEATURES + SIZE_FEATURES
+"""Features used to name a region of a colour no reference shows (no colour, no position)."""
+
 CONTAIN_FRACTION = 0.6
 """A mask is inside another when at least this fraction of its pixels lie in it."""
 
@@ -132,21 +135,37 @@ class PrototypeLabeler:
         )
         self._models = {}
 
-    def _model_for(self, candidates: tuple[str, ...]) -> PrototypeModel | None:
+    def _model_for(
+        self, candidates: tuple[str, ...], geometry_only: bool = False
+    ) -> PrototypeModel | None:
         """A model fitted on the candidate labels only (weights that separate *them*)."""
-        key = tuple(sorted(candidates))
+        key = (*sorted(candidates), "#geometry" if geometry_only else "#all")
         if key not in self._models:
             if self._rows is None:
                 return None
-            keep = [i for i, lab in enumerate(self._row_labels) if lab in key]
+            keep = [i for i, lab in enumerate(self._row_labels) if lab in candidates]
             if not keep:
                 return None
+            names = GEOMETRY_FEATURES if geometry_only else LABEL_FEATURES
+            cols = [LABEL_FEATURES.index(n) for n in names]
             self._models[key] = PrototypeModel.fit(
-                self._rows[keep],
+                self._rows[keep][:, cols],
                 [self._row_labels[i] for i in keep],
-                LABEL_FEATURES,
+                names,
             )
         return self._models[key]
+
+    def _pairwise(
+        self, feats: dict[str, float], model: PrototypeModel, geometry: bool
+    ) -> tuple[str | None, float]:
+        """Decide between the two nearest labels with weights that separate those two."""
+        d = model.distances(vector(feats, model.features))
+        a, b = sorted(d, key=d.__getitem__)[:2]
+        pair = self._model_for((a, b), geometry)
+        if pair is None:
+            return a, 0.5
+        best, conf, _ = pair.predict(vector(feats, pair.features))
+        return best, conf
 
     def label(self, image: np.ndarray, regions: list[Region]) -> list[Region]:
         """Name each region; drop regions that fit no label (only without candidates)."""
@@ -155,16 +174,20 @@ class PrototypeLabeler:
         kept: list[Region] = []
         for r in regions:
             cands = tuple(c for c in r.candidates if c in self.labels)
-            if len(cands) == 1:
+            if len(cands) == 1 and not r.meta.get("novel_colour"):
                 r.label = cands[0]
                 kept.append(r)
                 continue
-            row = vector(instance_features(image, r.mask, box=r.bbox()), LABEL_FEATURES)
+            feats = instance_features(image, r.mask, box=r.bbox())
+            row = vector(feats, LABEL_FEATURES)
             if cands:
-                model = self._model_for(cands)
+                geometry = bool(r.meta.get("novel_colour"))
+                model = self._model_for(cands, geometry)
                 if model is None:
                     continue
-                best, conf, _ = model.predict(row)
+                best, conf, _ = model.predict(vector(feats, model.features))
+                if len(cands) > 2 and best is not None:
+                    best, conf = self._pairwise(feats, model, geometry)
             else:
                 best, conf, _ = self.model.predict(row)
             if best is None:

@@ -69,6 +69,9 @@ class PrototypeModel:
     reject: float = math.inf
     examples: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     example_classes: list[str] = field(default_factory=list)
+    spread: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    novelty_cols: list[int] = field(default_factory=list)
+    novelty_reject: float = math.inf
 
     @classmethod
     def fit(
@@ -78,6 +81,7 @@ class PrototypeModel:
         features: Sequence[str],
         *,
         reject_factor: float | None = None,
+        novelty_features: Sequence[str] | None = None,
     ) -> PrototypeModel:
         """Fit on ``rows`` (``N x F`` raw features) with class ``labels``.
 
@@ -89,8 +93,14 @@ class PrototypeModel:
                 the training rows (the larger of 2.5 x the 90th percentile distance of a
                 row to its own prototype and half the smallest distance between two
                 prototypes) are rejected by :meth:`predict`.
+            novelty_features: With ``reject_factor``, also reject a sample whose values of
+                these features lie far outside the nearest class's own spread (each feature
+                in units of that class's standard deviation, floored at 0.1 of the overall
+                one), whether or not those features separate the known classes: a new
+                colour differs in a direction the known classes may not.
         """
         rows = np.asarray(rows, np.float64)
+        novelty_features = list(novelty_features or [])
         mean = rows.mean(axis=0)
         scale = rows.std(axis=0)
         scale = np.where(scale > 1e-9, scale, 1.0)
@@ -120,7 +130,24 @@ class PrototypeModel:
             ]
             half_gap = 0.5 * min(gaps) if gaps else 0.0
             model.reject = reject_factor * max(spread, half_gap, 1e-6)
+            cols = [i for i, n in enumerate(features) if n in novelty_features]
+            if cols:
+                ya = np.asarray(labels)
+                model.spread = np.stack([np.maximum(z[ya == c].std(axis=0), 0.1) for c in classes])
+                model.novelty_cols = cols
+                own_n = np.array(
+                    [model._novelty(z[i], classes.index(lab)) for i, lab in enumerate(labels)]
+                )
+                model.novelty_reject = reject_factor * max(
+                    2.0 * float(np.percentile(own_n, 99)), 3.0
+                )
         return model
+
+    def _novelty(self, z: np.ndarray, k: int) -> float:
+        """RMS distance to prototype ``k`` on the novelty features, in class-spread units."""
+        cols = self.novelty_cols
+        d = (z[cols] - self.prototypes[k][cols]) / self.spread[k][cols]
+        return float(math.sqrt(float(np.mean(d * d))))
 
     def _dist(self, a: np.ndarray, b: np.ndarray) -> float:
         d = a - b
@@ -155,6 +182,10 @@ class PrototypeModel:
         best, dist = ranked[0]
         if dist > self.reject:
             return None, 0.0, dist
+        if self.novelty_cols:
+            k = self.classes.index(best)
+            if self._novelty(self.standardise(row), k) > self.novelty_reject:
+                return None, 0.0, dist
         if len(ranked) == 1:
             return best, 1.0, dist
         second = ranked[1][1]

@@ -42,6 +42,9 @@ logger = logging.getLogger(__name__)
 
 BACKGROUND = "__background__"
 
+COLOUR_COLUMNS = slice(0, 3)
+"""Columns of :func:`pixel_features` used as a pixel's colour (lightly smoothed Lab)."""
+
 
 @dataclass
 class LabelStats:
@@ -81,6 +84,11 @@ class SegmenterParams:
         prob_sigma: Smoothing of the class probability maps (working pixels).
         sigmas: Scales of the smoothed colour features (working pixels).
         close: Close small gaps in a group's mask before finding instances.
+        novelty: Find regions of colours no reference shows (e.g. a juice of a new colour)
+            and offer them to the labeler as the surrounding part's children.
+        novelty_min: Smallest colour distance (CIE Lab) that counts as new.
+        novelty_factor: A colour is new beyond this factor times the 99.5th percentile
+            distance of the references' own pixels to their nearest colour prototype.
         seed: Random seed (sampling, augmentation, classifier).
     """
 
@@ -93,6 +101,9 @@ class SegmenterParams:
     prob_sigma: float = 1.0
     sigmas: tuple[float, ...] = (2.0, 5.0, 12.0)
     close: bool = False
+    novelty: bool = True
+    novelty_min: float = 14.0
+    novelty_factor: float = 1.5
     seed: int = 0
 
 
@@ -216,6 +227,8 @@ class ClassicalSegmenter:
         self.scale: float = 1.0
         self.clf: MLPClassifier | None = None
         self.confusion: np.ndarray | None = None
+        self.colours: np.ndarray = np.zeros((0, 3), np.float32)
+        self.novelty_threshold: float = math.inf
 
     # --- fitting ------------------------------------------------------------------------
 
@@ -266,6 +279,7 @@ class ClassicalSegmenter:
         counts = np.bincount(y, minlength=len(self.classes)).astype(np.float64)
         w = 1.0 / np.sqrt(np.maximum(counts, 1.0))
         self.clf = MLPClassifier(seed=self.params.seed).fit(x, y, len(self.classes), w[y])
+        self._fit_colours(x, y)
         self._make_groups(labels, index)
         logger.info(
             "segmenter: scale %.3f, classes %s, parents %s, groups %s, pixel accuracy %.3f",
@@ -274,6 +288,29 @@ class ClassicalSegmenter:
             self.parent,
             self.groups,
             float(np.mean(np.diag(conf)[1:])) if len(labels) else 0.0,
+        )
+
+    def _fit_colours(self, x: np.ndarray, y: np.ndarray) -> None:
+        """Colour prototypes of every class (k-means in Lab) and the novelty threshold."""
+        lab = np.ascontiguousarray(x[:, COLOUR_COLUMNS], dtype=np.float32)
+        centres = []
+        cv2.setRNGSeed(self.params.seed)
+        for c in range(len(self.classes)):
+            pts = lab[y == c]
+            if len(pts) == 0:
+                continue
+            k = int(min(16, max(1, len(pts) // 50)))
+            if k == 1:
+                centres.append(pts.mean(axis=0, keepdims=True))
+                continue
+            crit = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5)
+            _, _, ctr = cv2.kmeans(pts, k, None, crit, 1, cv2.KMEANS_PP_CENTERS)
+            centres.append(ctr)
+        self.colours = np.concatenate(centres).astype(np.float32)
+        d = _nearest_distance(lab, self.colours)
+        p = self.params
+        self.novelty_threshold = max(
+            p.novelty_min, p.novelty_factor * float(np.percentile(d, 99.5))
         )
 
     def _analyse(
@@ -403,12 +440,20 @@ class ClassicalSegmenter:
 
     def probabilities(self, image: np.ndarray) -> np.ndarray:
         """Smoothed class probabilities at working resolution, ``h x w x classes``."""
+        return self._predict(image)[0]
+
+    def _predict(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Class probabilities and colour-novelty distance at working resolution."""
         if self.clf is None:
             raise RuntimeError("ClassicalSegmenter: call fit() first")
         small = _resize(image, self.work_size(image.shape[:2]))
         feats = pixel_features(small, self.params.sigmas)
         h, w, f = feats.shape
-        prob = self.clf.predict_proba(feats.reshape(-1, f)).reshape(h, w, -1)
+        flat = feats.reshape(-1, f)
+        prob = self.clf.predict_proba(flat).reshape(h, w, -1)
+        novelty = _nearest_distance(
+            np.ascontiguousarray(flat[:, COLOUR_COLUMNS]), self.colours
+        ).reshape(h, w)
         if self.params.prob_sigma > 0:
             s = self.params.prob_sigma
             chans = [
@@ -418,21 +463,103 @@ class ClassicalSegmenter:
             prob = np.concatenate(
                 [c if c.ndim == 3 else c[:, :, None] for c in chans], axis=2
             ).astype(np.float32)
-        return prob
+        return prob, novelty
 
     def segment(self, image: np.ndarray) -> list[Region]:
         """Candidate regions of an ``HWC uint8`` RGB image (full-resolution masks)."""
-        prob = self.probabilities(image)
+        prob, novelty = self._predict(image)
         pred = prob.argmax(axis=2)
         full = image.shape[:2]
-        regions: list[Region] = []
+        found: list[tuple[Blob, tuple[str, ...], float, dict[str, Any]]] = []
+        novel: list[tuple[Blob, tuple[str, ...]]] = []
+        if self.params.novelty and math.isfinite(self.novelty_threshold):
+            novel = self._novel_regions(pred, novelty)
         for group in self.groups:
             for blob, score, note in self._group_regions(group, pred, prob):
-                mask, box = upsample_with_box(blob.full(pred.shape), full)
-                regions.append(
-                    Region(mask=mask, candidates=group, score=score, meta=note, _box=box)
-                )
+                found.append((blob, group, score, note))
+        for blob, cands in novel:
+            found = self._absorb(found, blob, cands)
+        regions: list[Region] = []
+        for blob, cands, score, note in found:
+            mask, box = upsample_with_box(blob.full(pred.shape), full)
+            regions.append(Region(mask=mask, candidates=cands, score=score, meta=note, _box=box))
         return regions
+
+    def _absorb(
+        self,
+        found: list[tuple[Blob, tuple[str, ...], float, dict[str, Any]]],
+        blob: Blob,
+        cands: tuple[str, ...],
+    ) -> list[tuple[Blob, tuple[str, ...], float, dict[str, Any]]]:
+        """Add a new-colour blob, merged with touching regions that may be the same part.
+
+        A part drawn partly in a new colour (a new icon with a known outline) shows up as a
+        new-colour blob next to a small regular region of a candidate label; they are one
+        part when the union is no larger than that label's largest reference instance.
+        """
+        s2 = self.scale * self.scale
+        keep = []
+        merged = blob
+        names = set(cands)
+        for other, group, score, note in found:
+            common = names & set(group)
+            if common and _touch(merged, other):
+                limit = max(a for g in common for a in self.stats[g].areas) * s2 * 1.25
+                union = merged.union(other)
+                if union.area <= limit:
+                    merged, names = union, common
+                    continue
+            keep.append((other, group, score, note))
+        ordered = tuple(c for c in cands if c in names)
+        keep.append((merged, ordered, 0.5, {"novel_colour": True}))
+        return keep
+
+    def _novel_regions(
+        self, pred: np.ndarray, novelty: np.ndarray
+    ) -> list[tuple[Blob, tuple[str, ...]]]:
+        """Blobs of colours no reference shows, with the labels they may be.
+
+        A blob's candidates are the children of the label around it (top-level labels on
+        background) whose reference areas fit the blob's. Its pixels are handed to the
+        surrounding label in ``pred`` (in place), so that label's region stays whole.
+        """
+        novel = (novelty > self.novelty_threshold).astype(np.uint8)
+        novel = cv2.morphologyEx(novel, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+        s2 = self.scale * self.scale
+        all_areas = [a * s2 for st in self.stats.values() for a in st.areas]
+        if not all_areas or not novel.any():
+            return []
+        n, lab_map, stats, _ = cv2.connectedComponentsWithStats(novel, 8)
+        out = []
+        ring_k = np.ones((7, 7), np.uint8)
+        for i in range(1, n):
+            area = float(stats[i, cv2.CC_STAT_AREA])
+            if area < 0.3 * min(all_areas):
+                continue
+            x, y, w, h = (int(v) for v in stats[i, :4])
+            y0, y1 = max(y - 4, 0), min(y + h + 4, pred.shape[0])
+            x0, x1 = max(x - 4, 0), min(x + w + 4, pred.shape[1])
+            blob_big = lab_map[y0:y1, x0:x1] == i
+            ring = cv2.dilate(blob_big.astype(np.uint8), ring_k).astype(bool) & ~blob_big
+            ring &= novel[y0:y1, x0:x1] == 0
+            around = pred[y0:y1, x0:x1][ring]
+            if around.size == 0:
+                continue
+            outer = int(np.bincount(around, minlength=len(self.classes)).argmax())
+            parent = self.classes[outer] if outer > 0 else None
+            cands = tuple(
+                lab
+                for lab, st in self.stats.items()
+                if self.parent.get(lab) == parent
+                and st.areas
+                and 0.25 * min(st.areas) * s2 <= area <= 4.0 * max(st.areas) * s2
+            )
+            if not cands:
+                continue
+            blob = Blob(x, y, lab_map[y : y + h, x : x + w] == i)
+            pred[y : y + h, x : x + w][blob.mask] = outer
+            out.append((blob, cands))
+        return out
 
     def _group_regions(
         self, group: tuple[str, ...], pred: np.ndarray, prob: np.ndarray
@@ -593,6 +720,36 @@ def merge_fragments(
                 changed = True
                 break
     return blobs
+
+
+def _touch(a: Blob, b: Blob, gap: int = 2) -> bool:
+    """True when two blobs overlap or lie within ``gap`` pixels of each other."""
+    ax0, ay0, ax1, ay1 = a.box()
+    bx0, by0, bx1, by1 = b.box()
+    if ax0 > bx1 + gap or bx0 > ax1 + gap or ay0 > by1 + gap or by0 > ay1 + gap:
+        return False
+    x0, y0 = min(ax0, bx0) - gap, min(ay0, by0) - gap
+    x1, y1 = max(ax1, bx1) + gap, max(ay1, by1) + gap
+    ma = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    mb = np.zeros_like(ma)
+    ma[ay0 - y0 : ay1 - y0, ax0 - x0 : ax1 - x0] = a.mask
+    mb[by0 - y0 : by1 - y0, bx0 - x0 : bx1 - x0] = b.mask
+    ma = cv2.dilate(ma, np.ones((2 * gap + 1, 2 * gap + 1), np.uint8))
+    return bool(np.any(ma & mb))
+
+
+def _nearest_distance(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Euclidean distance of each point (``N x 3``) to its nearest centre (``M x 3``)."""
+    if len(centres) == 0:
+        return np.full(len(points), np.inf, np.float32)
+    p2 = np.einsum("ij,ij->i", points, points)[:, None]
+    c2 = np.einsum("ij,ij->i", centres, centres)[None, :]
+    out = np.empty(len(points), np.float32)
+    step = 1 << 16
+    for s in range(0, len(points), step):
+        d2 = p2[s : s + step] + c2 - 2.0 * points[s : s + step] @ centres.T
+        out[s : s + step] = np.sqrt(np.maximum(d2.min(axis=1), 0.0))
+    return out
 
 
 def split_blob(mask: np.ndarray, k: int, size: float) -> list[np.ndarray]:

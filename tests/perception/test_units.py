@@ -1,0 +1,123 @@
+"""Small pieces of the perception front end: classifier, layers, masks, blobs, prototypes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from logicode.perception.classifier import MLPClassifier
+from logicode.perception.features import instance_features, pixel_features, shape_measures
+from logicode.perception.label import containing_boxes
+from logicode.perception.prototypes import PrototypeModel, fisher_weights
+from logicode.perception.segment import (
+    Blob,
+    exclusive_layers,
+    merge_fragments,
+    split_blob,
+    upsample_mask,
+)
+
+
+def test_mlp_learns_a_nonlinear_boundary_and_is_deterministic() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, size=(4000, 2)).astype(np.float32)
+    y = ((x[:, 0] * x[:, 1]) > 0).astype(np.int64)  # XOR of signs: not linearly separable
+    a = MLPClassifier(steps=400, seed=3).fit(x, y, 2)
+    b = MLPClassifier(steps=400, seed=3).fit(x, y, 2)
+    test = rng.uniform(-1, 1, size=(1000, 2)).astype(np.float32)
+    truth = (test[:, 0] * test[:, 1]) > 0
+    pa = a.predict_proba(test)
+    assert np.allclose(pa.sum(axis=1), 1.0, atol=1e-5)
+    assert ((pa[:, 1] > 0.5) == truth).mean() > 0.9
+    assert np.array_equal(pa, b.predict_proba(test))
+    c = MLPClassifier.from_state(a.state())
+    assert np.allclose(c.predict_proba(test), pa)
+
+
+def test_exclusive_layers_give_each_pixel_its_smallest_component() -> None:
+    big = np.zeros((10, 10), bool)
+    big[1:9, 1:9] = True
+    small = np.zeros((10, 10), bool)
+    small[3:5, 3:5] = True
+    lay = exclusive_layers([small, big], [2, 1])
+    assert lay[0, 0] == 0 and lay[1, 1] == 1 and lay[3, 3] == 2 and lay[8, 8] == 1
+
+
+def test_upsample_mask_keeps_geometry() -> None:
+    small = np.zeros((20, 30), bool)
+    small[5:10, 6:16] = True
+    full = upsample_mask(small, (80, 120))
+    ys, xs = np.nonzero(full)
+    assert full.shape == (80, 120)
+    assert abs(full.sum() - 50 * 16) / (50 * 16) < 0.1
+    assert abs((xs.mean() + 0.5) / 4 - 11.0) < 0.3 and abs((ys.mean() + 0.5) / 4 - 7.5) < 0.3
+
+
+def test_split_blob_separates_two_touching_discs() -> None:
+    yy, xx = np.mgrid[0:60, 0:100]
+    blob = ((xx - 30) ** 2 + (yy - 30) ** 2 < 400) | ((xx - 62) ** 2 + (yy - 30) ** 2 < 400)
+    parts = split_blob(blob, 2, 40.0)
+    assert len(parts) == 2
+    centres = sorted(float(np.nonzero(p)[1].mean()) for p in parts)
+    assert abs(centres[0] - 30) < 4 and abs(centres[1] - 62) < 4
+
+
+def test_merge_fragments_joins_pieces_but_not_whole_instances() -> None:
+    piece_a = Blob(0, 0, np.ones((10, 4), bool))
+    piece_b = Blob(6, 0, np.ones((10, 4), bool))  # together one 10x10 instance
+    whole = Blob(40, 0, np.ones((10, 10), bool))
+    out = merge_fragments([piece_a, piece_b, whole], min_area=90, max_area=110, max_feret=15)
+    assert sorted(b.area for b in out) == [80, 100]
+    far = Blob(80, 0, np.ones((10, 4), bool))
+    out = merge_fragments([piece_a, far], min_area=90, max_area=110, max_feret=15)
+    assert len(out) == 2
+
+
+def test_containing_boxes_finds_the_smallest_holder() -> None:
+    outer = np.zeros((50, 50), bool)
+    outer[0:50, 0:50] = True
+    mid = np.zeros((50, 50), bool)
+    mid[10:40, 10:40] = True
+    inner = np.zeros((50, 50), bool)
+    inner[20:25, 20:25] = True
+    boxes = containing_boxes([outer, mid, inner])
+    assert boxes == [None, (0, 0, 50, 50), (10, 10, 40, 40)]
+
+
+def test_shape_and_instance_features() -> None:
+    ring = np.zeros((40, 40), bool)
+    yy, xx = np.mgrid[0:40, 0:40]
+    d = (xx - 20) ** 2 + (yy - 20) ** 2
+    ring[(d < 225) & (d >= 64)] = True
+    sm = shape_measures(ring)
+    assert sm["fill"] < 0.85 and sm["aspect"] > 0.9
+    image = np.zeros((40, 40, 3), np.uint8)
+    image[ring] = (200, 30, 30)
+    f = instance_features(image, ring)
+    assert f["a_mean"] > 40  # red
+    assert f["rel_cx"] == pytest.approx(0.5, abs=0.03)
+    big = instance_features(image, ring, max_pixels=100)  # measured on a downsampled crop
+    assert big["major_len"] == pytest.approx(f["major_len"], rel=0.1)
+    assert big["log_area"] == f["log_area"]
+
+
+def test_pixel_features_shape() -> None:
+    img = np.zeros((12, 16, 3), np.uint8)
+    feats = pixel_features(img)
+    assert feats.shape[:2] == (12, 16) and feats.dtype == np.float32
+
+
+def test_fisher_weights_favour_the_separating_feature() -> None:
+    rng = np.random.default_rng(1)
+    a = np.c_[rng.normal(0, 1, 50), rng.normal(0, 1, 50)]
+    b = np.c_[rng.normal(6, 1, 50), rng.normal(0, 1, 50)]
+    w = fisher_weights(np.r_[a, b], ["a"] * 50 + ["b"] * 50)
+    assert w[0] > 0.9 and w.sum() == pytest.approx(1.0)
+
+
+def test_prototype_model_predicts_and_rejects() -> None:
+    rows = np.array([[0.0, 0.0], [0.2, 0.1], [10.0, 0.0], [10.1, 0.2]])
+    m = PrototypeModel.fit(rows, ["a", "a", "b", "b"], ("x", "y"), reject_factor=1.0)
+    assert m.predict(np.array([0.5, 0.0]))[0] == "a"
+    assert m.predict(np.array([9.0, 0.1]))[0] == "b"
+    assert m.predict(np.array([60.0, 0.0]))[0] is None

@@ -91,21 +91,7 @@ _CEREAL_RGB = (
     (120.0, 76.0, 38.0),
 )
 
-Point = tuple[float, float]
-
-
-@dataclass(frozen=True)
-class _Frame:
-    """Box-local coordinates (origin at the box centre, x right, y down) to image pixels."""
-
-    cx: float
-    cy: float
-    angle: float
-
-    def to_img(self, p: Point) -> Point:
-        t = math.radians(self.angle)
-        c, s = math.cos(t), math.sin(t)
-        return (self.cx + p[0] * c - p[1] * s, self.cy + p[0] * s + p[1] * c)
+Point = kit.Point
 
 
 @dataclass(frozen=True)
@@ -136,97 +122,18 @@ def _rect_pts(r: tuple[float, float, float, float]) -> list[Point]:
     return [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
 
 
-def _ellipse(
-    arr: np.ndarray, center: Point, axes: Point, angle: float, value: float | tuple
-) -> None:
-    """Draw a filled ellipse with sub-pixel precision (in place)."""
-    cv2.ellipse(
-        arr,
-        (round(center[0] * 16), round(center[1] * 16)),
-        (max(1, round(axes[0] * 16)), max(1, round(axes[1] * 16))),
-        angle,
-        0,
-        360,
-        value,
-        -1,
-        cv2.LINE_8,
-        4,
-    )
-
-
-def _crop(center: Point, radius: float, shape: tuple[int, int]) -> tuple[slice, slice]:
-    h, w = shape
-    x0, y0 = max(0, int(center[0] - radius)), max(0, int(center[1] - radius))
-    x1, y1 = min(w, int(center[0] + radius) + 2), min(h, int(center[1] + radius) + 2)
-    return slice(y0, y1), slice(x0, x1)
-
-
-def _noise(rng: np.random.Generator, shape: tuple[int, ...], sigma: float) -> np.ndarray:
-    """Zero-mean sensor noise of standard deviation ``sigma`` (triangular, fast to draw)."""
-    a = rng.integers(0, 256, shape, dtype=np.uint8)
-    b = rng.integers(0, 256, shape, dtype=np.uint8)
-    out = cv2.subtract(a, b, dtype=cv2.CV_32F)
-    out *= np.float32(sigma / 104.5)
-    return out.reshape(shape)
-
-
-def _canvas(
-    rng: np.random.Generator,
-    h: int,
-    w: int,
-    base: tuple[float, float, float],
-    texture: float,
-    grain: int,
-) -> np.ndarray:
-    """A dark textured background: ``base`` with smooth blotches of ``texture`` grey levels."""
-    small = rng.standard_normal((h // grain + 2, w // grain + 2), dtype=np.float32)
-    tex = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
-    tex *= np.float32(texture)
-    return cv2.merge([tex + np.float32(b) for b in base])
-
-
-def _finish(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Lighting gradient, optical blur, sensor noise, then ``uint8`` (fast full-image pass)."""
-    h, w = img.shape[:2]
-    a, b = rng.uniform(-1.0, 1.0, 2) * 2.0 * rng.uniform(0.04, 0.1)
-    gain = (1.0 + b * (np.arange(h, dtype=np.float32) / h - 0.5))[:, None] + (
-        a * (np.arange(w, dtype=np.float32) / w - 0.5)
-    )[None, :]
-    img *= gain[..., None]
-    img = kit.soften(img, 0.9)
-    img += _noise(rng, (h, w), 2.4)[..., None]
-    np.clip(img, 0.0, 255.0, out=img)
-    img += 0.5
-    return img.astype(np.uint8)
-
-
 # --- the tray ------------------------------------------------------------------------------
 
 
-def _rounded_rect_pts(size: Point, radius: float, steps: int = 8) -> list[Point]:
-    """Outline of a rectangle of ``size`` centred at the origin with rounded corners."""
-    hw, hh = size[0] / 2 - radius, size[1] / 2 - radius
-    out: list[Point] = []
-    for cx, cy, start in ((hw, hh, 0), (-hw, hh, 90), (-hw, -hh, 180), (hw, -hh, 270)):
-        for i in range(steps + 1):
-            t = math.radians(start + 90 * i / steps)
-            out.append((cx + radius * math.cos(t), cy + radius * math.sin(t)))
-    return out
-
-
 def _draw_tray(
-    img: np.ndarray, rng: np.random.Generator, frame: _Frame, lay: _Layout
+    img: np.ndarray, rng: np.random.Generator, frame: kit.Frame, lay: _Layout
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Paint the tray (in its bounding crop); return the ``box`` and ``divider`` masks."""
+    """Paint the tray (in its bounding window); return the ``box`` and ``divider`` masks."""
     shape = img.shape[:2]
-    outline = [frame.to_img(p) for p in _rounded_rect_pts(lay.outer, 26.0)]
-    h, w = shape
-    x0 = max(0, int(min(p[0] for p in outline)) - 2)
-    y0 = max(0, int(min(p[1] for p in outline)) - 2)
-    x1 = min(w, int(max(p[0] for p in outline)) + 3)
-    y1 = min(h, int(max(p[1] for p in outline)) + 3)
-    sy, sx = slice(y0, y1), slice(x0, x1)
-    cshape = (y1 - y0, x1 - x0)
+    outline = [frame.to_img(p) for p in kit.rounded_rect_points((0.0, 0.0), lay.outer, 26.0)]
+    win = kit.window_of_points(outline, shape, 2)
+    y0, x0 = win[0].start, win[1].start
+    cshape = kit.window_size(win)
 
     def local(points: list[Point]) -> list[Point]:
         return [(px - x0, py - y0) for px, py in points]
@@ -237,13 +144,12 @@ def _draw_tray(
     b_c = kit.polygon_mask(cshape, local(outline))
     f_c = rect(lay.left) | rect(lay.right)
     d_c = rect(lay.divider)
-    sub = img[sy, sx]
     tone = float(rng.uniform(-8, 8))
-    wall = np.asarray((214.0 + tone, 213.0 + tone, 207.0 + tone), np.float32)
+    wall = (214.0 + tone, 213.0 + tone, 207.0 + tone)
     # brightness relative to the wall colour (computed at quarter resolution): the floor is
     # darker, more so near the walls (ambient occlusion), with a faint plastic texture
     small = (cshape[1] // 4, cshape[0] // 4)
-    f_s = cv2.resize(f_c.astype(np.uint8), small, interpolation=cv2.INTER_NEAREST)
+    f_s = cv2.resize(f_c.view(np.uint8), small, interpolation=cv2.INTER_NEAREST)
     dist = cv2.distanceTransform(f_s, cv2.DIST_L2, 3) * 4.0
     tex = cv2.resize(
         rng.standard_normal((small[1] // 12 + 2, small[0] // 12 + 2), dtype=np.float32),
@@ -252,20 +158,16 @@ def _draw_tray(
     )
     g_s = 0.915 * (1.0 - 0.22 * np.exp(-dist / 22.0)) * (1.0 + 0.015 * tex)
     g = cv2.resize(g_s.astype(np.float32), (cshape[1], cshape[0]), interpolation=cv2.INTER_LINEAR)
-    gain = np.where(f_c, g, np.float32(1.0)).astype(np.float32)
+    gain = g  # walls: 1 (the wall colour itself)
+    gain[~f_c] = 1.0
     # a thin dark outline around the tray, a lit edge along the divider
     kernel = np.ones((3, 3), np.uint8)
-    edge = cv2.morphologyEx(b_c.astype(np.uint8), cv2.MORPH_GRADIENT, kernel) > 0
+    edge = cv2.morphologyEx(b_c.view(np.uint8), cv2.MORPH_GRADIENT, kernel) > 0
     gain[edge] *= 0.75
-    d_edge = cv2.morphologyEx(d_c.astype(np.uint8), cv2.MORPH_GRADIENT, kernel) > 0
+    d_edge = cv2.morphologyEx(d_c.view(np.uint8), cv2.MORPH_GRADIENT, kernel) > 0
     gain[d_edge & d_c] *= 1.06
-    np.copyto(sub, gain[..., None] * wall, where=b_c[..., None])
-
-    box = np.zeros(shape, bool)
-    box[sy, sx] = b_c
-    divider = np.zeros(shape, bool)
-    divider[sy, sx] = d_c
-    return box, divider
+    kit.paint_mix(img[win], b_c, [gain], [wall])
+    return kit.embed(shape, b_c, win), kit.embed(shape, d_c, win)
 
 
 # --- fruit ------------------------------------------------------------------------------------
@@ -306,49 +208,43 @@ def _draw_fruit(
     """Draw one fruit (shadow, skin, texture, highlight); return its full-size mask."""
     shape = img.shape[:2]
     ax = (radius * float(rng.uniform(1.0, 1.05)), radius * float(rng.uniform(0.95, 1.0)))
-    sy, sx = _crop(center, radius * 1.1 + 30, shape)
-    sub = img[sy, sx]
+    win = kit.window_of_points([center], shape, radius * 1.1 + 30)
+    sub = img[win]
     ch, cw = sub.shape[:2]
-    c = (center[0] - sx.start, center[1] - sy.start)
+    c = (center[0] - win[1].start, center[1] - win[0].start)
     m8 = np.zeros((ch, cw), np.uint8)
-    _ellipse(m8, c, ax, angle, 1)
-    mask = m8.astype(bool)
+    kit.draw_ellipse(m8, c, ax, angle, 1)
+    mask = m8.view(bool)
+    kit.cast_shadow(sub, mask, offset=(12.0, 16.0), sigma=12.0, strength=0.5, scale=4)
 
-    shadow = np.zeros((ch, cw), np.float32)
-    _ellipse(shadow, (c[0] + 12, c[1] + 16), ax, angle, 1.0)
-    shadow = cv2.GaussianBlur(shadow, (0, 0), 12.0)
-    sub *= (1.0 - 0.5 * shadow)[..., None]
-
-    yy, xx = np.mgrid[0:ch, 0:cw].astype(np.float32)
-    rr = np.sqrt(((xx - c[0]) / ax[0]) ** 2 + ((yy - c[1]) / ax[1]) ** 2)
-    shade = 1.0 - 0.42 * np.clip(rr, 0, 1) ** 3
+    # radial shading and the specular highlight are separable in x and y
+    xs = np.arange(cw, dtype=np.float32)
+    ys = np.arange(ch, dtype=np.float32)
+    rr = np.sqrt((((ys - c[1]) / ax[1]) ** 2)[:, None] + (((xs - c[0]) / ax[0]) ** 2)[None, :])
+    shade = 1.0 - 0.42 * np.minimum(rr, 1.0) ** 3
     fine = cv2.GaussianBlur(rng.standard_normal((ch, cw), dtype=np.float32), (0, 0), 1.3)
+    hx, hy = c[0] - 0.35 * ax[0], c[1] - 0.4 * ax[1]
+    s2 = np.float32(2 * (0.22 * radius) ** 2)
+    spec = np.outer(np.exp(-((ys - hy) ** 2) / s2), np.exp(-((xs - hx) ** 2) / s2))
+    white = (55.0, 55.0, 55.0)
     if kind == "tangerine":
         k = float(rng.uniform(0.95, 1.04))
-        col = np.broadcast_to(np.asarray((236.0 * k, 126.0 * k, 26.0 * k), np.float32), (ch, cw, 3))
-        dimple = 0.09
+        light = shade * (1.0 + 0.09 * fine)
+        weights, colors = [light, spec], [(236.0 * k, 126.0 * k, 26.0 * k), white]
     else:
         blotch = rng.normal(0, 1, (5, 5)).astype(np.float32)
         blotch = cv2.resize(blotch, (cw, ch), interpolation=cv2.INTER_CUBIC)
-        t = np.clip(blotch * 0.3 + 0.3, 0, 1)[..., None] ** 1.5
-        red = np.asarray((172.0, 36.0, 40.0), np.float32)
-        gold = np.asarray((228.0, 140.0, 52.0), np.float32)
-        col = red * (1 - t) + gold * t
-        dimple = 0.04
-    skin = col * (shade * (1.0 + dimple * fine))[..., None]
-    hx, hy = c[0] - 0.35 * ax[0], c[1] - 0.4 * ax[1]
-    spec = np.exp(-((xx - hx) ** 2 + (yy - hy) ** 2) / (2 * (0.22 * radius) ** 2))
-    skin += (55.0 * spec)[..., None]
-    np.copyto(sub, skin, where=mask[..., None])
+        t = np.clip(blotch * 0.3 + 0.3, 0, 1) ** 1.5
+        light = shade * (1.0 + 0.04 * fine)
+        red, to_gold = (172.0, 36.0, 40.0), (56.0, 104.0, 12.0)  # gold: (228, 140, 52)
+        weights, colors = [light, light * t, spec], [red, to_gold, white]
+    kit.paint_mix(sub, mask, weights, colors)
     # the stem scar near the middle
     t = rng.uniform(0, 2 * math.pi)
     sc = (c[0] + 0.15 * radius * math.cos(t), c[1] + 0.15 * radius * math.sin(t))
     stem = (96.0, 88.0, 40.0) if kind == "tangerine" else (110.0, 60.0, 36.0)
-    _ellipse(sub, sc, (7.0, 6.0), float(rng.uniform(0, 180)), stem)
-
-    full = np.zeros(shape, bool)
-    full[sy, sx] = mask
-    return full
+    kit.draw_ellipse(sub, sc, (7.0, 6.0), float(rng.uniform(0, 180)), stem)
+    return kit.embed(shape, mask, win)
 
 
 # --- cereals and toppings ------------------------------------------------------------------
@@ -369,7 +265,7 @@ def _draw_cereals(
     img: np.ndarray,
     labels: np.ndarray,
     rng: np.random.Generator,
-    frame: _Frame,
+    frame: kit.Frame,
     lay: _Layout,
     line: tuple[float, float, float],
 ) -> None:
@@ -384,24 +280,36 @@ def _draw_cereals(
     angs = rng.uniform(0, 180, n)
     cols = rng.integers(0, len(_CEREAL_RGB), n)
     tone = rng.uniform(0.9, 1.08, n)
-    for i in range(n):
-        x, y, r = float(xs[i]), float(ys[i]), float(a1[i])
-        if y > _line_y(line, x) or x - r < x0 + 3 or x + r > x1 - 3 or y - r < y0 + 3:
-            continue
-        p = frame.to_img((x, y))
-        ang = float(angs[i]) + frame.angle
-        col = tuple(v * float(tone[i]) for v in _CEREAL_RGB[int(cols[i])])
-        dark = tuple(v * 0.55 for v in col)
-        _ellipse(img, p, (r + 2.0, float(a2[i]) + 2.0), ang, dark)
-        _ellipse(img, p, (r, float(a2[i])), ang, col)
-        _ellipse(labels, p, (r + 2.0, float(a2[i]) + 2.0), ang, 1)
+    base, amp, phase = line
+    keep = (
+        (ys <= base + amp * np.sin(xs / 95.0 + phase))
+        & (xs - a1 >= x0 + 3)
+        & (xs + a1 <= x1 - 3)
+        & (ys - a1 >= y0 + 3)
+    )
+    xs, ys, a1, a2, angs, cols, tone = (v[keep] for v in (xs, ys, a1, a2, angs, cols, tone))
+    t = math.radians(frame.angle)
+    c, s = math.cos(t), math.sin(t)
+    centers = np.stack([frame.cx + xs * c - ys * s, frame.cy + xs * s + ys * c], axis=1)
+    col = np.asarray(_CEREAL_RGB)[cols] * tone[:, None]
+    outer = np.stack([a1 + 2.0, a2 + 2.0], axis=1)
+    angs = angs + frame.angle
+    # each cluster: a dark rim, then its colour on top (interleaved so later ones cover it)
+    kit.draw_ellipses(
+        img,
+        np.repeat(centers, 2, axis=0),
+        np.stack([outer, np.stack([a1, a2], axis=1)], axis=1).reshape(-1, 2),
+        np.repeat(angs, 2),
+        np.stack([col * 0.55, col], axis=1).reshape(-1, 3),
+    )
+    kit.draw_ellipses(labels, centers, outer, angs, 1)
 
 
 def _draw_toppings(
     img: np.ndarray,
     labels: np.ndarray,
     rng: np.random.Generator,
-    frame: _Frame,
+    frame: kit.Frame,
     lay: _Layout,
     line: tuple[float, float, float],
     n_chips: int,
@@ -412,6 +320,12 @@ def _draw_toppings(
     kinds = np.array([2] * n_chips + [3] * n_almonds, np.int64)
     rng.shuffle(kinds)
     top = line[0] - line[1]
+    # layers of each item: (scale of the semi-axes, extra pixels, colour)
+    chip = ((1.0, 1.5, (176.0, 150.0, 92.0)), (1.0, 0.0, (238.0, 220.0, 158.0)))
+    chip += ((0.45, 0.0, (214.0, 190.0, 128.0)), (0.22, 0.0, (226.0, 204.0, 142.0)))
+    almond = ((1.0, 1.5, (82.0, 46.0, 24.0)), (1.0, 0.0, (156.0, 96.0, 54.0)))
+    paint: list[tuple[Point, Point, float, tuple[float, ...]]] = []
+    label: list[tuple[Point, Point, float, int]] = []
     for k in kinds:
         if k == 2:
             r = float(rng.uniform(29, 36))
@@ -427,18 +341,22 @@ def _draw_toppings(
             continue
         p = frame.to_img((x, y))
         ang = float(rng.uniform(0, 180))
-        if k == 2:
-            v = float(rng.uniform(0.93, 1.05))
-            _ellipse(img, p, (ax[0] + 1.5, ax[1] + 1.5), ang, (176.0 * v, 150.0 * v, 92.0 * v))
-            _ellipse(img, p, ax, ang, (238.0 * v, 220.0 * v, 158.0 * v))
-            _ellipse(img, p, (ax[0] * 0.45, ax[1] * 0.45), ang, (214.0 * v, 190.0 * v, 128.0 * v))
-            _ellipse(img, p, (ax[0] * 0.22, ax[1] * 0.22), ang, (226.0 * v, 204.0 * v, 142.0 * v))
-        else:
-            v = float(rng.uniform(0.9, 1.08))
-            _ellipse(img, p, (ax[0] + 1.5, ax[1] + 1.5), ang, (82.0 * v, 46.0 * v, 24.0 * v))
-            _ellipse(img, p, ax, ang, (156.0 * v, 96.0 * v, 54.0 * v))
-            _ellipse(img, p, (ax[0] * 0.7, ax[1] * 0.3), ang, (174.0 * v, 112.0 * v, 64.0 * v))
-        _ellipse(labels, p, (ax[0] + 1.5, ax[1] + 1.5), ang, int(k))
+        v = float(rng.uniform(0.93, 1.05) if k == 2 else rng.uniform(0.9, 1.08))
+        for f, extra, col in chip if k == 2 else almond:
+            paint.append((p, (ax[0] * f + extra, ax[1] * f + extra), ang, _scaled(col, v)))
+        if k == 3:  # the almond's lighter ridge
+            ridge = (ax[0] * 0.7, ax[1] * 0.3)
+            paint.append((p, ridge, ang, _scaled((174.0, 112.0, 64.0), v)))
+        label.append((p, (ax[0] + 1.5, ax[1] + 1.5), ang, int(k)))
+    for arr, items in ((img, paint), (labels, label)):
+        if items:
+            centers, axes, angles, values = zip(*items, strict=True)
+            kit.draw_ellipses(arr, np.array(centers), np.array(axes), np.array(angles), values)
+
+
+def _scaled(color: tuple[float, ...], v: float) -> tuple[float, ...]:
+    """``color`` times ``v``."""
+    return tuple(c * v for c in color)
 
 
 def _topping_counts(
@@ -487,7 +405,7 @@ class BreakfastBoxGenerator:
             )
         shape = (HEIGHT, WIDTH)
         swapped = defect == "compartments_swapped"
-        frame = _Frame(
+        frame = kit.Frame(
             kit.jitter(rng, WIDTH / 2, 16.0),
             kit.jitter(rng, HEIGHT / 2, 14.0),
             kit.jitter(rng, 180.0 if swapped else 0.0, 1.5),
@@ -495,7 +413,7 @@ class BreakfastBoxGenerator:
         ow, oh = kit.jitter(rng, 1440.0, 10.0), kit.jitter(rng, 1120.0, 10.0)
         lay = _Layout(outer=(ow, oh), inner=(ow - 2 * _RIM, oh - 2 * _RIM))
 
-        img = _canvas(rng, HEIGHT, WIDTH, (30.0, 30.0, 33.0), texture=4.0, grain=48)
+        img = kit.canvas(rng, HEIGHT, WIDTH, (30.0, 30.0, 33.0), texture=4.0, grain=48)
         box, divider = _draw_tray(img, rng, frame, lay)
         parts: list[Part] = [Part("box", box), Part("divider", divider)]
 
@@ -535,7 +453,8 @@ class BreakfastBoxGenerator:
                 parts.append(Part(label, m))
 
         anomaly = self._anomaly_mask(defect, shape, frame, lay, parts, labels, normal_line, line)
-        image = _finish(img, rng)
+        light = float(rng.uniform(0.04, 0.1))
+        image = kit.finish(img, rng, light=light, blur=0.9, noise=2.4)
         logger.debug("rendered breakfast_box defect=%s parts=%d", defect, len(parts))
         return Sample(
             image=image,
@@ -550,7 +469,7 @@ class BreakfastBoxGenerator:
     def _anomaly_mask(
         defect: str | None,
         shape: tuple[int, int],
-        frame: _Frame,
+        frame: kit.Frame,
         lay: _Layout,
         parts: list[Part],
         labels: np.ndarray,

@@ -479,11 +479,50 @@ class ClassicalSegmenter:
                 found.append((blob, group, score, note))
         for blob, cands in novel:
             found = self._absorb(found, blob, cands)
+        found = self._merge_siblings(found)
         regions: list[Region] = []
         for blob, cands, score, note in found:
             mask, box = upsample_with_box(blob.full(pred.shape), full)
             regions.append(Region(mask=mask, candidates=cands, score=score, meta=note, _box=box))
         return regions
+
+    def _merge_siblings(
+        self, found: list[tuple[Blob, tuple[str, ...], float, dict[str, Any]]]
+    ) -> list[tuple[Blob, tuple[str, ...], float, dict[str, Any]]]:
+        """Join regions of sibling labels that are two halves of one part.
+
+        When the classifier splits one part between two sibling labels (say, two kinds of
+        label in an unusual context), their regions interleave: boxes overlapping by IoU
+        0.5 or more and a union no larger than 1.2 x the largest reference instance of
+        either label. The union keeps both labels as candidates; the labeler decides.
+        """
+        s2 = self.scale * self.scale
+        changed = True
+        while changed:
+            changed = False
+            for i in range(len(found)):
+                for j in range(i + 1, len(found)):
+                    bi, gi, si, ni = found[i]
+                    bj, gj, sj, nj = found[j]
+                    if set(gi) & set(gj):
+                        continue
+                    pi = {self.parent.get(g) for g in gi}
+                    if not pi & {self.parent.get(g) for g in gj}:
+                        continue
+                    if _box_iou(bi.box(), bj.box()) < 0.5:
+                        continue
+                    limit = 1.2 * max(a for g in (*gi, *gj) for a in self.stats[g].areas) * s2
+                    union = bi.union(bj)
+                    if union.area > limit:
+                        continue
+                    cands = tuple(dict.fromkeys((*gi, *gj)))
+                    merged = (union, cands, max(si, sj), {**nj, **ni, "merged": True})
+                    found = [f for k, f in enumerate(found) if k not in (i, j)] + [merged]
+                    changed = True
+                    break
+                if changed:
+                    break
+        return found
 
     def _absorb(
         self,
@@ -720,6 +759,17 @@ def merge_fragments(
                 changed = True
                 break
     return blobs
+
+
+def _box_iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    """IoU of two ``(x0, y0, x1, y1)`` boxes."""
+    iw = min(a[2], b[2]) - max(a[0], b[0])
+    ih = min(a[3], b[3]) - max(a[1], b[1])
+    if iw <= 0 or ih <= 0:
+        return 0.0
+    inter = iw * ih
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union else 0.0
 
 
 def _touch(a: Blob, b: Blob, gap: int = 2) -> bool:

@@ -1,0 +1,69 @@
+"""Perception on a small synthetic dataset (ground truth) and on real juice_bottle images.
+
+The real-data test reads ``../shared/data/mvtec_loco_juice_bottle`` (or the folder named by
+``LOGICODE_JUICE_BOTTLE``) and the LabelMe references in ``examples/juice_bottle/refs``; it
+is skipped where the data are absent.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from logicode.data.loco import LocoDataset
+from logicode.perception.evaluate import score_scene
+from logicode.perception.pipeline import Perception
+from logicode.perception.refs import load_references
+from logicode.spec import load_spec
+
+REPO = Path(__file__).resolve().parents[2]
+REAL = Path(
+    os.environ.get(
+        "LOGICODE_JUICE_BOTTLE", REPO.parent / "shared" / "data" / "mvtec_loco_juice_bottle"
+    )
+)
+REFS = REPO / "examples" / "juice_bottle" / "refs"
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from logicode.data.synth import generate_dataset
+
+    root = tmp_path_factory.mktemp("synth") / "juice_bottle"
+    generate_dataset(
+        "juice_bottle", root, n_good=3, n_logical=3, n_train=6, n_val=0, seed=1, workers=1
+    )
+    return root
+
+
+def test_synthetic_juice_bottle_counts_and_masks(synthetic: Path) -> None:
+    spec = load_spec("juice_bottle")
+    refs = load_references(synthetic, spec, max_refs=5)
+    assert len(refs) == 5
+    perception = Perception(spec).fit(refs)
+    scores = []
+    for item in LocoDataset(synthetic).iter(split="test"):
+        scene = perception.describe(item.image())
+        scores.append(score_scene(scene, item.scene(), spec.vocabulary))
+    exact = sum(s.counts_exact for s in scores) / len(scores)
+    assert exact >= 5 / 6, [s.count_errors for s in scores]
+    assert min(s.mean_iou for s in scores if s.counts_exact) > 0.85
+
+
+@pytest.mark.skipif(not REAL.is_dir(), reason="real juice_bottle data not available")
+def test_real_juice_bottle_good_images() -> None:
+    spec = load_spec("juice_bottle")
+    refs = load_references(REFS, spec)
+    assert {r.attributes()[1].get("juice") for r in refs} >= {"orange", "banana", "cherry"}
+    perception = Perception(spec).fit(refs)
+    ds = LocoDataset(REAL)
+    for name in ("000.png", "001.png"):
+        scene = perception.describe_file(ds.get(f"validation/good/{name}").path)
+        assert scene.counts() == dict.fromkeys(spec.vocabulary, 1), scene.counts()
+        bottle = next(c for c in scene.components if c.label == "bottle")
+        liquid = next(c for c in scene.components if c.label == "liquid")
+        fill = (liquid.bbox[1] - bottle.bbox[1]) / (bottle.bbox[3] - bottle.bbox[1])
+        assert 0.15 < fill < 0.25
+        assert liquid.attributes["juice"] in ("orange", "banana", "cherry")

@@ -155,6 +155,11 @@ def draw_ellipse(
     )
 
 
+def draw_polygon(arr: np.ndarray, points: Sequence[Point], value: float | Sequence[float]) -> None:
+    """Draw a filled polygon through ``points`` into ``arr`` in place (sub-pixel precision)."""
+    cv2.fillPoly(arr, [_fixed(points)], value, cv2.LINE_8, _SHIFT)
+
+
 def draw_ellipses(
     arr: np.ndarray,
     centers: np.ndarray,
@@ -233,7 +238,7 @@ def polygon_mask(shape: tuple[int, int], points: Sequence[Point]) -> np.ndarray:
     """Filled polygon through ``points`` ``[(x, y), ...]``."""
 
     def draw(crop: np.ndarray, x0: float, y0: float) -> None:
-        cv2.fillPoly(crop, [_fixed(points, x0, y0)], 1, cv2.LINE_8, _SHIFT)
+        draw_polygon(crop, [(x - x0, y - y0) for x, y in points], 1)
 
     return _rasterise(shape, points, 2, draw)
 
@@ -329,12 +334,11 @@ def paint_mix(
         colors: One RGB colour per plane.
     """
     matrix = np.asarray(colors, np.float32).T.copy()
-    h = mask.shape[0]
-    for r0 in range(0, h, _STRIP):
-        r1 = min(h, r0 + _STRIP)
-        planes = [np.asarray(w[r0:r1], np.float32) for w in weights]
+    for r0 in range(0, mask.shape[0], _STRIP):
+        rows = slice(r0, r0 + _STRIP)
+        planes = [np.asarray(w[rows], np.float32) for w in weights]
         src = planes[0] if len(planes) == 1 else cv2.merge(planes)
-        copy_where(img[r0:r1], cv2.transform(src, matrix), mask[r0:r1])
+        copy_where(img[rows], cv2.transform(src, matrix), mask[rows])
 
 
 def shade_factor(mask: np.ndarray, shade: float = 0.0, edge: float = 0.0) -> np.ndarray:
@@ -395,12 +399,25 @@ def blend(img: np.ndarray, mask: np.ndarray, color: RGB, alpha: float) -> None:
     win = window_of_mask(mask)
     if win is None:
         return
-    sub = img[win]
+    sub, m = img[win], mask[win]
     channels = sub.shape[2]
     matrix = np.zeros((channels, channels + 1), np.float32)
     matrix[:, :channels] = np.eye(channels) * (1.0 - alpha)
     matrix[:, channels] = np.asarray(color, np.float32)[:channels] * alpha
-    copy_where(sub, cv2.transform(sub, matrix), mask[win])
+    for r0 in range(0, m.shape[0], _STRIP):
+        rows = slice(r0, r0 + _STRIP)
+        copy_where(sub[rows], cv2.transform(sub[rows], matrix), m[rows])
+
+
+def scale_where(img: np.ndarray, mask: np.ndarray, factor: float) -> None:
+    """Multiply the ``mask`` pixels of ``img`` by ``factor`` in place (brighten or darken)."""
+    win = window_of_mask(mask)
+    if win is None:
+        return
+    sub, m = img[win], mask[win]
+    for r0 in range(0, m.shape[0], _STRIP):
+        rows = slice(r0, r0 + _STRIP)
+        copy_where(sub[rows], sub[rows] * np.float32(factor), m[rows])
 
 
 def cast_shadow(

@@ -66,21 +66,7 @@ _PIN_LENGTH = 164.0
 _WALL = 14.0
 _RIM = 22.0
 
-Point = tuple[float, float]
-
-
-@dataclass(frozen=True)
-class _Frame:
-    """Box-local coordinates (origin at the box centre) to image pixels."""
-
-    cx: float
-    cy: float
-    angle: float
-
-    def to_img(self, p: Point) -> Point:
-        t = math.radians(self.angle)
-        c, s = math.cos(t), math.sin(t)
-        return (self.cx + p[0] * c - p[1] * s, self.cy + p[0] * s + p[1] * c)
+Point = kit.Point
 
 
 @dataclass(frozen=True)
@@ -131,30 +117,14 @@ def _junctions(lay: _Layout) -> list[Point]:
     return out
 
 
-def _crop_of(points: list[Point], shape: tuple[int, int], pad: int = 4) -> tuple[slice, slice]:
-    xs = [p[0] for p in points]
-    ys = [p[1] for p in points]
-    h, w = shape
-    x0 = max(0, int(math.floor(min(xs))) - pad)
-    y0 = max(0, int(math.floor(min(ys))) - pad)
-    x1 = min(w, int(math.ceil(max(xs))) + pad + 1)
-    y1 = min(h, int(math.ceil(max(ys))) + pad + 1)
-    return slice(y0, y1), slice(x0, x1)
+def _rect_pts(frame: kit.Frame, center: Point, size: Point) -> list[Point]:
+    """Image corners of a box-local axis-aligned rectangle."""
+    return [frame.to_img(p) for p in kit.rect_points(center, size)]
 
 
-def _poly_full(shape: tuple[int, int], points: list[Point]) -> np.ndarray:
-    """Full-size polygon mask, rasterised only in the polygon's bounding crop."""
-    ys, xs = _crop_of(points, shape)
-    out = np.zeros(shape, bool)
-    local = [(x - xs.start, y - ys.start) for x, y in points]
-    out[ys, xs] = kit.polygon_mask((ys.stop - ys.start, xs.stop - xs.start), local)
-    return out
-
-
-def _rect_full(shape: tuple[int, int], frame: _Frame, center: Point, size: Point) -> np.ndarray:
+def _rect_full(shape: tuple[int, int], frame: kit.Frame, center: Point, size: Point) -> np.ndarray:
     """Full-size mask of a box-local axis-aligned rectangle."""
-    pts = kit.rect_points(center, size, 0.0)
-    return _poly_full(shape, [frame.to_img(p) for p in pts])
+    return kit.polygon_mask(shape, _rect_pts(frame, center, size))
 
 
 def _pin_points(mid: Point, phi: float, scale: float) -> dict[str, list[Point]]:
@@ -185,7 +155,9 @@ def _pin_points(mid: Point, phi: float, scale: float) -> dict[str, list[Point]]:
     }
 
 
-def _pin_fits(points: dict[str, list[Point]], frame: _Frame, cell_c: Point, lay: _Layout) -> bool:
+def _pin_fits(
+    points: dict[str, list[Point]], frame: kit.Frame, cell_c: Point, lay: _Layout
+) -> bool:
     """Whether every outline point lies inside the cell (box-local), with a margin."""
     t = math.radians(-frame.angle)
     c, s = math.cos(t), math.sin(t)
@@ -200,7 +172,7 @@ def _pin_fits(points: dict[str, list[Point]], frame: _Frame, cell_c: Point, lay:
 
 
 def _place_pins(
-    rng: np.random.Generator, frame: _Frame, lay: _Layout, cell: tuple[int, int], n: int
+    rng: np.random.Generator, frame: kit.Frame, lay: _Layout, cell: tuple[int, int], n: int
 ) -> list[tuple[Point, float, float]]:
     """Random ``(mid, phi, scale)`` for ``n`` (1 or 2) non-touching pins inside ``cell``."""
     if n == 0:
@@ -233,13 +205,6 @@ def _place_pins(
     raise RuntimeError(f"could not place {n} pushpins in cell {cell}")  # pragma: no cover
 
 
-def _shade_factor(mask: np.ndarray, strength: float) -> np.ndarray:
-    """Per-pixel brightness factor darkening towards the border of ``mask`` (crop)."""
-    dist = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 3)
-    dmax = max(float(dist.max()), 1.0)
-    return 1.0 - strength * (1.0 - np.clip(dist / dmax, 0, 1)) ** 2
-
-
 def _draw_pin(
     img: np.ndarray,
     rng: np.random.Generator,
@@ -251,9 +216,9 @@ def _draw_pin(
     """Draw one pin with its shadow; return its full-size mask."""
     shape = img.shape[:2]
     pts = _pin_points(mid, phi, scale)
-    ys, xs = _crop_of(pts["cap"] + pts["body"] + pts["needle"], shape, pad=16)
-    off = (xs.start, ys.start)
-    cshape = (ys.stop - ys.start, xs.stop - xs.start)
+    win = kit.window_of_points(pts["cap"] + pts["body"] + pts["needle"], shape, 20)
+    off = (win[1].start, win[0].start)
+    cshape = kit.window_size(win)
 
     def local(points: list[Point]) -> list[Point]:
         return [(x - off[0], y - off[1]) for x, y in points]
@@ -263,84 +228,20 @@ def _draw_pin(
     collar = kit.polygon_mask(cshape, local(pts["collar"]))
     needle = kit.polygon_mask(cshape, local(pts["needle"]))
     pin = cap | body | collar | needle
-    crop = img[ys, xs]
-
+    crop = img[win]
     # soft shadow cast towards the lower right
-    sh = np.zeros(cshape, np.float32)
-    sh[6:, 5:] = pin[:-6, :-5]
-    sh = cv2.GaussianBlur(sh, (0, 0), 4.0)
-    crop *= (1.0 - 0.45 * sh)[..., None]
-
-    head_col = np.asarray(head, np.float32)
-    for part, strength in ((cap, 0.35), (body, 0.45)):
-        f = _shade_factor(part, strength)
-        crop[part] = head_col[None, :] * f[part][:, None]
+    kit.cast_shadow(crop, pin, offset=(5.0, 6.0), sigma=4.0, strength=0.45, scale=2)
+    kit.paint(crop, cap, head, shade=0.35)
+    kit.paint(crop, body, head, shade=0.45)
     ridges = local(pts["ridges"])
     for i in range(0, len(ridges), 2):
         line = kit.polyline_mask(cshape, [ridges[i], ridges[i + 1]], max(1.0, 2.2 * scale))
-        line &= body
-        crop[line] *= 0.78
+        kit.scale_where(crop, line & body, 0.78)
     shine = kit.polyline_mask(cshape, local(pts["shine"]), 4.0 * scale) & body
     crop[shine] = crop[shine] * 0.7 + np.asarray((255.0, 246.0, 190.0), np.float32) * 0.3
-    metal = collar | needle
-    f = _shade_factor(metal, 0.4)
-    crop[metal] = np.asarray(_METAL, np.float32)[None, :] * f[metal][:, None]
+    kit.paint(crop, collar | needle, _METAL, shade=0.4)
     crop[pin] += rng.normal(0.0, 3.0, (int(pin.sum()), 1)).astype(np.float32)
-
-    full = np.zeros(shape, bool)
-    full[ys, xs] = pin
-    return full
-
-
-def _blend(img: np.ndarray, mask: np.ndarray, color: tuple[float, float, float], a: float) -> None:
-    """Alpha-blend ``color`` over ``mask`` (transparent plastic), working in its bounding crop."""
-    ys, xs = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
-    if ys.size == 0:
-        return
-    sy, sx = slice(ys[0], ys[-1] + 1), slice(xs[0], xs[-1] + 1)
-    sub = img[sy, sx]
-    mixed = sub * np.float32(1.0 - a)
-    mixed += np.asarray(color, np.float32) * np.float32(a)
-    np.copyto(sub, mixed, where=mask[sy, sx, None])
-
-
-def _noise(rng: np.random.Generator, shape: tuple[int, ...], sigma: float) -> np.ndarray:
-    """Zero-mean sensor noise of standard deviation ``sigma`` (triangular, fast to draw)."""
-    a = rng.integers(0, 256, shape, dtype=np.uint8)
-    b = rng.integers(0, 256, shape, dtype=np.uint8)
-    out = cv2.subtract(a, b, dtype=cv2.CV_32F)
-    out *= np.float32(sigma / 104.5)
-    return out.reshape(shape)
-
-
-def _canvas(
-    rng: np.random.Generator,
-    h: int,
-    w: int,
-    base: tuple[float, float, float],
-    texture: float,
-    grain: int,
-) -> np.ndarray:
-    """A dark textured background: ``base`` with smooth blotches of ``texture`` grey levels."""
-    small = rng.standard_normal((h // grain + 2, w // grain + 2), dtype=np.float32)
-    tex = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
-    tex *= np.float32(texture)
-    return cv2.merge([tex + np.float32(b) for b in base])
-
-
-def _finish(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Lighting gradient, optical blur, sensor noise, then ``uint8`` (fast full-image pass)."""
-    h, w = img.shape[:2]
-    a, b = rng.uniform(-1.0, 1.0, 2) * 2.0 * rng.uniform(0.04, 0.1)
-    gain = (1.0 + b * (np.arange(h, dtype=np.float32) / h - 0.5))[:, None] + (
-        a * (np.arange(w, dtype=np.float32) / w - 0.5)
-    )[None, :]
-    img *= gain[..., None]
-    img = kit.soften(img, 0.8)
-    img += _noise(rng, (h, w), 2.2)[..., None]
-    np.clip(img, 0.0, 255.0, out=img)
-    img += 0.5
-    return img.astype(np.uint8)
+    return kit.embed(shape, pin, win)
 
 
 class PushpinsGenerator:
@@ -363,7 +264,7 @@ class PushpinsGenerator:
                 f"pushpins cannot render defect {defect!r}; choose one of {list(ANOMALY_TYPES)}"
             )
         shape = (HEIGHT, WIDTH)
-        frame = _Frame(
+        frame = kit.Frame(
             kit.jitter(rng, WIDTH / 2, 14.0),
             kit.jitter(rng, HEIGHT / 2, 10.0),
             kit.jitter(rng, 0.0, 1.0),
@@ -400,15 +301,21 @@ class PushpinsGenerator:
                 f"the pushpin in row {wrong_cell[0]}, col {wrong_cell[1]} has a {wrong_color} head"
             )
 
-        img = _canvas(rng, HEIGHT, WIDTH, (50.0, 52.0, 56.0), texture=5.0, grain=40)
-        box_pts = [frame.to_img(p) for p in kit.rect_points((0, 0), lay.outer, 0.0)]
+        img = kit.canvas(rng, HEIGHT, WIDTH, (50.0, 52.0, 56.0), texture=5.0, grain=40)
         box = kit.rounded_rect_mask(shape, (frame.cx, frame.cy), lay.outer, 18.0, frame.angle)
-        _blend(img, box, (92.0, 96.0, 102.0), 0.35)
+        kit.blend(img, box, (92.0, 96.0, 102.0), 0.35)
         inner = _rect_full(shape, frame, (0.0, 0.0), lay.inner)
-        rim = box & ~inner
 
-        # walls: rim, separators (one may be missing) and the junctions between them
-        walls = rim.copy()
+        # walls: rim, separators (one may be missing) and the junctions between them, drawn
+        # in the box's window
+        win = kit.window_of_points(_rect_pts(frame, (0.0, 0.0), lay.outer), shape, 4)
+        walls = np.ascontiguousarray((box & ~inner)[win]).view(np.uint8)
+        offset = (win[1].start, win[0].start)
+
+        def fill(center: Point, size: Point) -> None:
+            pts = [(x - offset[0], y - offset[1]) for x, y in _rect_pts(frame, center, size)]
+            kit.draw_polygon(walls, pts, 1)
+
         sep_masks: list[np.ndarray] = []
         missing_mask: np.ndarray | None = None
         for i, (_, _, c, size) in enumerate(seps):
@@ -416,14 +323,14 @@ class PushpinsGenerator:
             if i == missing_sep:
                 missing_mask = m
                 continue
-            walls |= m
+            fill(c, size)
             sep_masks.append(m)
         for c in _junctions(lay):
-            walls |= _rect_full(shape, frame, c, (_WALL, _WALL))
-        _blend(img, walls, (178.0, 184.0, 190.0), 0.55)
-        ys, xs = _crop_of(box_pts, shape)
-        edge = cv2.morphologyEx(walls[ys, xs].astype(np.uint8), cv2.MORPH_GRADIENT, np.ones((3, 3)))
-        img[ys, xs][edge.astype(bool)] *= 1.18
+            fill(c, (_WALL, _WALL))
+        sub = img[win]
+        kit.blend(sub, walls.view(bool), (178.0, 184.0, 190.0), 0.55)
+        edge = cv2.morphologyEx(walls, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))
+        kit.scale_where(sub, edge.view(bool), 1.18)
 
         # compartments (two cells merge where a separator is missing)
         merged: set[tuple[int, int]] = set()
@@ -476,7 +383,8 @@ class PushpinsGenerator:
         parts += comp_parts
         parts += [Part("separator", m) for m in sep_masks]
         parts += pin_parts
-        image = _finish(img, rng)
+        light = float(rng.uniform(0.04, 0.1))
+        image = kit.finish(img, rng, light=light, blur=0.8, noise=2.2)
         logger.debug("rendered pushpins defect=%s parts=%d", defect, len(parts))
         return Sample(
             image=image,

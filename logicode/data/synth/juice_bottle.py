@@ -575,10 +575,7 @@ class JuiceBottleGenerator:
             patch, _ = _label_patch(rng, lay.bottom_label.size, text="100% Juice")
             (bottom_mask,) = _place(img, patch, [], *self._label_pose(lay, frame, lay.bottom_label))
 
-        _lighting(img, rng, 0.05)
-        img = kit.soften(img, 0.7)
-        _noise(img, rng, 1.8)
-        image = kit.finish(img)
+        image = kit.finish(img, rng, light=0.05, blur=0.7, noise=1.8)
 
         parts = [Part("bottle", bottle)]
         if liquid_full is not None:
@@ -666,7 +663,7 @@ class JuiceBottleGenerator:
     # painting steps (on the bottle's region of interest) ------------------------------------
 
     def _background(self, rng: np.random.Generator) -> np.ndarray:
-        img = kit.canvas(rng, self.height, self.width, (10.0, 9.0, 8.0), texture=2.5, grain=5)
+        img = kit.canvas(rng, self.height, self.width, (10.0, 9.0, 8.0), texture=3.2, grain=5)
         table = int(self.height * 0.93)
         img[table:] += np.linspace(0, 6, self.height - table, dtype=np.float32)[:, None, None]
         return img
@@ -704,21 +701,18 @@ class JuiceBottleGenerator:
         add[edge] = 150.0 + 12.0 * rng.standard_normal(int(edge.sum()), dtype=np.float32)
         mul[~bottle] = 1.0
         add[~bottle] = 0.0
-        img *= mul[..., None]
-        img += add[..., None]
+        kit.adjust(img, gain=mul, offset=add)
 
     def _liquid(self, img: np.ndarray, lay: Layout, frame: _Frame, region: np.ndarray) -> None:
         """Paint the juice with a cylindrical shading and a lighter meniscus band."""
         xs = np.arange(img.shape[1], dtype=np.float32)
         u = np.clip(np.abs(xs - frame.cx) / (BODY_HALF * lay.scale), 0, 1)
-        shade = (1.0 - 0.32 * u**2)[None, :, None]
-        color = np.asarray(lay.juice_rgb, np.float32)[None, None, :] * shade
+        shade = np.broadcast_to(1.0 - 0.32 * u**2, region.shape)
+        kit.paint_mix(img, region, [shade], [lay.juice_rgb])
         ys = np.nonzero(region.any(axis=1))[0]
-        band = np.zeros(region.shape, bool)
-        band[ys[0] : ys[0] + int(6 * lay.scale)] = True
-        color = np.broadcast_to(color, img.shape)
-        img[:] = np.where(region[..., None], color, img)
-        img[:] = np.where((region & band)[..., None], img * 0.8 + 40.0, img)
+        band = slice(ys[0], ys[0] + int(6 * lay.scale))
+        top, m = img[band], region[band]
+        top[m] = top[m] * 0.8 + 40.0
 
     def _highlights(
         self,
@@ -737,21 +731,8 @@ class JuiceBottleGenerator:
             m = kit.polyline_mask(bottle.shape, pts, width * s)
             layer[m] = amp * float(rng.uniform(0.8, 1.2))
         layer = cv2.GaussianBlur(layer, (0, 0), 3.0)
-        img += (layer * bottle)[..., None]
-
-
-def _lighting(img: np.ndarray, rng: np.random.Generator, strength: float) -> None:
-    """Multiply in place by a smooth linear illumination gradient of relative ``strength``."""
-    h, w = img.shape[:2]
-    a, b = rng.uniform(-1, 1, 2)
-    gx = (np.arange(w, dtype=np.float32) / w - 0.5) * (2 * strength * a)
-    gy = (np.arange(h, dtype=np.float32) / h - 0.5) * (2 * strength * b)
-    img *= (1.0 + gy[:, None] + gx[None, :])[..., None]
-
-
-def _noise(img: np.ndarray, rng: np.random.Generator, sigma: float) -> None:
-    """Add Gaussian luminance noise in place (one draw per pixel, shared by the channels)."""
-    img += sigma * rng.standard_normal(img.shape[:2], dtype=np.float32)[..., None]
+        layer[~bottle] = 0.0
+        kit.adjust(img, offset=layer)
 
 
 def make() -> JuiceBottleGenerator:

@@ -336,7 +336,7 @@ def paint_mix(
     matrix = np.asarray(colors, np.float32).T.copy()
     for r0 in range(0, mask.shape[0], _STRIP):
         rows = slice(r0, r0 + _STRIP)
-        planes = [np.asarray(w[rows], np.float32) for w in weights]
+        planes = [np.ascontiguousarray(w[rows], np.float32) for w in weights]
         src = planes[0] if len(planes) == 1 else cv2.merge(planes)
         copy_where(img[rows], cv2.transform(src, matrix), mask[rows])
 
@@ -409,6 +409,28 @@ def blend(img: np.ndarray, mask: np.ndarray, color: RGB, alpha: float) -> None:
         copy_where(sub[rows], cv2.transform(sub[rows], matrix), m[rows])
 
 
+def adjust(
+    img: np.ndarray, gain: np.ndarray | None = None, offset: np.ndarray | None = None
+) -> None:
+    """``img = img * gain + offset`` in place, with per-pixel ``HW`` planes for all channels.
+
+    Args:
+        img: ``HWC float32`` image (or a window of it), changed in place.
+        gain: ``HW`` multiplier (e.g. lighting or a shadow), or None.
+        offset: ``HW`` addend (e.g. a reflection), or None.
+    """
+    channels = img.shape[2]
+    for r0 in range(0, img.shape[0], _STRIP):
+        rows = slice(r0, r0 + _STRIP)
+        sub = img[rows]
+        if gain is not None:
+            g = np.ascontiguousarray(gain[rows], np.float32)
+            cv2.multiply(sub, cv2.merge([g] * channels), dst=sub)
+        if offset is not None:
+            o = np.ascontiguousarray(offset[rows], np.float32)
+            cv2.add(sub, cv2.merge([o] * channels), dst=sub)
+
+
 def scale_where(img: np.ndarray, mask: np.ndarray, factor: float) -> None:
     """Multiply the ``mask`` pixels of ``img`` by ``factor`` in place (brighten or darken)."""
     win = window_of_mask(mask)
@@ -457,12 +479,9 @@ def cast_shadow(
     shift = np.float32([[1, 0, offset[0] / q], [0, 1, offset[1] / q]])
     shadow = cv2.GaussianBlur(cv2.warpAffine(shadow, shift, size), (0, 0), sigma / q)
     factor = 1.0 - np.float32(strength) * np.clip(shadow, 0.0, 1.0)
-    sub = img[win]
-    factor = cv2.merge([factor] * sub.shape[2])
     if q > 1:
         factor = cv2.resize(factor, (cw, ch), interpolation=cv2.INTER_LINEAR)
-        factor = factor.reshape(sub.shape)
-    cv2.multiply(sub, factor, dst=sub)
+    adjust(img[win], gain=factor)
 
 
 # --- backgrounds and the camera ---------------------------------------------------------------
@@ -480,6 +499,9 @@ def canvas(
     swell_grain: int = 200,
 ) -> np.ndarray:
     """A textured background: ``base`` colour with smooth blotches of ``texture`` amplitude.
+
+    The blotches are a random normal grid of ``texture`` standard deviation every ``grain``
+    pixels, bilinearly interpolated (the image's standard deviation is about 2/3 of it).
 
     Args:
         rng: Random generator.

@@ -27,6 +27,8 @@ RGB = tuple[float, float, float]
 Point = tuple[float, float]
 Window = tuple[slice, slice]
 """``(rows, cols)`` slices of an image, e.g. the bounding box of a drawing."""
+Points = Sequence[Point] | np.ndarray
+"""``[(x, y), ...]`` or an ``(n, 2)`` array."""
 
 _SHIFT = 4  # sub-pixel bits of the OpenCV drawing calls
 _ONE = 1 << _SHIFT
@@ -57,7 +59,7 @@ class Frame:
         return (self.cx + p[0] * c - p[1] * s, self.cy + p[0] * s + p[1] * c)
 
 
-def window_of_points(points: Sequence[Point], shape: tuple[int, int], pad: float = 4) -> Window:
+def window_of_points(points: Points, shape: tuple[int, int], pad: float = 4) -> Window:
     """The window enclosing ``points`` plus ``pad`` pixels on every side, clipped to ``shape``.
 
     Args:
@@ -103,20 +105,42 @@ def embed(shape: tuple[int, int], crop: np.ndarray, win: Window) -> np.ndarray:
     return out
 
 
+def overlap(
+    shape: tuple[int, int], top: int, left: int, size: tuple[int, int]
+) -> tuple[Window, Window] | None:
+    """Where a ``size`` crop placed with its corner at ``(top, left)`` meets an image.
+
+    Args:
+        shape: ``(height, width)`` of the image.
+        top: Image row of the crop's first row (may be negative).
+        left: Image column of the crop's first column (may be negative).
+        size: ``(height, width)`` of the crop.
+
+    Returns:
+        ``(image window, crop window)`` of the common part, or None when they do not meet.
+    """
+    h, w = shape
+    y0, x0 = max(top, 0), max(left, 0)
+    y1, x1 = min(top + size[0], h), min(left + size[1], w)
+    if y0 >= y1 or x0 >= x1:
+        return None
+    return (
+        (slice(y0, y1), slice(x0, x1)),
+        (slice(y0 - top, y1 - top), slice(x0 - left, x1 - left)),
+    )
+
+
 def blit(full: np.ndarray, crop: np.ndarray, top: int, left: int) -> None:
     """OR the mask ``crop`` into ``full`` with its corner at ``(top, left)``, clipped to ``full``.
 
     ``top`` and ``left`` may be negative or put part of ``crop`` beyond ``full``.
     """
-    h, w = full.shape[:2]
-    ch, cw = crop.shape[:2]
-    y0, x0 = max(top, 0), max(left, 0)
-    y1, x1 = min(top + ch, h), min(left + cw, w)
-    if y0 < y1 and x0 < x1:
-        full[y0:y1, x0:x1] |= crop[y0 - top : y1 - top, x0 - left : x1 - left]
+    both = overlap(full.shape[:2], top, left, crop.shape[:2])
+    if both is not None:
+        full[both[0]] |= crop[both[1]]
 
 
-def _fixed(points: Sequence[Point], dx: float = 0.0, dy: float = 0.0) -> np.ndarray:
+def _fixed(points: Points, dx: float = 0.0, dy: float = 0.0) -> np.ndarray:
     """Points shifted by ``(dx, dy)`` in OpenCV fixed point (``_SHIFT`` fractional bits)."""
     pts = np.asarray(points, np.float64).reshape(-1, 2) - (dx, dy)
     return np.round(pts * _ONE).astype(np.int32)
@@ -155,7 +179,7 @@ def draw_ellipse(
     )
 
 
-def draw_polygon(arr: np.ndarray, points: Sequence[Point], value: float | Sequence[float]) -> None:
+def draw_polygon(arr: np.ndarray, points: Points, value: float | Sequence[float]) -> None:
     """Draw a filled polygon through ``points`` into ``arr`` in place (sub-pixel precision)."""
     cv2.fillPoly(arr, [_fixed(points)], value, cv2.LINE_8, _SHIFT)
 
@@ -208,7 +232,7 @@ def draw_ellipses(
 
 def _rasterise(
     shape: tuple[int, int],
-    points: Sequence[Point],
+    points: Points,
     pad: float,
     draw: Callable[[np.ndarray, float, float], None],
 ) -> np.ndarray:
@@ -234,16 +258,16 @@ def ellipse_mask(
     return _rasterise(shape, [center], max(axes) + 2, draw)
 
 
-def polygon_mask(shape: tuple[int, int], points: Sequence[Point]) -> np.ndarray:
+def polygon_mask(shape: tuple[int, int], points: Points) -> np.ndarray:
     """Filled polygon through ``points`` ``[(x, y), ...]``."""
 
     def draw(crop: np.ndarray, x0: float, y0: float) -> None:
-        draw_polygon(crop, [(x - x0, y - y0) for x, y in points], 1)
+        cv2.fillPoly(crop, [_fixed(points, x0, y0)], 1, cv2.LINE_8, _SHIFT)
 
     return _rasterise(shape, points, 2, draw)
 
 
-def polyline_mask(shape: tuple[int, int], points: Sequence[Point], thickness: float) -> np.ndarray:
+def polyline_mask(shape: tuple[int, int], points: Points, thickness: float) -> np.ndarray:
     """A thick open curve through ``points`` (round joints), e.g. a cable."""
     thick = max(1, round(thickness))
 

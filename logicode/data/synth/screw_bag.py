@@ -87,6 +87,12 @@ class _Item:
         h = self.half
         return self.cy - h, self.cx - h, self.cy + h + 1, self.cx + h + 1
 
+    @property
+    def window(self) -> kit.Window:
+        """The crop box as image slices."""
+        y0, x0, y1, x1 = self.box
+        return slice(y0, y1), slice(x0, x1)
+
 
 # --- measurements ---------------------------------------------------------------------------
 
@@ -298,29 +304,6 @@ def _place(items: list[_Item], bag: _Bag, rng: np.random.Generator) -> None:
 # --- image ----------------------------------------------------------------------------------
 
 
-def _field(rng: np.random.Generator, h: int, w: int, cell: int, amp: float) -> np.ndarray:
-    small = rng.normal(0.0, amp, (max(2, h // cell), max(2, w // cell))).astype(np.float32)
-    return cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
-
-
-def _backdrop(rng: np.random.Generator, h: int, w: int, base: tuple[float, ...]) -> np.ndarray:
-    tex = _field(rng, h, w, 12, 1.6) + _field(rng, h, w, 200, 3.0)
-    img = np.empty((h, w, 3), np.float32)
-    img[:] = np.asarray(base, np.float32)
-    img += tex[..., None]
-    return img
-
-
-def _gain(rng: np.random.Generator, h: int, w: int, strength: float) -> np.ndarray:
-    """A smooth illumination gain map: a gradient plus a soft vignette."""
-    sh, sw = h // 16, w // 16
-    yy, xx = np.mgrid[0:sh, 0:sw].astype(np.float32)
-    yy, xx = yy / sh - 0.5, xx / sw - 0.5
-    a, b = rng.uniform(-1, 1, 2)
-    g = 1.0 + strength * (a * xx + b * yy) * 2 - 0.10 * (xx**2 + yy**2) * 2
-    return cv2.resize(g, (w, h), interpolation=cv2.INTER_LINEAR)
-
-
 def _bag_polygon(bag: _Bag, rng: np.random.Generator) -> list[tuple[float, float]]:
     hw, hh = bag.w / 2, bag.h / 2
     pts: list[tuple[float, float]] = []
@@ -337,7 +320,7 @@ def _bag_polygon(bag: _Bag, rng: np.random.Generator) -> list[tuple[float, float
 
 def _bag_overlay(
     img: np.ndarray, bag: _Bag, poly: list[tuple[float, float]], rng: np.random.Generator
-) -> np.ndarray:
+) -> None:
     """Lay the transparent bag over the scene: haze, seal, outline, wrinkles and glare."""
     h, w = img.shape[:2]
     q = 4
@@ -383,42 +366,9 @@ def _bag_overlay(
         cv2.ellipse(sheen, (int(cx / q), int(cy / q)), axes, rng.uniform(0, 180), 0, 360, 1.0, -1)
     sheen = cv2.GaussianBlur(sheen, (0, 0), 1.1) * alpha
     alpha = cv2.GaussianBlur(alpha, (0, 0), 0.8)
-    alpha = cv2.resize(alpha, (w, h), interpolation=cv2.INTER_LINEAR)
-    sheen = cv2.resize(sheen, (w, h), interpolation=cv2.INTER_LINEAR)
-    add = 8.0 * alpha + 28.0 * sheen
-    img *= (1.0 - 0.07 * alpha)[..., None]
-    img += add[..., None]
-    return img
-
-
-def _shadows(img: np.ndarray, union: np.ndarray, rng: np.random.Generator) -> None:
-    """Darken the table under and beside the parts: a soft contact shadow, offset a little."""
-    rows, cols = np.flatnonzero(union.any(axis=1)), np.flatnonzero(union.any(axis=0))
-    dx, dy = rng.uniform(1.5, 3.0), rng.uniform(1.5, 3.0)
-    if rows.size == 0:
-        return
-    h, w = union.shape
-    pad = 32
-    y0, y1 = max(rows[0] - pad, 0), min(rows[-1] + pad + 1, h)
-    x0, x1 = max(cols[0] - pad, 0), min(cols[-1] + pad + 1, w)
-    q = 4
-    ch, cw = (y1 - y0) // q, (x1 - x0) // q
-    if ch < 2 or cw < 2:
-        return
-    crop = union[y0 : y0 + ch * q, x0 : x0 + cw * q].view(np.uint8) * np.float32(1.0)
-    small = cv2.resize(crop, (cw, ch), interpolation=cv2.INTER_AREA)
-    m = np.float32([[1, 0, dx], [0, 1, dy]])
-    small = cv2.GaussianBlur(cv2.warpAffine(small, m, (cw, ch)), (0, 0), 2.5)
-    shade = cv2.resize(small, (cw * q, ch * q), interpolation=cv2.INTER_LINEAR)
-    img[y0 : y0 + ch * q, x0 : x0 + cw * q] *= (1.0 - 0.28 * np.clip(shade, 0, 1))[..., None]
-
-
-def _finish(img: np.ndarray, rng: np.random.Generator, noise: int = 4) -> np.ndarray:
-    """Slight optical blur, sensor noise (uniform, +-``noise`` grey levels), then ``uint8``."""
-    img = cv2.GaussianBlur(img, (0, 0), 0.7)
-    img += rng.integers(-noise, noise + 1, img.shape[:2], dtype=np.int8)[..., None]
-    np.clip(img, 0, 255, out=img)
-    return cv2.convertScaleAbs(img)
+    gain = cv2.resize(1.0 - 0.07 * alpha, (w, h), interpolation=cv2.INTER_LINEAR)
+    add = cv2.resize(8.0 * alpha + 28.0 * sheen, (w, h), interpolation=cv2.INTER_LINEAR)
+    kit.adjust(img, gain=gain, offset=add)
 
 
 # --- generator ------------------------------------------------------------------------------
@@ -464,45 +414,39 @@ class ScrewBagGenerator:
         z = rng.permutation(len(shown))
         stack = [shown[k] for k in z]  # bottom first
 
+        poly = _bag_polygon(bag, rng)
+
         # Visible masks, top of the stack first.
         covered = np.zeros((h, w), bool)
         visible: dict[int, np.ndarray] = {}
         for it in reversed(stack):
-            y0, x0, y1, x1 = it.box
-            vis = it.mask & ~covered[y0:y1, x0:x1]
-            covered[y0:y1, x0:x1] |= it.mask
+            vis = it.mask & ~covered[it.window]
+            covered[it.window] |= it.mask
             visible[id(it)] = vis
 
-        img = _backdrop(rng, h, w, TABLE)
-        _shadows(img, covered, rng)
+        img = kit.canvas(rng, h, w, TABLE, texture=2.1, grain=12, swell=3.0, swell_grain=200)
+        offset = (4.0 * rng.uniform(1.5, 3.0), 4.0 * rng.uniform(1.5, 3.0))
+        kit.cast_shadow(img, covered, offset=offset, sigma=10.0, strength=0.28, scale=4)
         for it in stack:
-            y0, x0, y1, x1 = it.box
-            crop = img[y0:y1, x0:x1]
-            crop[it.mask] = it.color[it.mask]
-        poly = _bag_polygon(bag, rng)
-        img = _bag_overlay(img, bag, poly, rng)
-        img *= _gain(rng, h, w, 0.06)[..., None]
-        image = _finish(img, rng)
+            kit.copy_where(img[it.window], it.color, it.mask)
+        _bag_overlay(img, bag, poly, rng)
+        image = kit.finish(img, rng, light=0.06, vignette=0.10, blur=0.7, noise=2.6)
 
         parts = [Part("bag", kit.polygon_mask((h, w), poly), {})]
         for it in sorted(shown, key=lambda i: ("screw", "nut", "washer").index(i.label)):
-            full = np.zeros((h, w), bool)
-            y0, x0, y1, x1 = it.box
-            full[y0:y1, x0:x1] = visible[id(it)]
             attrs: dict[str, float] = {}
             if it.label == "screw":
                 attrs["length"] = round(it.measure, 1)
             elif it.label == "washer":
                 attrs["diameter"] = round(it.measure, 1)
-            parts.append(Part(it.label, full, attrs))
+            parts.append(Part(it.label, kit.embed((h, w), visible[id(it)], it.window), attrs))
 
         if defect is None:
             return Sample(image=image, parts=parts)
         region = np.zeros((h, w), bool)
         for it in items:
             if it.drop or it.extra or it.odd:
-                y0, x0, y1, x1 = it.box
-                region[y0:y1, x0:x1] |= it.mask
+                region[it.window] |= it.mask
         anomaly_type, reason = _DEFECTS[defect]
         return Sample(
             image=image,

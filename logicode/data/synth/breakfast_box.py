@@ -398,11 +398,7 @@ class BreakfastBoxGenerator:
         Raises:
             ValueError: If ``defect`` is not one this generator renders.
         """
-        if defect is not None and defect not in ANOMALY_TYPES:
-            raise ValueError(
-                f"breakfast_box cannot render defect {defect!r}; choose one of "
-                f"{list(ANOMALY_TYPES)}"
-            )
+        kit.check_defect(CATEGORY, defect, ANOMALY_TYPES)
         shape = (HEIGHT, WIDTH)
         swapped = defect == "compartments_swapped"
         frame = kit.Frame(

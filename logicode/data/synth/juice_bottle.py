@@ -532,8 +532,7 @@ class JuiceBottleGenerator:
 
     def render(self, rng: np.random.Generator, defect: str | None = None) -> Sample:
         """Render one image: a good bottle, or one showing ``defect`` only."""
-        if defect is not None and defect not in DEFECTS:
-            raise ValueError(f"juice_bottle generator cannot render defect {defect!r}")
+        kit.check_defect(CATEGORY, defect, DEFECTS)
         nominal = self.layout(rng)
         lay, reason = (nominal, "") if defect is None else self.apply_defect(nominal, defect, rng)
         shape = (self.height, self.width)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import math
 import statistics
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -365,7 +365,7 @@ def paint_mix(
         copy_where(img[rows], cv2.transform(src, matrix), mask[rows])
 
 
-def shade_factor(mask: np.ndarray, shade: float = 0.0, edge: float = 0.0) -> np.ndarray:
+def _shade_factor(mask: np.ndarray, shade: float = 0.0, edge: float = 0.0) -> np.ndarray:
     """Brightness factor (``HW float32``) that gives a flat region a rounded 3-D look.
 
     Args:
@@ -409,7 +409,7 @@ def paint(
         return
     sub, m = img[win], mask[win]
     if shade > 0 or edge > 0:
-        factor = shade_factor(m, shade, edge)
+        factor = _shade_factor(m, shade, edge)
     else:
         factor = np.ones(m.shape, np.float32)
     paint_mix(sub, m, [factor], [color])
@@ -560,7 +560,7 @@ def _unit_noise_table() -> np.ndarray:
     return q / q.std()
 
 
-def sensor_noise(
+def _sensor_noise(
     rng: np.random.Generator, height: int, width: int, sigma: float, channels: int = 3
 ) -> np.ndarray:
     """Zero-mean luminance noise of standard deviation ``sigma`` (the same in every channel).
@@ -591,7 +591,7 @@ def finish(
 
     In order: an illumination gain ``1 + 2 light (a x + b y) - 2 vignette (x^2 + y^2)`` (``x, y``
     in ``[-0.5, 0.5]`` across the image, ``a, b`` uniform in ``[-1, 1]``), a slight optical blur,
-    luminance sensor noise (:func:`sensor_noise`), then rounding and clipping to ``0..255``.
+    luminance sensor noise, then rounding and clipping to ``0..255``.
     The work goes in strips of rows, which is several times faster than whole-image passes.
 
     Args:
@@ -635,18 +635,25 @@ def finish(
             part = cv2.GaussianBlur(part, ksize, blur)
         part = part[r0 - a0 : r1 - a0]
         if rng is not None and noise > 0:
-            part = cv2.add(part, sensor_noise(rng, r1 - r0, w, noise, channels))
+            part = cv2.add(part, _sensor_noise(rng, r1 - r0, w, noise, channels))
         out[r0:r1] = cv2.convertScaleAbs(np.maximum(part, 0.0))
     return out
+
+
+def check_defect(category: str, defect: str | None, known: Iterable[str]) -> None:
+    """Refuse a defect that a generator does not render.
+
+    Raises:
+        ValueError: If ``defect`` is not None and not in ``known``.
+    """
+    names = list(known)
+    if defect is not None and defect not in names:
+        raise ValueError(
+            f"unknown {category} defect {defect!r}: the generator cannot render it; "
+            f"choose one of {', '.join(names)}"
+        )
 
 
 def jitter(rng: np.random.Generator, value: float, spread: float) -> float:
     """``value`` plus a uniform random offset in ``[-spread, spread]``."""
     return float(value + rng.uniform(-spread, spread))
-
-
-def soften(img: np.ndarray, sigma: float = 0.8) -> np.ndarray:
-    """Slight optical blur so edges are not perfectly sharp."""
-    if sigma <= 0:
-        return img
-    return cv2.GaussianBlur(img, (0, 0), sigma)

@@ -259,10 +259,7 @@ class PushpinsGenerator:
         Raises:
             ValueError: If ``defect`` is not one this generator renders.
         """
-        if defect is not None and defect not in ANOMALY_TYPES:
-            raise ValueError(
-                f"pushpins cannot render defect {defect!r}; choose one of {list(ANOMALY_TYPES)}"
-            )
+        kit.check_defect(CATEGORY, defect, ANOMALY_TYPES)
         shape = (HEIGHT, WIDTH)
         frame = kit.Frame(
             kit.jitter(rng, WIDTH / 2, 14.0),

@@ -395,8 +395,7 @@ class ScrewBagGenerator:
         Raises:
             ValueError: If ``defect`` is not a defect this generator renders.
         """
-        if defect is not None and defect not in _DEFECTS:
-            raise ValueError(f"unknown screw_bag defect {defect!r}; known: {', '.join(_DEFECTS)}")
+        kit.check_defect(CATEGORY, defect, _DEFECTS)
         h, w = self.height, self.width
         scale = min(h / HEIGHT, w / WIDTH)
         d_ref = rng.uniform(114, 122) * scale

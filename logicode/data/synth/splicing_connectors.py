@@ -192,66 +192,16 @@ class _Cable:
     gap: tuple[float, float] | None = None
 
 
-def _field(rng: np.random.Generator, h: int, w: int, cell: int, amp: float) -> np.ndarray:
-    small = rng.normal(0.0, amp, (max(2, h // cell), max(2, w // cell))).astype(np.float32)
-    return cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
-
-
-def _gain(rng: np.random.Generator, h: int, w: int, strength: float) -> np.ndarray:
-    sh, sw = h // 16, w // 16
-    yy, xx = np.mgrid[0:sh, 0:sw].astype(np.float32)
-    yy, xx = yy / sh - 0.5, xx / sw - 0.5
-    a, b = rng.uniform(-1, 1, 2)
-    g = 1.0 + strength * (a * xx + b * yy) * 2 - 0.12 * (xx**2 + yy**2) * 2
-    return cv2.resize(g, (w, h), interpolation=cv2.INTER_LINEAR)
-
-
-def _shadows(img: np.ndarray, union: np.ndarray, rng: np.random.Generator) -> None:
-    """Darken the table under and beside the parts: a soft contact shadow, offset a little."""
-    rows, cols = np.flatnonzero(union.any(axis=1)), np.flatnonzero(union.any(axis=0))
-    dx, dy = rng.uniform(1.5, 3.0), rng.uniform(1.5, 3.0)
-    if rows.size == 0:
-        return
-    h, w = union.shape
-    pad = 32
-    y0, y1 = max(rows[0] - pad, 0), min(rows[-1] + pad + 1, h)
-    x0, x1 = max(cols[0] - pad, 0), min(cols[-1] + pad + 1, w)
-    q = 4
-    ch, cw = (y1 - y0) // q, (x1 - x0) // q
-    if ch < 2 or cw < 2:
-        return
-    crop = union[y0 : y0 + ch * q, x0 : x0 + cw * q].view(np.uint8) * np.float32(1.0)
-    small = cv2.resize(crop, (cw, ch), interpolation=cv2.INTER_AREA)
-    m = np.float32([[1, 0, dx], [0, 1, dy]])
-    small = cv2.GaussianBlur(cv2.warpAffine(small, m, (cw, ch)), (0, 0), 2.5)
-    shade = cv2.resize(small, (cw * q, ch * q), interpolation=cv2.INTER_LINEAR)
-    img[y0 : y0 + ch * q, x0 : x0 + cw * q] *= (1.0 - 0.35 * np.clip(shade, 0, 1))[..., None]
-
-
-def _finish(img: np.ndarray, rng: np.random.Generator, noise: int = 4) -> np.ndarray:
-    """Slight optical blur, sensor noise (uniform, +-``noise`` grey levels), then ``uint8``."""
-    img = cv2.GaussianBlur(img, (0, 0), 0.7)
-    img += rng.integers(-noise, noise + 1, img.shape[:2], dtype=np.int8)[..., None]
-    np.clip(img, 0, 255, out=img)
-    return cv2.convertScaleAbs(img)
-
-
-def _stroke(shape: tuple[int, int], pts: np.ndarray, thickness: float) -> np.ndarray:
-    return kit.polyline_mask(shape, [tuple(p) for p in pts], thickness)
-
-
 def _paint_tube(
     img: np.ndarray, mask: np.ndarray, color: tuple[float, float, float], rng: np.random.Generator
 ) -> None:
-    """Paint a round cable: darker towards its border, on the mask's bounding crop."""
-    ys, xs = np.nonzero(mask)
-    if xs.size == 0:
+    """Paint a round cable: darker towards its border, with a lit ridge along its middle."""
+    kit.paint(img, mask, color, rng, shade=0.55, noise=2.0)
+    win = kit.window_of_mask(mask, pad=1)
+    if win is None:
         return
-    y0, y1, x0, x1 = max(ys.min() - 2, 0), ys.max() + 3, max(xs.min() - 2, 0), xs.max() + 3
-    crop = img[y0:y1, x0:x1]
-    m = mask[y0:y1, x0:x1]
-    kit.paint(crop, m, color, rng, shade=0.55, noise=2.0)
-    dist = cv2.distanceTransform(m.astype(np.uint8), cv2.DIST_L2, 3)
+    crop = img[win]
+    dist = cv2.distanceTransform(mask[win].view(np.uint8), cv2.DIST_L2, 3)
     hi = dist > 0.75 * float(dist.max())
     crop[hi] = np.minimum(crop[hi] * 1.18 + 18.0, 255.0)
 
@@ -359,10 +309,7 @@ class SplicingConnectorsGenerator:
         Raises:
             ValueError: If ``defect`` is not a defect this generator renders.
         """
-        if defect is not None and defect not in _DEFECTS:
-            raise ValueError(
-                f"unknown splicing_connectors defect {defect!r}; known: {', '.join(_DEFECTS)}"
-            )
+        kit.check_defect(CATEGORY, defect, _DEFECTS)
         h, w = self.height, self.width
         shape = (h, w)
         scale = min(h / HEIGHT, w / WIDTH)
@@ -388,7 +335,7 @@ class SplicingConnectorsGenerator:
         for con in (left, right):
             m, col, y0, x0 = _render_connector(con, rng)
             full = np.zeros(shape, bool)
-            _blit(full, m, y0, x0)
+            kit.blit(full, m, y0, x0)
             con_masks[con.side] = full
             con_draw[con.side] = (m, col, y0, x0)
         for cab in cables:
@@ -403,20 +350,18 @@ class SplicingConnectorsGenerator:
             union |= cab.mask
 
         # Image.
-        img = np.empty((h, w, 3), np.float32)
-        img[:] = np.asarray(TABLE, np.float32)
-        img += (_field(rng, h, w, 10, 1.8) + _field(rng, h, w, 180, 4.0))[..., None]
-        _shadows(img, union, rng)
+        img = kit.canvas(rng, h, w, TABLE, texture=2.3, grain=10, swell=4.0, swell_grain=180)
+        offset = (4.0 * rng.uniform(1.5, 3.0), 4.0 * rng.uniform(1.5, 3.0))
+        kit.cast_shadow(img, union, offset=offset, sigma=10.0, strength=0.35, scale=4)
         for cab in shown_cables:
             _paint_tube(img, cab.mask & ~cab.copper, RGB[cab.color], rng)
             kit.paint(img, cab.copper, COPPER, rng, noise=6.0)
         for con in shown_cons:
             m, col, y0, x0 = con_draw[con.side]
-            ys, xs = np.nonzero(m)
-            ok = (ys + y0 >= 0) & (ys + y0 < h) & (xs + x0 >= 0) & (xs + x0 < w)
-            img[ys[ok] + y0, xs[ok] + x0] = col[ys[ok], xs[ok]]
-        img *= _gain(rng, h, w, 0.07)[..., None]
-        image = _finish(img, rng)
+            both = kit.overlap(shape, y0, x0, m.shape)
+            if both is not None:
+                kit.copy_where(img[both[0]], col[both[1]], m[both[1]])
+        image = kit.finish(img, rng, light=0.07, vignette=0.12, blur=0.7, noise=2.6)
 
         # Ground truth.
         parts = [Part("connector", con_masks[c.side], {"clamps": c.clamps}) for c in shown_cons]
@@ -476,30 +421,20 @@ def _cable_raster(
             np.vstack([[path[0] - la * inside], piece_a]),
             np.vstack([piece_b, [path[-1] - lb * inside]]),
         ]
-        copper |= _stroke(shape, np.array([piece_a[-1], piece_a[-1] + tangent * 9]), core)
-        copper |= _stroke(shape, np.array([piece_b[0], piece_b[0] - tangent * 9]), core)
+        copper |= kit.polyline_mask(shape, np.array([piece_a[-1], piece_a[-1] + tangent * 9]), core)
+        copper |= kit.polyline_mask(shape, np.array([piece_b[0], piece_b[0] - tangent * 9]), core)
     else:
         head = [path[0] - la * inside] if drop_side != "left" else []
         tail = [path[-1] - lb * inside] if drop_side != "right" else []
         pieces = [np.vstack([*head, path, *tail])]
         if drop_side == "left":
-            copper |= _stroke(shape, np.array([path[0], path[0] - la * tip]), core)
+            copper |= kit.polyline_mask(shape, np.array([path[0], path[0] - la * tip]), core)
         if drop_side == "right":
-            copper |= _stroke(shape, np.array([path[-1], path[-1] - lb * tip]), core)
+            copper |= kit.polyline_mask(shape, np.array([path[-1], path[-1] - lb * tip]), core)
     for piece in pieces:
-        insulation |= _stroke(shape, piece, thick)
+        insulation |= kit.polyline_mask(shape, piece, thick)
     cab.mask = insulation | copper
     cab.copper = copper & ~insulation
-
-
-def _blit(full: np.ndarray, crop: np.ndarray, y0: int, x0: int) -> None:
-    """OR ``crop`` into ``full`` at ``(y0, x0)``, clipped to the image."""
-    h, w = full.shape
-    ch, cw = crop.shape
-    fy0, fx0 = max(y0, 0), max(x0, 0)
-    fy1, fx1 = min(y0 + ch, h), min(x0 + cw, w)
-    if fy0 < fy1 and fx0 < fx1:
-        full[fy0:fy1, fx0:fx1] |= crop[fy0 - y0 : fy1 - y0, fx0 - x0 : fx1 - x0]
 
 
 def make() -> SplicingConnectorsGenerator:

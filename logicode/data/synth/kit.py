@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import math
 import statistics
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -140,6 +140,12 @@ def blit(full: np.ndarray, crop: np.ndarray, top: int, left: int) -> None:
         full[both[0]] |= crop[both[1]]
 
 
+def _strips(n: int) -> Iterator[slice]:
+    """Row slices of ``_STRIP`` rows covering ``n`` rows (whole-image work goes strip by strip)."""
+    for r0 in range(0, n, _STRIP):
+        yield slice(r0, r0 + _STRIP)
+
+
 def _fixed(points: Points, dx: float = 0.0, dy: float = 0.0) -> np.ndarray:
     """Points shifted by ``(dx, dy)`` in OpenCV fixed point (``_SHIFT`` fractional bits)."""
     pts = np.asarray(points, np.float64).reshape(-1, 2) - (dx, dy)
@@ -221,7 +227,7 @@ def draw_ellipses(
     polys = np.round(np.stack([px, py], axis=2) * _ONE).astype(np.int32)
     v_arr = np.asarray(values, np.float64)
     if v_arr.ndim == 0:
-        vals: list = [float(v_arr)] * n
+        vals: list[float | tuple[float, ...]] = [float(v_arr)] * n
     elif v_arr.ndim == 1:
         vals = v_arr.tolist()
     else:
@@ -358,8 +364,7 @@ def paint_mix(
         colors: One RGB colour per plane.
     """
     matrix = np.asarray(colors, np.float32).T.copy()
-    for r0 in range(0, mask.shape[0], _STRIP):
-        rows = slice(r0, r0 + _STRIP)
+    for rows in _strips(mask.shape[0]):
         planes = [np.ascontiguousarray(w[rows], np.float32) for w in weights]
         src = planes[0] if len(planes) == 1 else cv2.merge(planes)
         copy_where(img[rows], cv2.transform(src, matrix), mask[rows])
@@ -428,8 +433,7 @@ def blend(img: np.ndarray, mask: np.ndarray, color: RGB, alpha: float) -> None:
     matrix = np.zeros((channels, channels + 1), np.float32)
     matrix[:, :channels] = np.eye(channels) * (1.0 - alpha)
     matrix[:, channels] = np.asarray(color, np.float32)[:channels] * alpha
-    for r0 in range(0, m.shape[0], _STRIP):
-        rows = slice(r0, r0 + _STRIP)
+    for rows in _strips(m.shape[0]):
         copy_where(sub[rows], cv2.transform(sub[rows], matrix), m[rows])
 
 
@@ -444,8 +448,7 @@ def adjust(
         offset: ``HW`` addend (e.g. a reflection), or None.
     """
     channels = img.shape[2]
-    for r0 in range(0, img.shape[0], _STRIP):
-        rows = slice(r0, r0 + _STRIP)
+    for rows in _strips(img.shape[0]):
         sub = img[rows]
         if gain is not None:
             g = np.ascontiguousarray(gain[rows], np.float32)
@@ -461,8 +464,7 @@ def scale_where(img: np.ndarray, mask: np.ndarray, factor: float) -> None:
     if win is None:
         return
     sub, m = img[win], mask[win]
-    for r0 in range(0, m.shape[0], _STRIP):
-        rows = slice(r0, r0 + _STRIP)
+    for rows in _strips(m.shape[0]):
         copy_where(sub[rows], sub[rows] * np.float32(factor), m[rows])
 
 

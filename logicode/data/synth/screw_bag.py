@@ -203,22 +203,18 @@ def _washer(d_ref: float, rng: np.random.Generator) -> _Item:
 # --- layout ---------------------------------------------------------------------------------
 
 
-@dataclass
-class _Bag:
-    cx: float
-    cy: float
-    w: float
-    h: float
-    angle: float
+@dataclass(frozen=True)
+class _Bag(kit.Frame):
+    """The bag: a rectangle of ``w x h`` pixels; its frame maps bag-local ``(u, v)`` to pixels."""
+
+    w: float = 0.0
+    h: float = 0.0
 
     def to_local(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Bag-local coordinates of image points (the inverse of ``to_img``)."""
         c, s = math.cos(math.radians(self.angle)), math.sin(math.radians(self.angle))
         dx, dy = x - self.cx, y - self.cy
         return dx * c + dy * s, -dx * s + dy * c
-
-    def to_image(self, u: float, v: float) -> tuple[float, float]:
-        c, s = math.cos(math.radians(self.angle)), math.sin(math.radians(self.angle))
-        return self.cx + u * c - v * s, self.cy + u * s + v * c
 
     @property
     def interior(self) -> tuple[float, float, float]:
@@ -270,7 +266,7 @@ def _place(items: list[_Item], bag: _Bag, rng: np.random.Generator) -> None:
             else:
                 u = rng.uniform(-0.6 * iw, 0.6 * iw)
                 v = rng.uniform(-0.6 * ih, 0.6 * ih) + off
-                cx, cy = bag.to_image(u, v)
+                cx, cy = bag.to_img((u, v))
             it.cx, it.cy = int(round(cx)), int(round(cy))
             pu, pv = bag.to_local(ox + it.cx, oy + it.cy)
             if np.any(np.abs(pu) > iw) or np.any(np.abs(pv - off) > ih):
@@ -314,7 +310,7 @@ def _bag_polygon(bag: _Bag, rng: np.random.Generator) -> list[tuple[float, float
             u, v = u0 + (u1 - u0) * f, v0 + (v1 - v0) * f
             j = rng.uniform(-3, 3) if 0 < f else 0.0
             nu, nv = (0.0, j) if v0 == v1 else (j, 0.0)
-            pts.append(bag.to_image(u + nu, v + nv))
+            pts.append(bag.to_img((u + nu, v + nv)))
     return pts
 
 
@@ -335,8 +331,8 @@ def _bag_overlay(
     # Heat seal: striped band along the top edge.
     for k in range(6):
         v = -bag.h / 2 + 8 + k * 9
-        a = bag.to_image(-bag.w / 2 + 6, v)
-        b = bag.to_image(bag.w / 2 - 6, v)
+        a = bag.to_img((-bag.w / 2 + 6, v))
+        b = bag.to_img((bag.w / 2 - 6, v))
         p = np.round(np.asarray([a, b]) / q * 16).astype(np.int32)
         cv2.polylines(sheen, [p], False, 1.6 if k % 2 else -1.2, 1, cv2.LINE_AA, 4)
     # Wrinkles: bent bright ridges with a shadow beside them.
@@ -346,7 +342,7 @@ def _bag_overlay(
         ang = rng.uniform(0, np.pi)
         seg = []
         for _k in range(int(rng.integers(3, 6))):
-            seg.append(bag.to_image(u, v))
+            seg.append(bag.to_img((u, v)))
             ang += rng.uniform(-0.5, 0.5)
             step = rng.uniform(40, 110)
             u = float(np.clip(u + step * math.cos(ang), -bag.w / 2 + 10, bag.w / 2 - 10))
@@ -359,8 +355,8 @@ def _bag_overlay(
         cv2.polylines(sheen, [p2], False, -1.4, 1, cv2.LINE_AA, 4)
     # Glare: a few large soft reflections.
     for _ in range(int(rng.integers(2, 5))):
-        cx, cy = bag.to_image(
-            rng.uniform(-bag.w / 3, bag.w / 3), rng.uniform(-bag.h / 3, bag.h / 3)
+        cx, cy = bag.to_img(
+            (rng.uniform(-bag.w / 3, bag.w / 3), rng.uniform(-bag.h / 3, bag.h / 3))
         )
         axes = (int(rng.uniform(40, 140) / q), int(rng.uniform(8, 30) / q))
         cv2.ellipse(sheen, (int(cx / q), int(cy / q)), axes, rng.uniform(0, 180), 0, 360, 1.0, -1)
@@ -400,12 +396,12 @@ class ScrewBagGenerator:
         scale = min(h / HEIGHT, w / WIDTH)
         d_ref = rng.uniform(114, 122) * scale
         items = self._items(rng, defect, d_ref)
-        bag = _Bag(
-            w / 2 + rng.uniform(-30, 30) * scale,
-            h / 2 + rng.uniform(-20, 20) * scale,
-            rng.uniform(1210, 1290) * scale,
-            rng.uniform(870, 930) * scale,
-            rng.uniform(-3, 3),
+        bag = _Bag(  # keywords in the order of the random draws
+            cx=w / 2 + rng.uniform(-30, 30) * scale,
+            cy=h / 2 + rng.uniform(-20, 20) * scale,
+            w=rng.uniform(1210, 1290) * scale,
+            h=rng.uniform(870, 930) * scale,
+            angle=rng.uniform(-3, 3),
         )
         order = rng.permutation(len(items))
         _place([items[k] for k in order], bag, rng)

@@ -288,9 +288,7 @@ def _draw_cereals(
         & (ys - a1 >= y0 + 3)
     )
     xs, ys, a1, a2, angs, cols, tone = (v[keep] for v in (xs, ys, a1, a2, angs, cols, tone))
-    t = math.radians(frame.angle)
-    c, s = math.cos(t), math.sin(t)
-    centers = np.stack([frame.cx + xs * c - ys * s, frame.cy + xs * s + ys * c], axis=1)
+    centers = np.stack(frame.to_img((xs, ys)), axis=1)  # to_img maps arrays too
     col = np.asarray(_CEREAL_RGB)[cols] * tone[:, None]
     outer = np.stack([a1 + 2.0, a2 + 2.0], axis=1)
     angs = angs + frame.angle

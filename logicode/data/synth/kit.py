@@ -53,7 +53,7 @@ class Frame:
     angle: float
 
     def to_img(self, p: Point) -> Point:
-        """Image coordinates of the local point ``p``."""
+        """Image coordinates of the local point ``p`` (also of arrays ``p = (xs, ys)``)."""
         t = math.radians(self.angle)
         c, s = math.cos(t), math.sin(t)
         return (self.cx + p[0] * c - p[1] * s, self.cy + p[0] * s + p[1] * c)

@@ -155,9 +155,8 @@ def _screw(length: float, d_ref: float, angle: float, rng: np.random.Generator) 
     head_val = np.where(tn < 0.34, 1.02, np.where(tn < 0.9, 0.74, 0.55))
     head_val = head_val * (0.92 + 0.08 * np.clip(s / hl, 0, 1))
     val = np.where(head, head_val, val)
-    tint = np.asarray(STEEL, np.float32) * rng.uniform(0.95, 1.04)
-    color = val[..., None] * tint
-    return _Item("screw", "screw", mask, color.astype(np.float32), length / 2, 0.0)
+    color = kit.colorize([val], [np.asarray(STEEL) * rng.uniform(0.95, 1.04)])
+    return _Item("screw", "screw", mask, color, length / 2, 0.0)
 
 
 def _nut(d_ref: float, angle: float, rng: np.random.Generator) -> _Item:
@@ -180,8 +179,8 @@ def _nut(d_ref: float, angle: float, rng: np.random.Generator) -> _Item:
     val = np.where(hexd > f / 2 - 2.5, val * 0.8, val)
     ring = r < r_hole + 0.06 * d_ref
     val = np.where(ring, 0.5 + 0.1 * np.sin(r * 2.2), val)
-    color = val[..., None] * np.asarray(STEEL, np.float32) * rng.uniform(0.93, 1.02)
-    return _Item("nut", "nut", mask, color.astype(np.float32), f / 2, 0.0)
+    color = kit.colorize([val], [np.asarray(STEEL) * rng.uniform(0.93, 1.02)])
+    return _Item("nut", "nut", mask, color, f / 2, 0.0)
 
 
 def _washer(d_ref: float, rng: np.random.Generator) -> _Item:
@@ -196,8 +195,8 @@ def _washer(d_ref: float, rng: np.random.Generator) -> _Item:
     theta = np.arctan2(yy, xx)
     val = 0.84 + 0.14 * np.cos(theta - phi) + 0.025 * np.sin(r * 1.4)
     val = np.where((r > outer - 2.5) | (r < inner + 2.5), val * 0.7, val)
-    color = val[..., None] * np.asarray(STEEL, np.float32) * rng.uniform(0.95, 1.04)
-    return _Item("washer", "washer", mask, color.astype(np.float32), outer, 0.0)
+    color = kit.colorize([val], [np.asarray(STEEL) * rng.uniform(0.95, 1.04)])
+    return _Item("washer", "washer", mask, color, outer, 0.0)
 
 
 # --- layout ---------------------------------------------------------------------------------

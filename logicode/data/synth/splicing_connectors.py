@@ -128,9 +128,7 @@ def _render_connector(
     body = _sdf_box(u, v, cw / 2, hh / 2, 14.0)
     mask = body <= 0
     val = 0.80 + 0.2 * np.clip(-body / 14.0, 0, 1)
-    color = np.empty(u.shape + (3,), np.float32)
-    color[:] = np.asarray(HOUSING, np.float32) * rng.uniform(0.96, 1.03)
-    color *= val[..., None]
+    color = kit.colorize([val], [np.asarray(HOUSING) * rng.uniform(0.96, 1.03)])
     top = -hh / 2 + con.margin
     lu0, lu1 = -cw / 2 - protrude, 0.02 * cw
     band = con.pitch / 2 + ext_u * abs(s) + 3

@@ -154,6 +154,9 @@ def test_paint_mix_copy_where_adjust_scale_where_blend_on_views() -> None:
     assert np.allclose(img[win], ref, atol=1e-3)
     assert np.array_equal(np.delete(img, np.s_[50:170], axis=0), np.delete(big, np.s_[50:170], 0))
 
+    colored = kit.colorize([w1, w2], [(100.0, 50.0, 0.0), (0.0, 10.0, 20.0)])
+    assert colored.dtype == np.float32 and np.allclose(colored, mixed, atol=1e-3)
+
     img = big.copy()
     kit.adjust(img[win], gain=gain, offset=offset)
     assert np.allclose(img[win], big[win] * gain[..., None] + offset[..., None], atol=1e-3)

@@ -595,10 +595,8 @@ def _sensor_noise(
         ``HWC float32`` noise (``HW`` when ``channels == 1``).
     """
     table = (_unit_noise_table() * sigma).astype(np.float32)
-    idx = rng.integers(0, 256, (height, width), dtype=np.uint8)
-    if channels > 1:
-        idx = cv2.merge([idx] * channels)
-    return cv2.LUT(idx, table)
+    noise = cv2.LUT(rng.integers(0, 256, (height, width), dtype=np.uint8), table)
+    return cv2.merge([noise] * channels) if channels > 1 else noise
 
 
 def finish(
@@ -657,9 +655,12 @@ def finish(
         if blur > 0:
             part = cv2.GaussianBlur(part, ksize, blur)
         part = part[r0 - a0 : r1 - a0]
+        # the CV_8U output rounds and clips to 0..255 (convertScaleAbs would fold negatives)
         if rng is not None and noise > 0:
-            part = cv2.add(part, _sensor_noise(rng, r1 - r0, w, noise, channels))
-        out[r0:r1] = cv2.convertScaleAbs(np.maximum(part, 0.0))
+            grain = _sensor_noise(rng, r1 - r0, w, noise, channels)
+            out[r0:r1] = cv2.add(part, grain, dtype=cv2.CV_8U)
+        else:
+            out[r0:r1] = cv2.addWeighted(part, 1.0, part, 0.0, 0.0, dtype=cv2.CV_8U)
     return out
 
 

@@ -2,7 +2,7 @@
 
 Usage:
     .venv/bin/python benchmarks/perception.py synthetic [--categories juice_bottle]
-        [--n-good 20] [--n-logical 20] [--n-train 10] [--seed 0]
+        [--n-good 20] [--n-logical 20] [--n-train 30] [--seed 0]
         [--perturb blur=0.5 --perturb light=0.5 --perturb view=0.5 ...] [--out FILE.json]
     .venv/bin/python benchmarks/perception.py real [--data ../shared/data/mvtec_loco_juice_bottle]
         [--refs examples/juice_bottle/refs] [--overlays DIR] [--out FILE.json]
@@ -272,7 +272,7 @@ def main() -> None:
     s.add_argument("--categories", default="juice_bottle")
     s.add_argument("--n-good", type=int, default=20)
     s.add_argument("--n-logical", type=int, default=20)
-    s.add_argument("--n-train", type=int, default=10)
+    s.add_argument("--n-train", type=int, default=30)
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--perturb", action="append")
     s.add_argument("--out")

@@ -84,6 +84,8 @@ class SegmenterParams:
         prob_sigma: Smoothing of the class probability maps (working pixels).
         sigmas: Scales of the smoothed colour features (working pixels).
         close: Close small gaps in a group's mask before finding instances.
+        max_open: Largest radius (working pixels) of the opening that cuts thin strips off
+            a group's mask (the radius is a tenth of the label's thinnest reference width).
         novelty: Find regions of colours no reference shows (e.g. a juice of a new colour)
             and offer them to the labeler as the surrounding part's children.
         novelty_min: Smallest colour distance (CIE Lab) that counts as new.
@@ -101,6 +103,7 @@ class SegmenterParams:
     prob_sigma: float = 1.0
     sigmas: tuple[float, ...] = (2.0, 5.0, 12.0)
     close: bool = False
+    max_open: int = 3
     novelty: bool = True
     novelty_min: float = 14.0
     novelty_factor: float = 1.5
@@ -223,6 +226,7 @@ class ClassicalSegmenter:
         self.classes: list[str] = []
         self.stats: dict[str, LabelStats] = {}
         self.parent: dict[str, str | None] = {}
+        self.enclosed: dict[str, bool] = {}
         self.groups: list[tuple[str, ...]] = []
         self.scale: float = 1.0
         self.clf: MLPClassifier | None = None
@@ -363,6 +367,10 @@ class ClassicalSegmenter:
                     if a_other < best_area:
                         best, best_area = other, a_other
             self.parent[lab] = best
+        self.enclosed = {
+            lab: par is not None and min(cover.get((lab, par), [0.0])) >= 0.9
+            for lab, par in self.parent.items()
+        }
         return layers
 
     def _choose_scale(self, refs: Sequence[Reference]) -> None:
@@ -480,11 +488,63 @@ class ClassicalSegmenter:
         for blob, cands in novel:
             found = self._absorb(found, blob, cands)
         found = self._merge_siblings(found)
+        found = self._inside_parents(found, pred)
         regions: list[Region] = []
         for blob, cands, score, note in found:
             mask, box = upsample_with_box(blob.full(pred.shape), full)
             regions.append(Region(mask=mask, candidates=cands, score=score, meta=note, _box=box))
         return regions
+
+    def _inside_parents(
+        self,
+        found: list[tuple[Blob, tuple[str, ...], float, dict[str, Any]]],
+        pred: np.ndarray,
+    ) -> list[tuple[Blob, tuple[str, ...], float, dict[str, Any]]]:
+        """Drop regions of enclosed labels found outside every parent region.
+
+        A label the references always show inside its parent is dropped when less than half
+        of its region lies in the convex hull of a parent region's own pixels (e.g. a patch
+        of icon-like colour on the bottle, outside any label); its pixels leave the parent
+        label's regions too (they keep belonging to the labels further up).
+        """
+        idx = {lab: i for i, lab in enumerate(self.classes)}
+        hulls: dict[str, list[Blob]] = {}
+        for blob, group, _, _ in found:
+            own = np.isin(pred[blob.slices()], [idx[g] for g in group]) & blob.mask
+            pts = cv2.findNonZero(own.astype(np.uint8))
+            if pts is None or len(pts) < 3:
+                continue
+            hull = np.zeros(own.shape, np.uint8)
+            cv2.fillConvexPoly(hull, cv2.convexHull(pts), 1)
+            for g in group:
+                hulls.setdefault(g, []).append(Blob(blob.x0, blob.y0, hull.astype(bool)))
+        keep = []
+        dropped: list[tuple[Blob, tuple[str, ...]]] = []
+        for item in found:
+            blob, group, _, note = item
+            parents = {self.parent.get(g) for g in group}
+            if (
+                note.get("novel_colour")
+                or not all(self.enclosed.get(g, False) for g in group)
+                or None in parents
+            ):
+                keep.append(item)
+                continue
+            inside = 0
+            for par in parents:
+                for h in hulls.get(par or "", []):
+                    inside = max(inside, _overlap(blob, h))
+            if inside >= 0.5 * blob.area:
+                keep.append(item)
+            else:
+                logger.debug("dropped a %s region outside every %s", group, parents)
+                dropped.append((blob, group))
+        for blob, group in dropped:
+            above = {p for g in group if (p := self.parent.get(g)) is not None}
+            for k, (other, og, score, note) in enumerate(keep):
+                if above & set(og) and _overlap(blob, other):
+                    keep[k] = (other.minus(blob), og, score, note)
+        return [k for k in keep if k[0].area > 0]
 
     def _merge_siblings(
         self, found: list[tuple[Blob, tuple[str, ...], float, dict[str, Any]]]
@@ -621,6 +681,11 @@ class ClassicalSegmenter:
         min_sol = min(s for st in sts for s in st.solidity)
         mask = np.isin(pred, list(allc))
         own_px = np.isin(pred, own)
+        minors = [m * self.scale for st in sts for m in st.minors]
+        r_open = min(self.params.max_open, int(0.1 * min(minors))) if minors else 0
+        if r_open >= 1:
+            k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r_open + 1,) * 2)
+            mask = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, k).astype(bool)
         r_close = int(round(0.02 * math.sqrt(med_area)))
         if r_close >= 1 and self.params.close:
             k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r_close + 1,) * 2)
@@ -711,6 +776,18 @@ class Blob:
         r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
         return Blob(self.x0 + c0, self.y0 + r0, self.mask[r0:r1, c0:c1])
 
+    def minus(self, other: Blob) -> Blob:
+        """This blob without the pixels of ``other`` (cropped to what is left)."""
+        ax0, ay0, ax1, ay1 = self.box()
+        bx0, by0, bx1, by1 = other.box()
+        m = self.mask.copy()
+        x0, y0, x1, y1 = max(ax0, bx0), max(ay0, by0), min(ax1, bx1), min(ay1, by1)
+        if x1 > x0 and y1 > y0:
+            m[y0 - ay0 : y1 - ay0, x0 - ax0 : x1 - ax0] &= ~other.mask[
+                y0 - by0 : y1 - by0, x0 - bx0 : x1 - bx0
+            ]
+        return Blob(self.x0, self.y0, m).tight()
+
     def union(self, other: Blob) -> Blob:
         """The union of two blobs."""
         ax0, ay0, ax1, ay1 = self.box()
@@ -759,6 +836,18 @@ def merge_fragments(
                 changed = True
                 break
     return blobs
+
+
+def _overlap(a: Blob, b: Blob) -> int:
+    """Number of pixels two blobs share."""
+    ax0, ay0, ax1, ay1 = a.box()
+    bx0, by0, bx1, by1 = b.box()
+    x0, y0, x1, y1 = max(ax0, bx0), max(ay0, by0), min(ax1, bx1), min(ay1, by1)
+    if x1 <= x0 or y1 <= y0:
+        return 0
+    ma = a.mask[y0 - ay0 : y1 - ay0, x0 - ax0 : x1 - ax0]
+    mb = b.mask[y0 - by0 : y1 - by0, x0 - bx0 : x1 - bx0]
+    return int(np.count_nonzero(ma & mb))
 
 
 def _box_iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:

@@ -340,6 +340,16 @@ def models_verify(
     console.print(f"{mf.name}: sha256 {mf.sha256}, {mf.size} bytes, {pin}")
 
 
+def _register_commands() -> None:
+    """Commands whose functions live in :mod:`logicode.commands` (light imports only)."""
+    from logicode.commands.annotate import annotate
+
+    app.command("annotate")(friendly_errors(annotate))
+
+
+_register_commands()
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

@@ -45,7 +45,9 @@ def _save(fig: Any, path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
-        fig.savefig(tmp, format="png")
+        # "tight" grows the canvas to whatever the labels need: long defect names and the
+        # colour-bar title would otherwise be cut off at the edges.
+        fig.savefig(tmp, format="png", bbox_inches="tight", pad_inches=0.1)
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -84,3 +84,32 @@ def test_missing_matplotlib_is_a_clear_error(tmp_path, monkeypatch):
     m = evaluate(_records())
     with pytest.raises(PlotError, match="pip install"):
         plot_roc(tmp_path / "roc.png", {"A": m.categories["A"].roc})
+
+
+def _border_is_background(path):
+    """True if the outermost pixel rows and columns are plain background (nothing clipped)."""
+    import numpy as np
+    from PIL import Image
+
+    with Image.open(path) as im:
+        a = np.asarray(im.convert("L"))
+    edges = np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]])
+    return bool((edges > 250).all())
+
+
+def test_nothing_is_cut_off_at_the_figure_edges(tmp_path):
+    # Long defect and rule names, as real categories have: labels and the colour-bar title
+    # must stay inside the PNG.
+    recs = [
+        build_record(
+            f"{i}",
+            "C",
+            "logical_anomaly" if i else "good",
+            [result("a_rather_long_rule_identifier", i % 2 == 1), result("r2", False)],
+            defects=["wrong_fill_level_not_enough_long_name"] if i else [],
+        )
+        for i in range(4)
+    ]
+    m = evaluate(recs)
+    assert _border_is_background(plot_defect_confusion(tmp_path / "c.png", m.confusions["C"]))
+    assert _border_is_background(plot_roc(tmp_path / "r.png", {"C": m.overall.roc}))

@@ -84,6 +84,8 @@ class SegmenterParams:
         prob_sigma: Smoothing of the class probability maps (working pixels).
         sigmas: Scales of the smoothed colour features (working pixels).
         close: Close small gaps in a group's mask before finding instances.
+        confusion_join: Held-out confusion above which touching partial regions of two
+            sibling labels may be joined (see ``_merge_siblings``).
         max_open: Largest radius (working pixels) of the opening that cuts thin strips off
             a group's mask (the radius is a tenth of the label's thinnest reference width).
         novelty: Find regions of colours no reference shows (e.g. a juice of a new colour)
@@ -103,6 +105,7 @@ class SegmenterParams:
     prob_sigma: float = 1.0
     sigmas: tuple[float, ...] = (2.0, 5.0, 12.0)
     close: bool = False
+    confusion_join: float = 0.04
     max_open: int = 3
     novelty: bool = True
     novelty_min: float = 14.0
@@ -551,10 +554,12 @@ class ClassicalSegmenter:
     ) -> list[tuple[Blob, tuple[str, ...], float, dict[str, Any]]]:
         """Join regions of sibling labels that are two halves of one part.
 
-        When the classifier splits one part between two sibling labels (say, two kinds of
-        label in an unusual context), their regions interleave: boxes overlapping by IoU
-        0.5 or more and a union no larger than 1.2 x the largest reference instance of
-        either label. The union keeps both labels as candidates; the labeler decides.
+        When the classifier splits one part between two sibling labels that it confuses
+        (say, two kinds of label in an unusual context), their regions touch, each is
+        smaller than any reference instance of its labels, and their union is no larger
+        than one reference instance of either label (area within 1.2 x the largest, box diagonal within
+        1.15 x the largest Feret diameter). The union keeps both labels as candidates; the
+        labeler decides.
         """
         s2 = self.scale * self.scale
         changed = True
@@ -569,11 +574,20 @@ class ClassicalSegmenter:
                     pi = {self.parent.get(g) for g in gi}
                     if not pi & {self.parent.get(g) for g in gj}:
                         continue
-                    if _box_iou(bi.box(), bj.box()) < 0.5:
+                    if not (self._partial(bi, gi) and self._partial(bj, gj)):
                         continue
-                    limit = 1.2 * max(a for g in (*gi, *gj) for a in self.stats[g].areas) * s2
+                    if not self._confusable(gi, gj):
+                        continue
+                    if not _touch(bi, bj):
+                        continue
                     union = bi.union(bj)
-                    if union.area > limit:
+                    x0, y0, x1, y1 = union.box()
+                    diag = math.hypot(x1 - x0, y1 - y0)
+                    if not any(
+                        union.area <= 1.2 * max(self.stats[g].areas) * s2
+                        and diag <= 1.15 * max(self.stats[g].ferets) * self.scale
+                        for g in (*gi, *gj)
+                    ):
                         continue
                     cands = tuple(dict.fromkeys((*gi, *gj)))
                     merged = (union, cands, max(si, sj), {**nj, **ni, "merged": True})
@@ -583,6 +597,23 @@ class ClassicalSegmenter:
                 if changed:
                     break
         return found
+
+    def _confusable(self, a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+        """True when the pixel classifier mixes up some label of ``a`` with one of ``b``."""
+        if self.confusion is None:
+            return False
+        idx = {lab: i for i, lab in enumerate(self.classes)}
+        conf = self.confusion
+        return any(
+            max(conf[idx[x], idx[y]], conf[idx[y], idx[x]]) >= self.params.confusion_join
+            for x in a
+            for y in b
+        )
+
+    def _partial(self, blob: Blob, group: tuple[str, ...]) -> bool:
+        """True when a region is smaller than 90% of every reference instance of its labels."""
+        s2 = self.scale * self.scale
+        return blob.area < 0.9 * min(a for g in group for a in self.stats[g].areas) * s2
 
     def _absorb(
         self,

@@ -557,9 +557,9 @@ class ClassicalSegmenter:
         When the classifier splits one part between two sibling labels that it confuses
         (say, two kinds of label in an unusual context), their regions touch, each is
         smaller than any reference instance of its labels, and their union is no larger
-        than one reference instance of either label (area within 1.2 x the largest, box diagonal within
-        1.15 x the largest Feret diameter). The union keeps both labels as candidates; the
-        labeler decides.
+        than one reference instance of either label (area within 1.2 x the largest, box
+        diagonal within 1.15 x the largest Feret diameter). The union keeps both labels as
+        candidates; the labeler decides.
         """
         s2 = self.scale * self.scale
         changed = True

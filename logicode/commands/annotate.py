@@ -95,7 +95,7 @@ def build_perception(
 
     Raises:
         SpecError: Unknown category.
-        ReferenceError: No usable references.
+        ReferencesError: No usable references.
         AnnotateError: Unknown stage name or a missing checkpoint.
     """
     from logicode.perception.pipeline import Perception

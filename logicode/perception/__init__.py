@@ -13,9 +13,8 @@ classical and CPU-only (no model weights): a per-pixel colour/texture classifier
 from the references (:mod:`logicode.perception.segment`), nearest-prototype naming on
 colour, shape and size (:mod:`logicode.perception.label`) and attribute estimation from the
 references' attribute values (:mod:`logicode.perception.attributes`). Optional adapters for
-SAM (:mod:`logicode.perception.sam`), open_clip (:mod:`logicode.perception.clip`) and
-EfficientNet-Lite0 features (:mod:`logicode.perception.effnet`) import their packages lazily
-and take user checkpoints.
+SAM (:mod:`logicode.perception.sam`) and open_clip (:mod:`logicode.perception.clip`) import
+their packages lazily and take user checkpoints.
 
 Entry point: :class:`logicode.perception.pipeline.Perception`.
 """

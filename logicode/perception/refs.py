@@ -38,7 +38,7 @@ DEFAULT_MAX_REFS = 5
 """Most references used by default (the front end is few-shot)."""
 
 
-class ReferenceError(LogicodeError):
+class ReferencesError(LogicodeError):
     """References are missing, unreadable or do not fit the category."""
 
 
@@ -69,20 +69,20 @@ def _read(path: Path, source: str) -> np.ndarray:
     try:
         return read_image(path)
     except LogicodeError as exc:
-        raise ReferenceError(f"{source}: reference image unreadable: {exc}") from None
+        raise ReferencesError(f"{source}: reference image unreadable: {exc}") from None
 
 
 def _check(ref: Reference, spec: CategorySpec) -> Reference:
     vocab = set(spec.vocabulary)
     for i, c in enumerate(ref.scene.components):
         if c.label not in vocab:
-            raise ReferenceError(
+            raise ReferencesError(
                 f"{ref.source}: component {i} label {c.label!r} is not in the "
                 f"{spec.category!r} vocabulary {sorted(vocab)}"
             )
     h, w = ref.shape
     if (ref.scene.image.height, ref.scene.image.width) != (h, w):
-        raise ReferenceError(
+        raise ReferencesError(
             f"{ref.source}: annotation says {ref.scene.image.width}x{ref.scene.image.height} "
             f"but the image is {w}x{h}"
         )
@@ -93,7 +93,7 @@ def _from_file(path: Path, spec: CategorySpec) -> list[Reference]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ReferenceError(f"{path}: cannot read reference annotation ({exc})") from None
+        raise ReferencesError(f"{path}: cannot read reference annotation ({exc})") from None
     kind = _kind(data)
     if kind is None:
         logger.info("%s: not an annotation file, skipped", path)
@@ -182,7 +182,7 @@ def load_references(
         References in a stable order (by file name).
 
     Raises:
-        ReferenceError: No annotation found, an unreadable image, a label outside the
+        ReferencesError: No annotation found, an unreadable image, a label outside the
             vocabulary, or an annotation that does not match its image.
     """
     items = [paths] if isinstance(paths, str | Path) else list(paths)
@@ -190,7 +190,7 @@ def load_references(
     for item in items:
         p = Path(item)
         if not p.exists():
-            raise ReferenceError(f"{p}: references folder or file not found")
+            raise ReferencesError(f"{p}: references folder or file not found")
         if p.is_dir() and _synthetic_dataset(p):
             refs.extend(_from_dataset(p, spec, max_refs))
         elif p.is_dir():
@@ -201,7 +201,7 @@ def load_references(
     if max_refs is not None:
         refs = refs[:max_refs]
     if not refs:
-        raise ReferenceError(
+        raise ReferencesError(
             f"no reference annotations found in {', '.join(str(i) for i in items)}; give LabelMe, "
             "COCO or scene JSON files of a few normal images"
         )

@@ -423,7 +423,7 @@ class ClassicalSegmenter:
 
     def _make_groups(self, labels: list[str], index: dict[str, int]) -> None:
         conf = self.confusion
-        parent_of = {lab: i for i, lab in enumerate(labels)}
+        pos = {lab: i for i, lab in enumerate(labels)}
         root = list(range(len(labels)))
 
         def find(i: int) -> int:
@@ -439,10 +439,10 @@ class ClassicalSegmenter:
                 ca, cb = index[a], index[b]
                 mix = max(conf[ca, cb], conf[cb, ca]) if conf is not None else 0.0
                 if mix >= self.params.confusion_merge:
-                    root[find(parent_of[a])] = find(parent_of[b])
+                    root[find(pos[a])] = find(pos[b])
         groups: dict[int, list[str]] = {}
         for lab in labels:
-            groups.setdefault(find(parent_of[lab]), []).append(lab)
+            groups.setdefault(find(pos[lab]), []).append(lab)
         self.groups = sorted(
             (tuple(g) for g in groups.values()), key=lambda g: min(self.depth(x) for x in g)
         )

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from logicode.commands.annotate import annotate, output_paths
 from logicode.errors import LogicodeError
-from logicode.perception.refs import ReferenceError, load_references, select_diverse
+from logicode.perception.refs import ReferencesError, load_references, select_diverse
 from logicode.scene import load_scene
 
 
@@ -109,9 +109,9 @@ def test_load_scene_and_coco_references(tmp_path: Path) -> None:
 
 
 def test_reference_errors(tmp_path: Path) -> None:
-    with pytest.raises(ReferenceError, match="no reference annotations"):
+    with pytest.raises(ReferencesError, match="no reference annotations"):
         load_references(tmp_path, toy.spec())
-    with pytest.raises(ReferenceError, match="not found"):
+    with pytest.raises(ReferencesError, match="not found"):
         load_references(tmp_path / "missing", toy.spec())
     image, scene = toy.draw(toy.REFERENCE_TOYS[0])
     Image.fromarray(image).save(tmp_path / "toy.png")

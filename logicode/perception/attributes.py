@@ -36,7 +36,7 @@ from logicode.perception.features import (
     instance_features,
     vector,
 )
-from logicode.perception.label import containing_boxes
+from logicode.perception.label import MAX_AUGMENTED, containing_boxes
 from logicode.perception.prototypes import PrototypeModel
 from logicode.spec import AttributeSpec, CategorySpec
 
@@ -157,7 +157,7 @@ class ReferenceAttributes:
                     if comp.label != lab or value is None or not m.any():
                         continue
                     samples[(lab, name)].append((instance_features(ref.image, m, fr), value))
-                    if aspec.type != "number":
+                    if aspec.type != "number" and len(samples[(lab, name)]) <= MAX_AUGMENTED:
                         for f in augmented_features(ref.image, m, fr, rng, self.augmentations):
                             nuisance[(lab, name)].append((f, value))
         self.enums, self.numbers, self.fallback = {}, {}, {}

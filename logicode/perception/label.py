@@ -38,6 +38,9 @@ LABEL_FEATURES: tuple[str, ...] = COLOR_FEATURES + SHAPE_FEATURES + SIZE_FEATURE
 GEOMETRY_FEATURES: tuple[str, ...] = SHAPE_FEATURES + SIZE_FEATURES
 """Features used to name a region of a colour no reference shows (no colour, no position)."""
 
+MAX_AUGMENTED = 12
+"""Perturbed copies are made of at most this many reference instances per label (speed)."""
+
 CONTAIN_FRACTION = 0.6
 """A mask is inside another when at least this fraction of its pixels lie in it."""
 
@@ -122,6 +125,8 @@ class PrototypeLabeler:
                     continue
                 rows.append(vector(instance_features(ref.image, mask), LABEL_FEATURES))
                 labels.append(lab)
+                if labels.count(lab) > MAX_AUGMENTED:
+                    continue
                 for f in augmented_features(ref.image, mask, None, rng, self.augmentations):
                     rows.append(vector(f, LABEL_FEATURES))
                     labels.append(lab)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import cv2
 import numpy as np
 
 from logicode import mask as rle
@@ -16,17 +17,18 @@ from logicode.color import color_name
 from logicode.scene import Color, Component, Rle
 
 
-def orientation_deg(mask: np.ndarray) -> float:
-    """Major-axis angle of a mask in degrees, in ``[-90, 90)`` (0 = horizontal, +y down)."""
-    ys, xs = np.nonzero(mask)
-    if xs.size < 2:
-        return 0.0
-    x = xs - xs.mean()
-    y = ys - ys.mean()
-    mu20, mu02, mu11 = float((x * x).mean()), float((y * y).mean()), float((x * y).mean())
+def _angle(mu20: float, mu02: float, mu11: float) -> float:
     theta = round(0.5 * math.degrees(math.atan2(2 * mu11, mu20 - mu02)), 3)
     # Fold into [-90, 90) after rounding, so that 89.9996 cannot become 90.0.
     return round(((theta + 90.0) % 180.0) - 90.0, 3)
+
+
+def orientation_deg(mask: np.ndarray) -> float:
+    """Major-axis angle of a mask in degrees, in ``[-90, 90)`` (0 = horizontal, +y down)."""
+    m = cv2.moments(np.ascontiguousarray(mask, dtype=np.uint8), binaryImage=True)
+    if m["m00"] < 2:
+        return 0.0
+    return _angle(m["mu20"], m["mu02"], m["mu11"])
 
 
 def component_from_mask(
@@ -57,18 +59,21 @@ def component_from_mask(
     mask = np.asarray(mask, dtype=bool)
     if image is not None and image.shape[:2] != mask.shape:
         raise ValueError(f"mask shape {mask.shape} differs from image shape {image.shape[:2]}")
-    rows = np.flatnonzero(mask.any(axis=1))
-    if rows.size == 0:
+    x0, y0, bw, bh = cv2.boundingRect(mask.view(np.uint8))
+    if bw == 0 or bh == 0:
         raise ValueError(f"component {id!r} ({label}) has an empty mask")
-    cols = np.flatnonzero(mask.any(axis=0))
-    y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    x1, y1 = x0 + bw, y0 + bh
     crop = mask[y0:y1, x0:x1]
-    ys, xs = np.nonzero(crop)
+    crop_u8 = np.ascontiguousarray(crop.view(np.uint8))
+    m = cv2.moments(crop_u8, binaryImage=True)
+    area = m["m00"]
+    cx, cy = m["m10"] / area, m["m01"] / area
+    orientation = _angle(m["mu20"], m["mu02"], m["mu11"]) if area >= 2 else 0.0
     color = None
     if image is not None:
-        pixels = image[y0:y1, x0:x1][crop]
-        mean = pixels.reshape(len(pixels), -1).mean(axis=0)
-        rgb = tuple(int(round(float(v))) for v in (mean if mean.size == 3 else np.repeat(mean, 3)))
+        patch = np.ascontiguousarray(image[y0:y1, x0:x1])
+        mean = cv2.mean(patch, mask=crop_u8)[: patch.shape[2] if patch.ndim == 3 else 1]
+        rgb = tuple(int(round(float(v))) for v in (mean if len(mean) == 3 else mean * 3))
         color = Color(rgb=rgb, name=color_name(rgb))
     h, w = mask.shape
     return Component(
@@ -77,9 +82,9 @@ def component_from_mask(
         score=float(score),
         bbox=(float(x0), float(y0), float(x1), float(y1)),
         mask=Rle(**rle.encode_crop(crop, x0, y0, h, w)) if keep_mask else None,
-        area=float(xs.size),
-        centroid=(round(float(xs.mean()) + x0 + 0.5, 3), round(float(ys.mean()) + y0 + 0.5, 3)),
-        orientation=orientation_deg(crop),
+        area=float(area),
+        centroid=(round(cx + x0 + 0.5, 3), round(cy + y0 + 0.5, 3)),
+        orientation=orientation,
         color=color,
         attributes=dict(attributes or {}),
     )

@@ -36,6 +36,7 @@ from scipy import ndimage as ndi
 from logicode.perception.base import Reference, Region
 from logicode.perception.classifier import MLPClassifier
 from logicode.perception.features import pixel_features, shape_measures
+from logicode.perception.threads import single_blas_thread
 from logicode.spec import CategorySpec
 
 logger = logging.getLogger(__name__)
@@ -235,6 +236,7 @@ class ClassicalSegmenter:
         self.clf: MLPClassifier | None = None
         self.confusion: np.ndarray | None = None
         self.colours: np.ndarray = np.zeros((0, 3), np.float32)
+        self._colour_lut: np.ndarray | None = None
         self.novelty_threshold: float = math.inf
 
     # --- fitting ------------------------------------------------------------------------
@@ -314,6 +316,7 @@ class ClassicalSegmenter:
             _, _, ctr = cv2.kmeans(pts, k, None, crit, 1, cv2.KMEANS_PP_CENTERS)
             centres.append(ctr)
         self.colours = np.concatenate(centres).astype(np.float32)
+        self._colour_lut = _distance_lut(self.colours)
         d = _nearest_distance(lab, self.colours)
         p = self.params
         self.novelty_threshold = max(
@@ -462,9 +465,11 @@ class ClassicalSegmenter:
         h, w, f = feats.shape
         flat = feats.reshape(-1, f)
         prob = self.clf.predict_proba(flat).reshape(h, w, -1)
-        novelty = _nearest_distance(
-            np.ascontiguousarray(flat[:, COLOUR_COLUMNS]), self.colours
-        ).reshape(h, w)
+        colour = np.ascontiguousarray(flat[:, COLOUR_COLUMNS])
+        if self._colour_lut is not None:
+            novelty = _lookup_distance(colour, self._colour_lut).reshape(h, w)
+        else:
+            novelty = _nearest_distance(colour, self.colours).reshape(h, w)
         if self.params.prob_sigma > 0:
             s = self.params.prob_sigma
             chans = [
@@ -908,6 +913,28 @@ def _touch(a: Blob, b: Blob, gap: int = 2) -> bool:
     return bool(np.any(ma & mb))
 
 
+LUT_STEP = 2.0
+"""Bin size (Lab units) of the colour-novelty lookup table."""
+
+_LUT_MIN = np.array([0.0, -128.0, -128.0], np.float32)
+_LUT_SHAPE = (51, 129, 129)
+
+
+def _distance_lut(centres: np.ndarray) -> np.ndarray:
+    """Distance to the nearest centre at every Lab bin centre (a lookup table)."""
+    axes = [_LUT_MIN[i] + LUT_STEP * np.arange(_LUT_SHAPE[i], dtype=np.float32) for i in range(3)]
+    grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
+    return _nearest_distance(grid, centres).reshape(_LUT_SHAPE)
+
+
+def _lookup_distance(points: np.ndarray, lut: np.ndarray) -> np.ndarray:
+    """Distance to the nearest colour centre, read from :func:`_distance_lut`'s table."""
+    idx = np.rint((points - _LUT_MIN) / LUT_STEP).astype(np.int32)
+    for i, n in enumerate(_LUT_SHAPE):
+        np.clip(idx[:, i], 0, n - 1, out=idx[:, i])
+    return lut[idx[:, 0], idx[:, 1], idx[:, 2]]
+
+
 def _nearest_distance(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
     """Euclidean distance of each point (``N x 3``) to its nearest centre (``M x 3``)."""
     if len(centres) == 0:
@@ -916,9 +943,10 @@ def _nearest_distance(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
     c2 = np.einsum("ij,ij->i", centres, centres)[None, :]
     out = np.empty(len(points), np.float32)
     step = 1 << 16
-    for s in range(0, len(points), step):
-        d2 = p2[s : s + step] + c2 - 2.0 * points[s : s + step] @ centres.T
-        out[s : s + step] = np.sqrt(np.maximum(d2.min(axis=1), 0.0))
+    with single_blas_thread():
+        for s in range(0, len(points), step):
+            d2 = p2[s : s + step] + c2 - 2.0 * points[s : s + step] @ centres.T
+            out[s : s + step] = np.sqrt(np.maximum(d2.min(axis=1), 0.0))
     return out
 
 

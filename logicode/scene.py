@@ -32,7 +32,7 @@ from typing import Any, Literal
 import jsonschema
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from logicode.errors import SceneError
+from logicode.errors import SceneError, field_path
 
 SCHEMA_VERSION = "1.0"
 """Version of the scene format written by this release."""
@@ -237,13 +237,6 @@ def _validator() -> jsonschema.protocols.Validator:
     return cls(schema)
 
 
-def _path_str(parts: Iterable[Any]) -> str:
-    out = ""
-    for p in parts:
-        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
-    return out or "<root>"
-
-
 def scene_from_dict(data: Any, *, vocabulary: Iterable[str] | None = None) -> Scene:
     """Validate a decoded JSON object and build a :class:`Scene`.
 
@@ -264,13 +257,13 @@ def scene_from_dict(data: Any, *, vocabulary: Iterable[str] | None = None) -> Sc
         )
     err = jsonschema.exceptions.best_match(_validator().iter_errors(data))
     if err is not None:
-        raise SceneError(f"{_path_str(err.absolute_path)}: {err.message}")
+        raise SceneError(f"{field_path(err.absolute_path)}: {err.message}")
     try:
         scene = Scene.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         msg = first["msg"].removeprefix("Value error, ")
-        where = f"{_path_str(first['loc'])}: " if first["loc"] else ""
+        where = f"{field_path(first['loc'])}: " if first["loc"] else ""
         raise SceneError(f"{where}{msg}") from None
     if vocabulary is not None:
         scene.check_vocabulary(vocabulary)

@@ -35,7 +35,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from logicode.errors import SpecError
+from logicode.errors import SpecError, field_path
 from logicode.scene import AnomalyType
 
 CATEGORIES_DIR = Path(__file__).resolve().parent.parent / "prompts" / "categories"
@@ -155,13 +155,6 @@ class CategorySpec(_Model):
         return [r for r in self.rules if defect in r.guards]
 
 
-def _loc(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for p in loc:
-        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
-    return out
-
-
 def spec_from_dict(data: Any, *, source: str = "<spec>") -> CategorySpec:
     """Validate a decoded YAML mapping as a :class:`CategorySpec`.
 
@@ -174,9 +167,9 @@ def spec_from_dict(data: Any, *, source: str = "<spec>") -> CategorySpec:
         return CategorySpec.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = _loc(first["loc"])
+        where = f"{field_path(first['loc'])}: " if first["loc"] else ""
         msg = first["msg"].removeprefix("Value error, ")
-        raise SpecError(f"{source}: {where + ': ' if where else ''}{msg}") from None
+        raise SpecError(f"{source}: {where}{msg}") from None
 
 
 def spec_path(name_or_path: str | Path) -> Path:

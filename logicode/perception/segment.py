@@ -510,8 +510,9 @@ class ClassicalSegmenter:
     ) -> list[tuple[Blob, tuple[str, ...], float, dict[str, Any]]]:
         """Drop regions of enclosed labels found outside every parent region.
 
-        A label the references always show inside its parent is dropped when less than half
-        of its region lies in the convex hull of a parent region's own pixels (e.g. a patch
+        A label the references always show inside its parent is dropped when some parent
+        region exists but less than half of the region lies in the convex hull of a parent
+        region's own pixels (e.g. a patch
         of icon-like colour on the bottle, outside any label); its pixels leave the parent
         label's regions too (they keep belonging to the labels further up).
         """
@@ -537,6 +538,9 @@ class ClassicalSegmenter:
                 or None in parents
             ):
                 keep.append(item)
+                continue
+            if not any(hulls.get(par or "") for par in parents):
+                keep.append(item)  # no parent region at all: nothing to judge by
                 continue
             inside = 0
             for par in parents:

@@ -343,8 +343,10 @@ def models_verify(
 def _register_commands() -> None:
     """Commands whose functions live in :mod:`logicode.commands` (light imports only)."""
     from logicode.commands.annotate import annotate
+    from logicode.commands.bench import bench
 
     app.command("annotate")(friendly_errors(annotate))
+    app.command("bench")(friendly_errors(bench))
 
 
 _register_commands()

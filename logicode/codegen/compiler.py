@@ -404,6 +404,7 @@ class RuleCompiler:
         else:
             best = min(behaviours, key=lambda b: (b.problem is not None, len(self.problems(b))))
         validation = {
+            "compiled": best.problem is None,
             "references": len(self.references),
             "reference_failures": len(best.ref_failures),
             "counterexamples": len(self.mutations),

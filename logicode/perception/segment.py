@@ -954,6 +954,25 @@ def _nearest_distance(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
     return out
 
 
+def _kmeans_split(mask: np.ndarray, k: int) -> list[np.ndarray]:
+    """Split a blob into ``k`` parts by k-means on its pixel coordinates (deterministic)."""
+    ys, xs = np.nonzero(mask)
+    if len(xs) < 2 * k:
+        return [mask]
+    pts = np.stack([xs, ys], axis=1).astype(np.float32)
+    cv2.setRNGSeed(0)
+    crit = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 30, 0.1)
+    _, lab, _ = cv2.kmeans(pts, k, None, crit, 3, cv2.KMEANS_PP_CENTERS)
+    out = []
+    for i in range(k):
+        m = np.zeros(mask.shape, bool)
+        sel = lab.ravel() == i
+        m[ys[sel], xs[sel]] = True
+        if m.any():
+            out.append(m)
+    return out
+
+
 def split_blob(mask: np.ndarray, k: int, size: float) -> list[np.ndarray]:
     """Split a blob into ``k`` parts by a watershed on its distance transform.
 
@@ -963,7 +982,8 @@ def split_blob(mask: np.ndarray, k: int, size: float) -> list[np.ndarray]:
         size: Typical instance diameter (pixels); seeds are at least ``size/3`` apart.
 
     Returns:
-        The parts (fewer than ``k`` when the blob has fewer distinct cores), each non-empty.
+        The parts, each non-empty. When the distance transform has fewer than ``k`` distinct
+        cores (thin or flat blobs), the pixel coordinates are split by k-means instead.
     """
     from skimage.feature import peak_local_max
     from skimage.segmentation import watershed
@@ -972,8 +992,8 @@ def split_blob(mask: np.ndarray, k: int, size: float) -> list[np.ndarray]:
     peaks = peak_local_max(
         dist, min_distance=max(int(size / 3), 1), num_peaks=k, labels=mask.astype(np.int32)
     )
-    if len(peaks) < 2:
-        return [mask]
+    if len(peaks) < k:
+        return _kmeans_split(mask, k)
     markers = np.zeros(mask.shape, np.int32)
     for i, (r, c) in enumerate(peaks, start=1):
         markers[r, c] = i

@@ -56,6 +56,7 @@ class LabelStats:
     ferets: list[float] = field(default_factory=list)
     minors: list[float] = field(default_factory=list)
     solidity: list[float] = field(default_factory=list)
+    """Solidity of the mask with its holes filled (a ring counts as a disc)."""
     fill: list[float] = field(default_factory=list)
     own: list[float] = field(default_factory=list)
     counts: list[int] = field(default_factory=list)
@@ -354,7 +355,7 @@ class ClassicalSegmenter:
                 st.areas.append(area)
                 st.ferets.append(sm["feret"])
                 st.minors.append(min(sm["minor_len"], sm["bbox_w"], sm["bbox_h"]))
-                st.solidity.append(sm["solidity"])
+                st.solidity.append(sm["solidity"] / max(sm["fill"], 1e-6))
                 st.fill.append(sm["fill"])
                 st.own.append(float(np.count_nonzero(layer[m] == index[lab])) / area)
                 for other in labels:
@@ -752,7 +753,7 @@ class ClassicalSegmenter:
             note: dict[str, Any] = {}
             if blob.area > 1.6 * max_area:
                 sm = shape_measures(blob.mask)
-                if sm["solidity"] < min_sol - 0.05:
+                if sm["solidity"] / max(sm["fill"], 1e-6) < min_sol - 0.05:
                     k_parts = max(2, int(round(blob.area / med_area)))
                     pieces = split_blob(blob.mask, k_parts, math.sqrt(med_area))
                     parts = [Blob(blob.x0, blob.y0, m).tight() for m in pieces]

@@ -984,7 +984,8 @@ def split_blob(mask: np.ndarray, k: int, size: float) -> list[np.ndarray]:
 
     Returns:
         The parts, each non-empty. When the distance transform has fewer than ``k`` distinct
-        cores (thin or flat blobs), the pixel coordinates are split by k-means instead.
+        cores, a thin blob (at most 0.6 x ``size`` across, e.g. joined wall pieces)
+        is split by k-means on its pixel coordinates; any other blob is kept whole.
     """
     from skimage.feature import peak_local_max
     from skimage.segmentation import watershed
@@ -994,7 +995,8 @@ def split_blob(mask: np.ndarray, k: int, size: float) -> list[np.ndarray]:
         dist, min_distance=max(int(size / 3), 1), num_peaks=k, labels=mask.astype(np.int32)
     )
     if len(peaks) < k:
-        return _kmeans_split(mask, k)
+        thin = float(dist.max()) <= 0.3 * size
+        return _kmeans_split(mask, k) if thin else [mask]
     markers = np.zeros(mask.shape, np.int32)
     for i, (r, c) in enumerate(peaks, start=1):
         markers[r, c] = i

@@ -17,9 +17,11 @@ on). Conversions:
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -45,14 +47,13 @@ def _check_path(path: Path) -> None:
         raise ImageError(f"{path}: is a folder, not an image file")
 
 
-def _open_loaded(path: Path | None, data: bytes | None, source: str) -> Image.Image:
-    """Open and fully decode an image from a path or from bytes, mapping errors to ImageError."""
+@contextlib.contextmanager
+def _pillow_errors(source: object) -> Iterator[None]:
+    """Turn what Pillow raises on a bad file into one-line :class:`ImageError` messages."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            fp = io.BytesIO(data) if data is not None else path
-            im = Image.open(fp)  # type: ignore[arg-type]
-            im.load()
+            yield
     except Image.DecompressionBombError as exc:
         raise ImageError(f"{source}: image too large to decode safely ({exc})") from None
     except UnidentifiedImageError:
@@ -62,6 +63,14 @@ def _open_loaded(path: Path | None, data: bytes | None, source: str) -> Image.Im
     except (OSError, SyntaxError, ValueError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ImageError(f"{source}: truncated or corrupt image ({reason})") from None
+
+
+def _open_loaded(path: Path | None, data: bytes | None, source: str) -> Image.Image:
+    """Open and fully decode an image from a path or from bytes, mapping errors to ImageError."""
+    with _pillow_errors(source):
+        fp = io.BytesIO(data) if data is not None else path
+        im = Image.open(fp)  # type: ignore[arg-type]
+        im.load()
     return im
 
 
@@ -170,25 +179,13 @@ def image_size(path: str | Path) -> tuple[int, int]:
     """
     path = Path(path)
     _check_path(path)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as im:
-                w, h = im.size
-                orientation = 1
-                try:
-                    orientation = int(im.getexif().get(_EXIF_ORIENTATION, 1))
-                except Exception:  # broken EXIF: use the stored size
-                    orientation = 1
-    except Image.DecompressionBombError as exc:
-        raise ImageError(f"{path}: image too large to decode safely ({exc})") from None
-    except UnidentifiedImageError:
-        raise ImageError(f"{path}: not an image or an unsupported image format") from None
-    except PermissionError:
-        raise ImageError(f"{path}: permission denied") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ImageError(f"{path}: truncated or corrupt image ({reason})") from None
+    with _pillow_errors(path), Image.open(path) as im:
+        w, h = im.size
+        orientation = 1
+        try:
+            orientation = int(im.getexif().get(_EXIF_ORIENTATION, 1))
+        except Exception:  # broken EXIF: use the stored size
+            orientation = 1
     if orientation in _TRANSPOSED_ORIENTATIONS:
         return int(h), int(w)
     return int(w), int(h)

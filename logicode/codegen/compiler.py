@@ -141,23 +141,6 @@ def _normalise(code: str) -> str:
     return "\n".join(line for line in lines if line.strip())
 
 
-def labels_mentioned(text: str, vocabulary: Sequence[str]) -> set[str]:
-    """Vocabulary labels a text names (``top_label``, "top label" or "top labels")."""
-    low = text.lower()
-    found = set()
-    for label in vocabulary:
-        spoken = label.replace("_", " ")
-        if re.search(rf"\b({re.escape(label)}|{re.escape(spoken)})(e?s)?\b", low):
-            found.add(label)
-    return found
-
-
-def labels_in_code(code: str, vocabulary: Sequence[str]) -> set[str]:
-    """Vocabulary labels that appear as string literals in code."""
-    literals = set(re.findall(r"""["']([A-Za-z0-9_]+)["']""", code))
-    return literals & set(vocabulary)
-
-
 class RuleCompiler:
     """Compiles the rules of one category spec with one chat model.
 
@@ -323,7 +306,11 @@ class RuleCompiler:
         stats: dict[str, Any] = {"candidates": len(valid), "disputed": len(disputed)}
         if not disputed:
             return valid[0], stats
-        majority = {k: sum(bool(b.fired.get(k)) for b in valid) * 2 > len(valid) for k in disputed}
+        # Identical code is one voter: repeated samples carry no independent evidence.
+        voters = list({_normalise(b.code): b for b in valid}.values())
+        majority = {
+            k: sum(bool(b.fired.get(k)) for b in voters) * 2 > len(voters) for k in disputed
+        }
         model: dict[str, bool] = {}
         if self.settings.expectations == "both":
             by_key = {m.key(): m for m, _ in self.mutations}

@@ -17,8 +17,6 @@ from logicode.codegen.compiler import (
     CompileSettings,
     RuleCompiler,
     extract_code,
-    labels_in_code,
-    labels_mentioned,
 )
 from logicode.codegen.pack import RulePack
 
@@ -79,16 +77,6 @@ def test_extract_code_variants():
     assert extract_code("def check(scene):\n    return []").endswith("return []\n")
     assert extract_code("```python\ndef check(scene):\n    return [") is not None  # cut off
     assert extract_code("no code here") is None
-    assert labels_mentioned(
-        "The top labels sit above the bottle.", ["top_label", "bottle", "cap"]
-    ) == {
-        "top_label",
-        "bottle",
-    }
-    assert labels_in_code("scene.find(\"nut\") + scene.find('lid')", ["nut", "lid", "tray"]) == {
-        "nut",
-        "lid",
-    }
 
 
 def test_right_code_is_accepted_at_once(pool):

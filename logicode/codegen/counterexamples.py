@@ -14,7 +14,7 @@ applicable and yields None.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from logicode.spec import CategorySpec
@@ -67,7 +67,6 @@ class Mutation:
     value: Any = None
     angle: float = 0.0
     index: int = 0
-    meta: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def key(self) -> str:
         """Short stable identifier, e.g. ``move:top_label:dx=0.00:dy=0.15``."""

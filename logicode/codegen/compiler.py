@@ -58,6 +58,21 @@ TEMPLATES = (
 _FENCE = re.compile(r"```[ \t]*(?:python|py|Python)?[ \t]*\n(.*?)(?:```|\Z)", re.S)
 
 
+_HINTS: tuple[tuple[str, str], ...] = (
+    (
+        "'NoneType' object",
+        "hint: scene.one(...) returns None when that part is missing; test `is None` first and"
+        " return [] unless the rule itself is about that part being present",
+    ),
+    (
+        "'str' object has no attribute",
+        "hint: labels are plain strings; get components with scene.find(label) or"
+        " scene.one(label) and use their attributes",
+    ),
+)
+"""Generic advice added to repair feedback when an error message contains the first text."""
+
+
 @dataclass(frozen=True)
 class CompileSettings:
     """Knobs of the compiler.
@@ -340,6 +355,10 @@ class RuleCompiler:
                 "it never reports a violation: it must return violation(...) when the rule is"
                 " broken, for example when a part it checks is missing, added or moved"
             )
+        errors = " ".join([*b.errors.values(), *b.ref_failures])
+        for needle, hint in _HINTS:
+            if needle in errors:
+                out.append(hint)
         return out
 
     # --- driver ----------------------------------------------------------------------------

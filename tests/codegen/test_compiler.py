@@ -103,6 +103,8 @@ def test_policy_violation_and_exceptions_are_fed_back(pool):
     assert out.entry.status == "ok" and out.entry.rounds == 2
     assert "imports are not allowed" in chat.calls[1][-1].content
     assert "after we remove the lid, it raised an error" in chat.calls[2][-1].content
+    assert "hint: scene.one(...) returns None" in chat.calls[2][-1].content
+    assert "hint:" not in chat.calls[1][-1].content
 
 
 def test_code_that_never_fires_is_never_emitted(pool):

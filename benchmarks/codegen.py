@@ -84,11 +84,10 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
     )
     from logicode.codegen.compiler import CompileSettings, RuleCompiler
     from logicode.data.loco import LocoDataset
-    from logicode.llm import get_chat_model, resolve_model
+    from logicode.llm import get_chat_model, model_provenance
     from logicode.spec import load_spec, spec_sha256
 
-    mf = resolve_model(args.model)
-    info = {"backend": "embedded", "name": mf.name, "sha256": mf.sha256, "pinned": mf.pinned}
+    info = model_provenance("embedded", args.model)
     cfg_kw: dict[str, Any] = {"model": args.model}
     if args.threads:
         cfg_kw["threads"] = args.threads

@@ -216,7 +216,7 @@ def rules_compile(
     import sandbox
     from logicode.codegen.compiler import CompileSettings, RuleCompiler
     from logicode.codegen.references import load_references
-    from logicode.llm import get_chat_model, resolve_model
+    from logicode.llm import get_chat_model, model_provenance
     from logicode.spec import load_spec, spec_sha256
 
     spec = load_spec(spec_file)
@@ -230,12 +230,7 @@ def rules_compile(
         chosen = [r for r in spec.rules if r.id in rule]
     references = load_references(refs, spec, limit=max_refs)
     chat = get_chat_model(backend, model)
-    info: dict[str, Any] = {"backend": backend}
-    if backend == "embedded":
-        mf = resolve_model(model)
-        info.update(name=mf.name, sha256=mf.sha256, pinned=mf.pinned)
-    else:
-        info["name"] = model or getattr(chat, "model", "")
+    info = model_provenance(backend, model or getattr(chat, "model", None))
     settings = CompileSettings(candidates=candidates, max_rounds=max_rounds)
     table = Table(title=f"{spec.category}: {len(chosen)} rules -> {out}")
     for col in ("rule", "status", "rounds", "seconds", "reason"):

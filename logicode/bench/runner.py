@@ -360,15 +360,9 @@ def model_identity(cfg: BenchConfig, model_info: Mapping[str, Any] | None = None
     """
     if model_info is not None:
         return dict(model_info)
-    info: dict[str, Any] = {"backend": cfg.backend}
-    if cfg.backend == "embedded":
-        from logicode import llm
+    from logicode import llm
 
-        mf = llm.resolve_model(cfg.model)
-        info.update(name=mf.name, sha256=mf.sha256, pinned=mf.pinned)
-    else:
-        info["name"] = cfg.model or ""
-    return info
+    return llm.model_provenance(cfg.backend, cfg.model)
 
 
 def pack_key(

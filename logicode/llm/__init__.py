@@ -46,6 +46,7 @@ __all__ = [
     "ModelNotFound",
     "StructuredOutputError",
     "get_chat_model",
+    "model_provenance",
     "resolve_model",
 ]
 
@@ -106,3 +107,18 @@ def get_chat_model(
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err.get("loc", ())) or "?"
         raise BackendError(f"{backend} backend: invalid setting {field}: {err['msg']}") from None
+
+
+def model_provenance(backend: str = DEFAULT_BACKEND, model: str | None = None) -> dict[str, Any]:
+    """What rule packs and reports record about the model that wrote their code.
+
+    An embedded model is resolved (joined and verified once) to record its sha256 and whether
+    that hash is pinned; other backends record the model name they were given.
+    """
+    info: dict[str, Any] = {"backend": backend}
+    if backend == "embedded":
+        mf = resolve_model(model)
+        info.update(name=mf.name, sha256=mf.sha256, pinned=mf.pinned)
+    else:
+        info["name"] = model or ""
+    return info

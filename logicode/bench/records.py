@@ -12,14 +12,12 @@ to disk before :func:`append_record` returns.
 
 from __future__ import annotations
 
-import logging
 import math
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from logicode.bench.metrics import (
     DEFAULT_ERROR_WEIGHT,
@@ -29,9 +27,8 @@ from logicode.bench.metrics import (
     rule_confidence,
 )
 from logicode.errors import LogicodeError
+from logicode.jsonl import append_model, read_models, write_models
 from logicode.scene import LabelKind
-
-log = logging.getLogger(__name__)
 
 
 class RecordsError(LogicodeError):
@@ -197,113 +194,18 @@ def build_record(
     )
 
 
-def _parse(line: bytes) -> ImageRecord:
-    return ImageRecord.model_validate_json(line)
-
-
-def _tail_start(data: bytes) -> int:
-    """Index just after the last newline (0 when there is none)."""
-    return data.rfind(b"\n") + 1
-
-
-def _repair_tail(path: Path) -> None:
-    """Make ``path`` end with a newline, cutting off a truncated last line if there is one."""
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        return
-    if size == 0:
-        return
-    with path.open("rb+") as f:
-        f.seek(size - 1)
-        if f.read(1) == b"\n":
-            return
-        f.seek(0)
-        data = f.read()
-        start = _tail_start(data)
-        try:
-            _parse(data[start:])
-        except ValueError:
-            log.warning(
-                "%s: cutting off a truncated last line (%d bytes) left by an interrupted write",
-                path,
-                size - start,
-            )
-            f.truncate(start)
-        else:
-            f.seek(size)
-            f.write(b"\n")
-        f.flush()
-        os.fsync(f.fileno())
-
-
 def append_record(path: str | Path, record: ImageRecord) -> None:
-    """Append one record to a JSON Lines file and flush it to disk.
-
-    A truncated last line left by a crash is cut off first (with a warning).
-
-    Args:
-        path: The records file (created with its folder if missing).
-        record: The record.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _repair_tail(path)
-    line = record.model_dump_json().encode("utf-8") + b"\n"
-    with path.open("ab") as f:
-        f.write(line)
-        f.flush()
-        os.fsync(f.fileno())
+    """Append one record to a records file and flush it to disk (see :mod:`logicode.jsonl`)."""
+    append_model(path, record)
 
 
 def read_records(path: str | Path) -> list[ImageRecord]:
-    """Read a records file; a missing file has no records.
-
-    A truncated last line (no newline at the end, not a valid record) is ignored with a
-    warning. When an image appears twice, the later record wins (with a warning).
-
-    Args:
-        path: The records file.
-
-    Returns:
-        The records, in file order of their last occurrence.
+    """Read a records file; a missing file has no records (see :func:`logicode.jsonl.read_models`).
 
     Raises:
         RecordsError: If a line other than a truncated last one is not a valid record.
     """
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return []
-    lines = data.split(b"\n")
-    truncated_tail = not data.endswith(b"\n")
-    by_key: dict[tuple[str, str], ImageRecord] = {}
-    for i, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            rec = _parse(line)
-        except (ValidationError, ValueError) as exc:
-            if truncated_tail and i == len(lines):
-                log.warning(
-                    "%s: ignoring a truncated last line %d (%d bytes) left by an interrupted "
-                    "write; that image will be run again",
-                    path,
-                    i,
-                    len(line),
-                )
-                continue
-            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise RecordsError(
-                f"{path}: line {i} is not a valid bench record ({first}); "
-                "fix or delete that line, or start a new run with another output folder"
-            ) from None
-        if rec.key in by_key:
-            log.warning("%s: image %s/%s appears again on line %d; keeping it", path, *rec.key, i)
-            del by_key[rec.key]
-        by_key[rec.key] = rec
-    return list(by_key.values())
+    return read_models(path, ImageRecord, lambda r: r.key, what="bench record", error=RecordsError)
 
 
 def done_ids(path: str | Path) -> set[tuple[str, str]]:
@@ -313,12 +215,4 @@ def done_ids(path: str | Path) -> set[tuple[str, str]]:
 
 def write_records(path: str | Path, records: Iterable[ImageRecord]) -> None:
     """Write records as a fresh JSON Lines file, atomically (temporary file, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    with tmp.open("w", encoding="utf-8") as f:
-        for rec in records:
-            f.write(rec.model_dump_json() + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    tmp.replace(path)
+    write_models(path, records)

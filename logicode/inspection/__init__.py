@@ -1,0 +1,1 @@
+"""``logicode inspect``: images -> scenes -> rule verdicts -> records, explanations, reports."""

@@ -1,5 +1,8 @@
 """Measure a component from its mask: box, area, centroid, orientation, mean colour.
 
+Orientation is the major-axis angle of elongated shapes and the rectangle angle of compact
+ones (see :func:`orientation_deg`).
+
 Shared by every producer of scenes (synthetic ground truth, importers, perception), so a
 component's geometry means the same thing whoever wrote it.
 """
@@ -23,12 +26,46 @@ def _angle(mu20: float, mu02: float, mu11: float) -> float:
     return round(((theta + 90.0) % 180.0) - 90.0, 3)
 
 
-def orientation_deg(mask: np.ndarray) -> float:
-    """Major-axis angle of a mask in degrees, in ``[-90, 90)`` (0 = horizontal, +y down)."""
-    m = cv2.moments(np.ascontiguousarray(mask, dtype=np.uint8), binaryImage=True)
+COMPACT_RATIO = 1.5
+"""Below this ratio of principal axes a shape has no clear major axis (squares, discs)."""
+
+
+def _axis_ratio(mu20: float, mu02: float, mu11: float) -> float:
+    half_sum = 0.5 * (mu20 + mu02)
+    root = math.sqrt(max(0.25 * (mu20 - mu02) ** 2 + mu11**2, 0.0))
+    small = half_sum - root
+    return math.inf if small <= 0 else math.sqrt((half_sum + root) / small)
+
+
+def _rect_angle(mask_u8: np.ndarray) -> float:
+    """Angle of the minimum-area rectangle's edge nearest horizontal, in ``[-45, 45)``."""
+    contours, _ = cv2.findContours(mask_u8, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    if not contours:
+        return 0.0
+    angle = float(cv2.minAreaRect(max(contours, key=cv2.contourArea))[2]) % 90.0
+    if angle >= 45.0:
+        angle -= 90.0
+    return round(angle, 3) + 0.0
+
+
+def _orientation(m: dict[str, float], mask_u8: np.ndarray) -> float:
     if m["m00"] < 2:
         return 0.0
+    if _axis_ratio(m["mu20"], m["mu02"], m["mu11"]) < COMPACT_RATIO:
+        return _rect_angle(mask_u8)
     return _angle(m["mu20"], m["mu02"], m["mu11"])
+
+
+def orientation_deg(mask: np.ndarray) -> float:
+    """Orientation of a mask in degrees, in ``[-90, 90)`` (0 = horizontal, +y down).
+
+    For an elongated shape (principal axes ratio >= :data:`COMPACT_RATIO`) it is the angle of
+    the major axis. A compact shape (a square label, a disc) has no stable major axis, so its
+    orientation is the angle of its minimum-area rectangle's edge nearest horizontal, in
+    ``[-45, 45)``: a square rotated by 5 degrees reads 5, not an arbitrary diagonal.
+    """
+    mask_u8 = np.ascontiguousarray(mask, dtype=np.uint8)
+    return _orientation(cv2.moments(mask_u8, binaryImage=True), mask_u8)
 
 
 def component_from_mask(
@@ -68,7 +105,7 @@ def component_from_mask(
     m = cv2.moments(crop_u8, binaryImage=True)
     area = m["m00"]
     cx, cy = m["m10"] / area, m["m01"] / area
-    orientation = _angle(m["mu20"], m["mu02"], m["mu11"]) if area >= 2 else 0.0
+    orientation = _orientation(m, crop_u8)
     color = None
     if image is not None:
         patch = np.ascontiguousarray(image[y0:y1, x0:x1])

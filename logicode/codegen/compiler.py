@@ -39,6 +39,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 import sandbox
 from logicode.codegen.context import reference_summary, vocabulary_text
 from logicode.codegen.counterexamples import Mutation, propose_mutations
+from logicode.codegen.feedback import hints, mentioned_labels, scene_facts, unknown_attributes
 from logicode.codegen.pack import PackManifest, RuleEntry, RulePack, code_sha256
 from logicode.prompts import PromptTemplate, load_template
 from logicode.ruleapi import api_reference
@@ -56,21 +57,6 @@ TEMPLATES = (
 )
 
 _FENCE = re.compile(r"```[ \t]*(?:python|py|Python)?[ \t]*\n(.*?)(?:```|\Z)", re.S)
-
-
-_HINTS: tuple[tuple[str, str], ...] = (
-    (
-        "'NoneType' object",
-        "hint: scene.one(...) returns None when that part is missing; test `is None` first and"
-        " return [] unless the rule itself is about that part being present",
-    ),
-    (
-        "'str' object has no attribute",
-        "hint: labels are plain strings; get components with scene.find(label) or"
-        " scene.one(label) and use their attributes",
-    ),
-)
-"""Generic advice added to repair feedback when an error message contains the first text."""
 
 
 @dataclass(frozen=True)
@@ -107,6 +93,7 @@ class Behaviour:
     code: str
     problem: str | None = None  # no code block, or a policy violation
     ref_failures: list[str] = field(default_factory=list)
+    ref_failed: list[int] = field(default_factory=list)  # indices of references it broke on
     fired: dict[str, bool | None] = field(default_factory=dict)  # mutation key -> violation?
     errors: dict[str, str] = field(default_factory=dict)  # mutation key -> error message
 
@@ -247,6 +234,9 @@ class RuleCompiler:
             sandbox.compile_rule(code)
         except sandbox.PolicyError as exc:
             return Behaviour(code=code, problem=str(exc))
+        unknown = unknown_attributes(code, self.spec)
+        if unknown is not None:
+            return Behaviour(code=code, problem=unknown)
         scenes = self.references + [s for _, s in self.mutations]
         pack = self.pool.load_pack({"rule": code})
         try:
@@ -255,6 +245,8 @@ class RuleCompiler:
             self.pool.unload_pack(pack)
         b = Behaviour(code=code)
         for i, res in enumerate(results[: len(self.references)]):
+            if res["status"] != "pass":
+                b.ref_failed.append(i)
             if res["status"] == "error":
                 b.ref_failures.append(
                     f"on normal image {i + 1} it raised an error: {res['error']['message']}"
@@ -342,8 +334,13 @@ class RuleCompiler:
         stats["model_agreement"] = -score(best)[0]
         return best, stats
 
-    def problems(self, b: Behaviour) -> list[str]:
-        """Everything wrong with a candidate, as sentences for the repair prompt."""
+    def problems(self, b: Behaviour, rule: RuleSpec | None = None) -> list[str]:
+        """Everything wrong with a candidate, as sentences for the repair prompt.
+
+        With ``rule`` given, a false alarm on a normal reference also shows the measurements
+        and relations of the parts the rule names in that reference
+        (:func:`~logicode.codegen.feedback.scene_facts`).
+        """
         if b.problem:
             return [b.problem]
         out = list(b.ref_failures[:3])
@@ -355,10 +352,13 @@ class RuleCompiler:
                 "it never reports a violation: it must return violation(...) when the rule is"
                 " broken, for example when a part it checks is missing, added or moved"
             )
-        errors = " ".join([*b.errors.values(), *b.ref_failures])
-        for needle, hint in _HINTS:
-            if needle in errors:
-                out.append(hint)
+        out.extend(hints([*b.errors.values(), *b.ref_failures], b.code, self.spec))
+        if rule is not None and b.ref_failed:
+            labels = mentioned_labels(rule.text, self.spec.vocabulary, self.spec)
+            if labels:
+                i = b.ref_failed[0]
+                facts = scene_facts(self.references[i], labels)
+                out.append(f"what normal image {i + 1} really shows: " + "; ".join(facts))
         return out
 
     # --- driver ----------------------------------------------------------------------------
@@ -384,7 +384,7 @@ class RuleCompiler:
             feedback = None
             if last is not None and not last.ok and rounds < s.max_rounds:
                 rounds += 1
-                feedback = "\n".join(f"- {p}" for p in self.problems(last))
+                feedback = "\n".join(f"- {p}" for p in self.problems(last, rule))
                 repair = self.templates["codegen/repair.md"].render(feedback=feedback)
                 msgs = [*first, AIMessage(f"```python\n{last.code}```"), HumanMessage(repair)]
                 temp = 0.0 if rounds == 1 else s.temperature

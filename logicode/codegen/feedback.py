@@ -1,0 +1,194 @@
+"""What the repair prompt tells the model about a broken candidate, beyond the bare failure.
+
+Small models repair better when the feedback names the concrete mistake. Everything here is
+generic: the advice comes from the error text and the candidate's code, and the facts come
+from the category spec and the failing normal reference, never from knowledge of a product.
+
+* :func:`unknown_attributes` catches ``comp.attr("name")`` calls with a name no component of
+  the spec has (the model then compared ``None`` and raised false alarms).
+* :func:`hints` adds advice for a few error patterns seen in practice.
+* :func:`scene_facts` shows the measurements and relations of the parts a rule talks about in
+  the normal scene it wrongly rejected, so the model can see which comparison is wrong.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Mapping, Sequence
+from itertools import combinations
+from typing import Any
+
+from logicode.ruleapi import wrap_scene
+from logicode.ruleapi.geometry import above, inside, left_of
+from logicode.spec import CategorySpec
+
+_HINTS: tuple[tuple[str, str], ...] = (
+    (
+        "'NoneType' object",
+        "hint: scene.one(...) returns None when that part is missing; test `is None` first and"
+        " return [] unless the rule itself is about that part being present",
+    ),
+    (
+        "'str' object has no attribute",
+        "hint: labels are plain strings; get components with scene.find(label) or"
+        " scene.one(label) and use their attributes",
+    ),
+)
+"""Generic advice added to repair feedback when an error message contains the first text."""
+
+
+def attribute_names(spec: CategorySpec) -> dict[str, list[str]]:
+    """Attribute names of each label that has any, in spec order."""
+    return {c.label: [a.name for a in c.attributes] for c in spec.components if c.attributes}
+
+
+def _attributes_text(spec: CategorySpec) -> str:
+    names = attribute_names(spec)
+    if not names:
+        return "no component has attributes in this category"
+    return "; ".join(f"{label}: {', '.join(attrs)}" for label, attrs in names.items())
+
+
+def unknown_attributes(code: str, spec: CategorySpec) -> str | None:
+    """A problem sentence if the code asks ``.attr("name")`` for a name no label has.
+
+    Args:
+        code: Candidate rule code (unparsable code yields ``None``: the policy reports it).
+        spec: The category spec.
+
+    Returns:
+        The problem, or ``None`` when every literal attribute name exists.
+    """
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return None
+    known = {a for attrs in attribute_names(spec).values() for a in attrs}
+    bad: list[str] = []
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "attr"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+            and node.args[0].value not in known
+            and node.args[0].value not in bad
+        ):
+            bad.append(node.args[0].value)
+    if not bad:
+        return None
+    names = ", ".join(repr(b) for b in bad)
+    return (
+        f"it reads attr({names}), which no component has (attr returns None for it); the "
+        f"attributes by label are: {_attributes_text(spec)}"
+    )
+
+
+def hints(messages: Sequence[str], code: str, spec: CategorySpec) -> list[str]:
+    """Advice for the repair prompt from a candidate's error and violation messages.
+
+    Args:
+        messages: Error messages and false-alarm reports of the candidate.
+        code: The candidate's code.
+        spec: The category spec.
+
+    Returns:
+        Hint sentences (possibly none).
+    """
+    text = " ".join(messages)
+    out = [hint for needle, hint in _HINTS if needle in text]
+    if re.search(r"\bNone\b", text) and "'NoneType' object" not in text and ".attr(" in code:
+        out.append(
+            "hint: a value was None; attr(name) returns None for a name the component lacks. "
+            f"Attributes by label: {_attributes_text(spec)}"
+        )
+    if "inside(" in code and any("inside" in m or "within" in m for m in messages):
+        out.append(
+            "hint: inside(a, b) is True when a lies within b's box: pass the smaller part first"
+        )
+    return out
+
+
+def mentioned_labels(
+    text: str, vocabulary: Sequence[str], spec: CategorySpec | None = None, most: int = 4
+) -> list[str]:
+    """Labels of the vocabulary that a rule's text talks about, in vocabulary order.
+
+    A label is mentioned when its words appear (``top_label`` as "top label"), when its last
+    word appears on its own outside another label's phrase ("every label" mentions
+    ``top_label`` and ``bottom_label``, "the top label" mentions only ``top_label``), or when
+    the name of one of its attributes appears ("the juice" mentions the label whose attribute
+    is ``juice``; needs ``spec``).
+    """
+    joined = " " + " ".join(re.findall(r"[a-z0-9]+", text.lower())) + " "
+    phrases = {}
+    for label in vocabulary:
+        parts = [p for p in re.split(r"[_\s-]+", label.lower()) if p]
+        if parts:
+            phrases[label] = parts
+    found = set()
+    rest = joined
+    for label, parts in phrases.items():
+        pattern = rf" {re.escape(' '.join(parts))}s? "
+        if re.search(pattern, joined):
+            found.add(label)
+            rest = re.sub(pattern, " ", rest)
+    for label, parts in phrases.items():
+        if re.search(rf" {re.escape(parts[-1])}s? ", rest):
+            found.add(label)
+    if spec is not None:
+        for label, attrs in attribute_names(spec).items():
+            if any(re.search(rf" {re.escape(a.lower())}s? ", joined) for a in attrs):
+                found.add(label)
+    return [label for label in vocabulary if label in found][:most]
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.0f}" if abs(v) >= 10 else f"{v:.2f}"
+
+
+def scene_facts(
+    scene: Mapping[str, Any], labels: Sequence[str], *, per_label: int = 2
+) -> list[str]:
+    """Measurements and pairwise relations of the named parts in one scene, as short lines.
+
+    Args:
+        scene: A scene dict (as the sandbox gets it).
+        labels: Labels to describe.
+        per_label: Most components described per label.
+
+    Returns:
+        Lines such as ``"top_label c2: box x 300..500, y 600..800 (w 200, h 200), centre
+        (400, 700), tilt 0.5"``, then ``"inside(fruit_icon, top_label) = True"``...
+    """
+    s = wrap_scene(scene)
+    lines = [f"image {s.width:.0f} x {s.height:.0f} px"]
+    firsts = {}
+    for label in labels:
+        comps = list(s.find(label))
+        if not comps:
+            lines.append(f"{label}: none")
+            continue
+        firsts[label] = comps[0]
+        head = f"{label}: {len(comps)} found" if len(comps) > 1 else None
+        if head:
+            lines.append(head)
+        for c in comps[:per_label]:
+            attrs = ", ".join(f"{k}={c.attr(k)}" for k in sorted(c._attrs))  # noqa: SLF001
+            lines.append(
+                f"{label} {c.id}: box x {_fmt(c.left)}..{_fmt(c.right)}, y {_fmt(c.top)}.."
+                f"{_fmt(c.bottom)} (w {_fmt(c.width)}, h {_fmt(c.height)}), centre "
+                f"({_fmt(c.x)}, {_fmt(c.y)}), tilt {_fmt(c.tilt)}"
+                + (f", colour {c.color}" if c.color else "")
+                + (f", {attrs}" if attrs else "")
+            )
+    for a, b in combinations(firsts, 2):
+        ca, cb = firsts[a], firsts[b]
+        lines.append(
+            f"inside({a}, {b}) = {inside(ca, cb)}, inside({b}, {a}) = {inside(cb, ca)}, "
+            f"above({a}, {b}) = {above(ca, cb)}, left_of({a}, {b}) = {left_of(ca, cb)}"
+        )
+    return lines

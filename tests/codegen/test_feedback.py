@@ -1,0 +1,52 @@
+from test_counterexamples import SPEC, reference  # tests/codegen on sys.path
+
+from logicode.codegen.feedback import (
+    attribute_names,
+    hints,
+    mentioned_labels,
+    scene_facts,
+    unknown_attributes,
+)
+from logicode.spec import load_spec
+
+JB = load_spec("juice_bottle")
+
+
+def test_unknown_attribute_names_the_real_ones():
+    code = 'def check(scene):\n    j = scene.one("liquid")\n    return j.attr("fruit")\n'
+    msg = unknown_attributes(code, JB)
+    assert msg is not None and "'fruit'" in msg and "liquid: juice" in msg
+    assert unknown_attributes(code.replace('"fruit"', '"juice"'), JB) is None
+    assert unknown_attributes("def check(:", JB) is None
+
+
+def test_attribute_names_from_spec():
+    assert attribute_names(JB) == {"liquid": ["juice"], "fruit_icon": ["kind"]}
+
+
+def test_mentioned_labels_phrases_last_words_and_attributes():
+    voc = JB.vocabulary
+    assert mentioned_labels("There is exactly one top label.", voc) == ["top_label"]
+    assert mentioned_labels("Every label is upright.", voc) == ["top_label", "bottom_label"]
+    # "juice" is an attribute of liquid, so a rule about the juice is about the liquid.
+    assert "liquid" in mentioned_labels("If there is juice, it is red.", voc, JB)
+    assert mentioned_labels("There are exactly two nuts.", SPEC.vocabulary) == ["nut"]
+
+
+def test_hints_by_error_text():
+    none = hints(["it reported: icon is cherry but the juice is None"], 'x.attr("kind")', JB)
+    assert any("liquid: juice" in h for h in none)
+    assert hints(["it reported: ok"], "pass", JB) == []
+    assert any("scene.one" in h for h in hints(["'NoneType' object has no attr"], "", JB))
+    inside = hints(["the icon is not inside the label"], "inside(label, icon)", JB)
+    assert any("smaller part first" in h for h in inside)
+
+
+def test_scene_facts_measure_the_named_parts():
+    lines = scene_facts(reference(), ["nut", "lid"])
+    assert lines[0] == "image 300 x 200 px"
+    assert "nut: 2 found" in lines
+    assert any(line.startswith("nut c2: box x 60..80") for line in lines)
+    rel = [line for line in lines if line.startswith("inside(")]
+    assert rel and all("above(" in line for line in rel)
+    assert "absent: none" in scene_facts(reference(), ["absent"])[1]

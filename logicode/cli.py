@@ -338,10 +338,14 @@ def models_verify(
 def _register_commands() -> None:
     """Commands whose functions live in :mod:`logicode.commands` (light imports only)."""
     from logicode.commands.annotate import annotate
+    from logicode.commands.audit import app as audit_app
     from logicode.commands.bench import bench
+    from logicode.commands.inspect import inspect
 
     app.command("annotate")(friendly_errors(annotate))
+    app.command("inspect")(friendly_errors(inspect))
     app.command("bench")(friendly_errors(bench))
+    app.add_typer(audit_app, name="audit")
 
 
 _register_commands()

@@ -126,6 +126,32 @@ class ImageRecord(_Model):
         return (self.category, self.image_id)
 
 
+def rule_outcomes(
+    rule_results: Mapping[str, Any] | Iterable[Mapping[str, Any]],
+    guards: Mapping[str, Sequence[str]] | None = None,
+    component_scores: Mapping[str, float] | None = None,
+) -> list[RuleOutcome]:
+    """Validated :class:`RuleOutcome` of each sandbox result, with guards and confidence.
+
+    Args:
+        rule_results: Sandbox results (list, or mapping rule id -> result).
+        guards: Defect names each rule guards, by rule id.
+        component_scores: Detection score of each component id of the scene.
+    """
+    results = list(rule_results.values() if isinstance(rule_results, Mapping) else rule_results)
+    return [
+        RuleOutcome(
+            rule=r["rule"],
+            status=r["status"],
+            violations=r.get("violations") or [],
+            error=r.get("error"),
+            guards=list((guards or {}).get(r["rule"], [])),
+            confidence=rule_confidence(r, component_scores) if r["status"] == "fail" else None,
+        )
+        for r in results
+    ]
+
+
 def build_record(
     image_id: str,
     category: str,
@@ -164,18 +190,7 @@ def build_record(
     Returns:
         The validated record.
     """
-    results = list(rule_results.values() if isinstance(rule_results, Mapping) else rule_results)
-    outcomes = [
-        RuleOutcome(
-            rule=r["rule"],
-            status=r["status"],
-            violations=r.get("violations") or [],
-            error=r.get("error"),
-            guards=list((guards or {}).get(r["rule"], [])),
-            confidence=rule_confidence(r, component_scores) if r["status"] == "fail" else None,
-        )
-        for r in results
-    ]
+    outcomes = rule_outcomes(rule_results, guards, component_scores)
     verdict: Verdict = image_verdict(outcomes, image_error=error is not None)
     score = None
     if error is None:

@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import typer
 
 from logicode.errors import LogicodeError
+from logicode.spec import CategorySpec
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ def output_paths(images: list[Path], out: Path) -> list[Path]:
 
 
 def build_perception(
-    category: str,
+    category: str | CategorySpec,
     refs: list[Path],
     *,
     max_refs: int,
@@ -102,7 +103,7 @@ def build_perception(
     from logicode.perception.refs import load_references
     from logicode.spec import load_spec
 
-    spec = load_spec(category)
+    spec = load_spec(category) if isinstance(category, str) else category
     references = load_references(refs, spec, max_refs=max_refs)
     seg = None
     if segmenter == "sam":

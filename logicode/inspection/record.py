@@ -164,6 +164,7 @@ class RunManifest(_Model):
 
     Attributes:
         format: Manifest format version.
+        run_id: Identity of the run (also in the audit log's header).
         logicode_version: Software version that made the run.
         created: When the run folder was first made (ISO-8601 UTC).
         category: Product category.
@@ -175,9 +176,13 @@ class RunManifest(_Model):
             when scenes were given instead of images.
         explain: Explainer backend, model and prompt template hashes (``None``: no --explain).
         settings: The options the run was started with (resuming with other options refuses).
+        audit: Anchor of the audit log after the last session of the run: ``path``, ``head``
+            (hash of its last record) and ``count`` (see ``logicode audit verify
+            --expect-head``).
     """
 
     format: Literal[1] = RECORD_FORMAT
+    run_id: str = Field(min_length=1)
     logicode_version: str = __version__
     created: str
     category: str
@@ -186,6 +191,7 @@ class RunManifest(_Model):
     perception: dict[str, Any] = Field(default_factory=dict)
     explain: dict[str, Any] | None = None
     settings: dict[str, Any] = Field(default_factory=dict)
+    audit: dict[str, Any] | None = None
 
 
 def evidence_of(

@@ -16,6 +16,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from logicode import __version__
@@ -53,7 +54,9 @@ def friendly_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except LogicodeError as exc:
-            err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+            err_console.print(
+                f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True
+            )
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
             err_console.print("[yellow]interrupted[/yellow]: finished outputs are kept")
@@ -341,9 +344,11 @@ def _register_commands() -> None:
     from logicode.commands.audit import app as audit_app
     from logicode.commands.bench import bench
     from logicode.commands.inspect import inspect
+    from logicode.report.command import report
 
     app.command("annotate")(friendly_errors(annotate))
     app.command("inspect")(friendly_errors(inspect))
+    app.command("report")(friendly_errors(report))
     app.command("bench")(friendly_errors(bench))
     app.add_typer(audit_app, name="audit")
 

@@ -18,6 +18,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from logicode.inspection.record import InspectionError, InspectionRecord
@@ -72,10 +73,10 @@ def summary_table(records: list[InspectionRecord], limit: int = 40) -> Table:
         else:
             what = ", ".join(o.rule for o in r.rules if o.status != "pass")
         table.add_row(
-            r.image_id,
+            escape(r.image_id),
             f"[{style[r.verdict]}]{r.verdict}[/]",
             "" if r.score is None else f"{r.score:.2f}",
-            what,
+            escape(what),
             f"{r.timings.get('total', 0.0):.2f}",
         )
     if len(records) > limit:
@@ -330,7 +331,7 @@ def _compile(
         console.print(f"rules: {ok}/{n} {how} and validated ({folder})")
         for r in pack.manifest.rules:
             if r.status != "ok":
-                console.print(f"[yellow]rule {r.id} is not used: {r.reason[:160]}[/]")
+                console.print(f"[yellow]rule {r.id} is not used: {escape(r.reason[:160])}[/]")
     return pack, folder, cached
 
 
@@ -375,7 +376,7 @@ def _run(job: Any, items: Any, console: Console | None, sink: Any) -> list[Inspe
         def step(record: InspectionRecord, fresh: bool) -> None:
             emit(record, fresh)
             if fresh and record.error:
-                console.print(f"[yellow]{record.image_id}: {record.error}[/]")
+                console.print(f"[yellow]{escape(record.image_id)}: {escape(record.error)}[/]")
             bar.advance(task)
 
         return run_inspection(job, items, on_record=step)

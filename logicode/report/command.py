@@ -22,7 +22,7 @@ def report(
     ] = None,
     pdf: Annotated[
         Path | None,
-        typer.Option("--pdf", help="Also write a PDF here (needs pip install 'logicode[pdf]')."),
+        typer.Option("--pdf", help="Also write a PDF here (needs the pdf extra: WeasyPrint)."),
     ] = None,
     png: Annotated[
         Path | None,

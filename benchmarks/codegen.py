@@ -60,9 +60,25 @@ def render(category: str, root: Path, args: argparse.Namespace) -> dict[str, Any
     return {"rendered": made, "seconds": round(time.perf_counter() - t0, 1), "n_logical": n_logical}
 
 
+def load_phrasings(path: str | None) -> dict[str, dict[str, str]]:
+    """Other wordings of the rules, by category and rule id (``--phrasings``)."""
+    if not path:
+        return {}
+    import yaml
+
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    return {
+        str(c): {str(k): " ".join(str(v).split()) for k, v in r.items()} for c, r in data.items()
+    }
+
+
 def chosen_rules(spec: Any, args: argparse.Namespace) -> list[Any]:
-    """The spec's rules limited by ``--rule-ids`` and ``--rules``."""
-    rules = list(spec.rules)
+    """The spec's rules limited by ``--rule-ids`` and ``--rules``, reworded by ``--phrasings``.
+
+    A reworded rule keeps its id and guards: it is judged exactly as the spec's wording is.
+    """
+    other = load_phrasings(getattr(args, "phrasings", None)).get(spec.category, {})
+    rules = [r.model_copy(update={"text": other[r.id]}) if r.id in other else r for r in spec.rules]
     if args.rule_ids:
         wanted = [r.strip() for r in args.rule_ids.split(",") if r.strip()]
         rules = [r for r in rules if r.id in wanted]
@@ -114,6 +130,7 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
                     {
                         "category": category,
                         "rule": rule.id,
+                        "text": rule.text,
                         "status": entry.status,
                         "compiled": judged.compiled,
                         "validated": judged.validated,
@@ -196,6 +213,11 @@ def main() -> None:
     ap.add_argument("--candidates", type=int, default=2)
     ap.add_argument("--max-rounds", type=int, default=3)
     ap.add_argument("--threads", type=int, default=0, help="llama.cpp threads (0: default).")
+    ap.add_argument(
+        "--phrasings",
+        default=None,
+        help="YAML of other wordings by category and rule id (benchmarks/rephrased_rules.yaml).",
+    )
     ap.add_argument("--work", default=str(DEFAULT_WORK), help="Folder for the datasets.")
     ap.add_argument("--out", help="Write the JSON report here too.")
     ap.add_argument("--model", help=argparse.SUPPRESS)  # worker mode

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
+import urllib.parse
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -346,7 +347,9 @@ def get_explainer(
     chat = get_chat_model(backend, model, max_tokens=max_tokens, temperature=temperature, **cfg)
     info = model_provenance(backend, model or getattr(chat, "model", None))
     if backend == "openai":
-        info["base_url"] = getattr(chat, "base_url", "")
+        parts = urllib.parse.urlsplit(str(getattr(chat, "base_url", "")))
+        host = parts.netloc.rsplit("@", 1)[-1]  # never record credentials in a URL
+        info["base_url"] = urllib.parse.urlunsplit(parts._replace(netloc=host))
     return ChatExplainer(
         chat,
         vision=vision,

@@ -60,6 +60,12 @@ class LabelStats:
     fill: list[float] = field(default_factory=list)
     own: list[float] = field(default_factory=list)
     counts: list[int] = field(default_factory=list)
+    aspects: list[float] = field(default_factory=list)
+    """Minor / major axis length of each mask."""
+    widths: list[float] = field(default_factory=list)
+    """Minor axis length (second moments) of each mask."""
+    hull_areas: list[float] = field(default_factory=list)
+    """Area of each mask with its holes filled."""
 
     @property
     def solid(self) -> bool:
@@ -357,6 +363,9 @@ class ClassicalSegmenter:
                 st.minors.append(min(sm["minor_len"], sm["bbox_w"], sm["bbox_h"]))
                 st.solidity.append(sm["solidity"] / max(sm["fill"], 1e-6))
                 st.fill.append(sm["fill"])
+                st.aspects.append(sm["aspect"])
+                st.hull_areas.append(area / max(sm["fill"], 1e-6))
+                st.widths.append(sm["minor_len"])
                 st.own.append(float(np.count_nonzero(layer[m] == index[lab])) / area)
                 for other in labels:
                     if other != lab:
@@ -562,51 +571,118 @@ class ClassicalSegmenter:
     def _merge_siblings(
         self, found: list[tuple[Blob, tuple[str, ...], float, dict[str, Any]]]
     ) -> list[tuple[Blob, tuple[str, ...], float, dict[str, Any]]]:
-        """Join regions of sibling labels that are two halves of one part.
+        """Join touching regions of sibling labels that are pieces of one part.
 
-        When the classifier splits one part between two sibling labels that it confuses
-        (say, two kinds of label in an unusual context), their regions touch, each is
-        smaller than any reference instance of its labels, and their union is no larger
-        than one reference instance of either label (area within 1.2 x the largest, box
-        diagonal within 1.15 x the largest Feret diameter). The union keeps both labels as
-        candidates; the labeler decides.
+        When the classifier splits one part between sibling labels it confuses (half a
+        washer taken for a nut, a label in an unusual context), the pieces touch, at most
+        one of them looks like a whole reference instance of its labels, and their union
+        looks like one reference instance of one of the labels (:meth:`_fits`). Such
+        pairs are joined, the smallest union first, until none is left. The union keeps
+        the labels it fits as candidates; the labeler decides.
         """
-        s2 = self.scale * self.scale
         changed = True
         while changed:
             changed = False
+            best: tuple[int, int, int, Blob, tuple[str, ...]] | None = None
+            complete = [self._complete(b, g) for b, g, _, _ in found]
             for i in range(len(found)):
                 for j in range(i + 1, len(found)):
-                    bi, gi, si, ni = found[i]
-                    bj, gj, sj, nj = found[j]
-                    if set(gi) & set(gj):
+                    bi, gi, _, _ = found[i]
+                    bj, gj, _, _ = found[j]
+                    if complete[i] and complete[j]:
                         continue
+                    if set(gi) == set(gj):
+                        continue  # same labels: merge_fragments handles fragments
                     pi = {self.parent.get(g) for g in gi}
                     if not pi & {self.parent.get(g) for g in gj}:
                         continue
-                    if not (self._partial(bi, gi) and self._partial(bj, gj)):
+                    if set(gi) != set(gj) and not self._confusable(gi, gj):
                         continue
-                    if not self._confusable(gi, gj):
+                    area = bi.area + bj.area
+                    if best is not None and area >= best[0]:
                         continue
                     if not _touch(bi, bj):
                         continue
                     union = bi.union(bj)
-                    x0, y0, x1, y1 = union.box()
-                    diag = math.hypot(x1 - x0, y1 - y0)
-                    if not any(
-                        union.area <= 1.2 * max(self.stats[g].areas) * s2
-                        and diag <= 1.15 * max(self.stats[g].ferets) * self.scale
-                        for g in (*gi, *gj)
-                    ):
-                        continue
-                    cands = tuple(dict.fromkeys((*gi, *gj)))
-                    merged = (union, cands, max(si, sj), {**nj, **ni, "merged": True})
-                    found = [f for k, f in enumerate(found) if k not in (i, j)] + [merged]
-                    changed = True
-                    break
-                if changed:
-                    break
+                    fits = tuple(g for g in dict.fromkeys((*gi, *gj)) if self._fits(union, g))
+                    if fits:
+                        best = (area, i, j, union, fits)
+            if best is not None:
+                _, i, j, union, fits = best
+                (_, _, si, ni), (_, _, sj, nj) = found[i], found[j]
+                merged = (union, fits, max(si, sj), {**nj, **ni, "merged": True})
+                found = [f for k, f in enumerate(found) if k not in (i, j)] + [merged]
+                changed = True
         return found
+
+    def _instances_in(self, blob: Blob, group: tuple[str, ...]) -> int:
+        """How many instances of the group's labels a blob holds (1 unless clearly more).
+
+        A blob that looks like one reference instance of a label of the group
+        (:meth:`_fits`) is one. Otherwise the count is its area over the references'
+        median area (both with holes filled when the labels have holes), rounded
+        (touching or overlapping parts hide little of their outline), and at least 2
+        when the blob is larger than any reference instance: filled area over 1.3 x,
+        area over 1.3 x or Feret diameter over 1.2 x the references' largest.
+        """
+        sts = [self.stats[g] for g in group if self.stats[g].hull_areas]
+        if not sts or any(self._fits(blob, g) for g in group):
+            return 1
+        s2 = self.scale * self.scale
+        rings = not all(st.solid for st in sts)
+        filled = float(np.count_nonzero(ndi.binary_fill_holes(blob.mask) if rings else blob.mask))
+        hulls = [a * s2 for st in sts for a in (st.hull_areas if rings else st.areas)]
+        k = int(round(filled / float(np.median(hulls))))
+        if k < 2:
+            areas = [a * s2 for st in sts for a in st.areas]
+            ferets = [f * self.scale for st in sts for f in st.ferets]
+            feret = shape_measures(blob.mask)["feret"]
+            if (
+                filled > 1.3 * max(hulls)
+                or blob.area > 1.3 * max(areas)
+                or feret > 1.2 * max(ferets)
+            ):
+                k = 2
+        return k
+
+    def _fits(self, blob: Blob, label: str, tol: float = 1.0) -> bool:
+        """True when a region could be one whole-or-partial reference instance of ``label``.
+
+        Its area is at most 1.2 x the largest reference area, its Feret diameter at most
+        1.15 x the largest reference Feret diameter, and, for regions of at least half the
+        smallest reference area, its shape like the references': the solidity of its filled
+        mask at least their lowest minus 0.06, its aspect ratio within theirs +- 0.1 and
+        its width at most 1.25 x their widest. ``tol`` widens the size limits.
+        """
+        st = self.stats.get(label)
+        if st is None or not st.areas:
+            return False
+        s2 = self.scale * self.scale
+        if blob.area > 1.2 * tol * max(st.areas) * s2:
+            return False
+        x0, y0, x1, y1 = blob.box()
+        max_feret = 1.15 * tol * max(st.ferets) * self.scale
+        if math.hypot(x1 - x0, y1 - y0) > math.sqrt(2.0) * max_feret:
+            return False
+        sm = shape_measures(blob.mask)
+        if sm["feret"] > max_feret:
+            return False
+        if blob.area < 0.5 * min(st.areas) * s2 or not st.solidity:
+            return True
+        if st.aspects and not min(st.aspects) - 0.1 <= sm["aspect"] <= max(st.aspects) + 0.1:
+            return False
+        if st.widths and sm["minor_len"] > 1.25 * max(st.widths) * self.scale:
+            return False
+        return sm["solidity"] / max(sm["fill"], 1e-6) >= min(st.solidity) - 0.06
+
+    def _complete(self, blob: Blob, group: tuple[str, ...]) -> bool:
+        """True when a region looks like a whole reference instance of one of its labels."""
+        s2 = self.scale * self.scale
+        return any(
+            blob.area >= 0.75 * min(self.stats[g].areas) * s2 and self._fits(blob, g)
+            for g in group
+            if self.stats.get(g) is not None and self.stats[g].areas
+        )
 
     def _confusable(self, a: tuple[str, ...], b: tuple[str, ...]) -> bool:
         """True when the pixel classifier mixes up some label of ``a`` with one of ``b``."""
@@ -619,11 +695,6 @@ class ClassicalSegmenter:
             for x in a
             for y in b
         )
-
-    def _partial(self, blob: Blob, group: tuple[str, ...]) -> bool:
-        """True when a region is smaller than 90% of every reference instance of its labels."""
-        s2 = self.scale * self.scale
-        return blob.area < 0.9 * min(a for g in group for a in self.stats[g].areas) * s2
 
     def _absorb(
         self,
@@ -719,7 +790,6 @@ class ClassicalSegmenter:
         max_feret = max(ferets)
         min_own = min(o for st in sts for o in st.own)
         solid = all(st.solid for st in sts)
-        min_sol = min(s for st in sts for s in st.solidity)
         mask = np.isin(pred, list(allc))
         own_px = np.isin(pred, own)
         minors = [m * self.scale for st in sts for m in st.minors]
@@ -744,20 +814,28 @@ class ClassicalSegmenter:
             if blob.area < 0.3 * min_area:
                 continue
             if solid:
-                blob = blob.filled()
+                blob = blob.filled(max_area)
             ys, xs = blob.slices()
             own_ratio = float(np.count_nonzero(own_px[ys, xs] & blob.mask)) / blob.area
             if own_ratio < 0.3 * min_own:
                 continue
             parts = [blob]
             note: dict[str, Any] = {}
-            if blob.area > 1.6 * max_area:
-                sm = shape_measures(blob.mask)
-                if sm["solidity"] / max(sm["fill"], 1e-6) < min_sol - 0.05:
-                    k_parts = max(2, int(round(blob.area / med_area)))
-                    pieces = split_blob(blob.mask, k_parts, math.sqrt(med_area))
-                    parts = [Blob(blob.x0, blob.y0, m).tight() for m in pieces]
-                    note = {"split_into": len(parts)}
+            k_parts = self._instances_in(blob, group)
+            if k_parts >= 2:
+                size = math.sqrt(float(np.median([a for st in sts for a in st.hull_areas])) * s2)
+                pieces: list[np.ndarray] = []
+                if k_parts >= 4 and all(
+                    st.aspects and st.widths and max(st.aspects) <= 0.35 for st in sts
+                ):  # a network of thin bars (walls of a grid): cut where they meet
+                    width = max(m for st in sts for m in st.widths) * self.scale
+                    pieces = split_at_junctions(blob.mask, k_parts, width, 0.5 * min_area)
+                if not pieces:
+                    pieces = split_blob(
+                        blob.mask, k_parts, size, fill_holes=not solid, trust_k=True
+                    )
+                parts = [Blob(blob.x0, blob.y0, m).tight() for m in pieces]
+                note = {"split_into": len(parts)}
             for part in parts:
                 ys, xs = part.slices()
                 score = float(prob[ys, xs][part.mask][:, sel].sum(axis=1).mean())
@@ -804,9 +882,18 @@ class Blob:
         out[ys, xs] = self.mask
         return out
 
-    def filled(self) -> Blob:
-        """The blob with its holes filled."""
-        return Blob(self.x0, self.y0, ndi.binary_fill_holes(self.mask))
+    def filled(self, max_hole: float | None = None) -> Blob:
+        """The blob with its holes filled (only holes of at most ``max_hole`` pixels)."""
+        full = ndi.binary_fill_holes(self.mask)
+        if max_hole is None:
+            return Blob(self.x0, self.y0, full)
+        holes, n = ndi.label(full & ~self.mask)
+        if n == 0:
+            return self
+        sizes = np.bincount(holes.ravel(), minlength=n + 1)
+        small = sizes <= max_hole
+        small[0] = False
+        return Blob(self.x0, self.y0, self.mask | small[holes])
 
     def tight(self) -> Blob:
         """The blob cropped to its pixels."""
@@ -845,9 +932,10 @@ def merge_fragments(
 ) -> list[Blob]:
     """Merge fragments of one instance: pieces smaller than any reference instance.
 
-    A piece under 80% of the smallest reference area joins its nearest neighbour (box gap)
-    when the union's box diagonal stays within 1.15 x the largest reference Feret diameter
-    and its area within 1.25 x the largest reference area; repeated until nothing changes.
+    A piece under 80% of the smallest reference area joins the nearest neighbour (box gap)
+    with which the union's Feret diameter stays within 1.15 x the largest reference one
+    and its area within 1.25 x the largest reference area; repeated until nothing
+    changes. (A part hidden in its middle by another shows up as two such pieces.)
     """
     blobs = list(blobs)
     changed = True
@@ -858,23 +946,25 @@ def merge_fragments(
             a = info[i]
             if a[4] >= 0.8 * min_area:
                 continue
-            best, best_gap = None, math.inf
+            near = []
             for j, b in enumerate(info):
-                if j == i:
+                if j == i or a[4] + b[4] > 1.25 * max_area:
                     continue
                 x0, y0 = min(a[0], b[0]), min(a[1], b[1])
                 x1, y1 = max(a[2], b[2]), max(a[3], b[3])
-                if math.hypot(x1 - x0, y1 - y0) > 1.15 * max_feret or a[4] + b[4] > 1.25 * max_area:
+                if math.hypot(x1 - x0, y1 - y0) > 1.15 * math.sqrt(2.0) * max_feret:
                     continue
                 gx = max(0, max(a[0], b[0]) - min(a[2], b[2]))
                 gy = max(0, max(a[1], b[1]) - min(a[3], b[3]))
-                gap = math.hypot(gx, gy)
-                if gap < best_gap:
-                    best, best_gap = j, gap
-            if best is not None:
-                blobs[best] = blobs[best].union(blobs[i])
-                del blobs[i]
-                changed = True
+                near.append((math.hypot(gx, gy), j))
+            for _, j in sorted(near):
+                union = blobs[j].union(blobs[i])
+                if shape_measures(union.mask)["feret"] <= 1.15 * max_feret:
+                    blobs[j] = union
+                    del blobs[i]
+                    changed = True
+                    break
+            if changed:
                 break
     return blobs
 
@@ -974,13 +1064,56 @@ def _kmeans_split(mask: np.ndarray, k: int) -> list[np.ndarray]:
     return out
 
 
-def split_blob(mask: np.ndarray, k: int, size: float) -> list[np.ndarray]:
+def split_at_junctions(mask: np.ndarray, k: int, width: float, min_area: float) -> list[np.ndarray]:
+    """Split a network of thin bars (a grid of walls) where the bars meet.
+
+    The mask's skeleton is found; its branch points, grown by the bars' width, are cut
+    out, and the connected pieces of at least ``min_area`` pixels are the parts (the cut
+    pixels go to no part). Returns an empty list unless the mask has at least two
+    junctions and the cut gives ``k`` parts or one fewer or more, so the caller can fall
+    back to :func:`split_blob`.
+
+    Args:
+        mask: ``HW bool`` blob.
+        k: Expected number of parts.
+        width: Largest width of one bar (pixels).
+        min_area: Smallest area of a part (pixels).
+    """
+    from skimage.morphology import skeletonize
+
+    skel = skeletonize(mask)
+    nb = ndi.convolve(skel.astype(np.uint8), np.ones((3, 3), np.uint8), mode="constant")
+    branch = skel & (nb >= 4)
+    if not branch.any():
+        return []
+    r = max(int(math.ceil(0.6 * width)), 1)
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    cut = cv2.dilate(branch.astype(np.uint8), disc).astype(bool)
+    if ndi.label(cut)[1] < 2:
+        return []  # one crossing (two bars across each other) is not a network
+    labels, n = ndi.label(mask & ~cut, structure=np.ones((3, 3)))
+    if n == 0:
+        return []
+    sizes = np.bincount(labels.ravel(), minlength=n + 1)
+    parts = [labels == i for i in range(1, n + 1) if sizes[i] >= min_area]
+    return parts if abs(len(parts) - k) <= 1 else []
+
+
+def split_blob(
+    mask: np.ndarray, k: int, size: float, *, fill_holes: bool = False, trust_k: bool = False
+) -> list[np.ndarray]:
     """Split a blob into ``k`` parts by a watershed on its distance transform.
 
     Args:
         mask: ``HW bool`` blob.
         k: Wanted number of parts.
         size: Typical instance diameter (pixels); seeds are at least ``size/3`` apart.
+        fill_holes: Compute the distance transform and watershed on the mask with its
+            holes filled (rings such as washers then have one core each), then keep
+            only the mask's own pixels in each part.
+        trust_k: The caller is sure the blob holds ``k`` instances: a blob with too few
+            distance-transform cores is split by k-means on its pixel coordinates
+            whatever its thickness (crossing bars, overlapping rings).
 
     Returns:
         The parts, each non-empty. When the distance transform has fewer than ``k`` distinct
@@ -990,15 +1123,17 @@ def split_blob(mask: np.ndarray, k: int, size: float) -> list[np.ndarray]:
     from skimage.feature import peak_local_max
     from skimage.segmentation import watershed
 
-    dist = ndi.distance_transform_edt(mask)
+    region = ndi.binary_fill_holes(mask) if fill_holes else mask
+    dist = ndi.distance_transform_edt(region)
     peaks = peak_local_max(
-        dist, min_distance=max(int(size / 3), 1), num_peaks=k, labels=mask.astype(np.int32)
+        dist, min_distance=max(int(size / 3), 1), num_peaks=k, labels=region.astype(np.int32)
     )
     if len(peaks) < k:
         thin = float(dist.max()) <= 0.3 * size
-        return _kmeans_split(mask, k) if thin else [mask]
+        return _kmeans_split(mask, k) if thin or trust_k else [mask]
     markers = np.zeros(mask.shape, np.int32)
     for i, (r, c) in enumerate(peaks, start=1):
         markers[r, c] = i
-    ws = watershed(-dist, markers, mask=mask)
-    return [ws == i for i in range(1, len(peaks) + 1) if np.any(ws == i)]
+    ws = watershed(-dist, markers, mask=region)
+    parts = [(ws == i) & mask for i in range(1, len(peaks) + 1)]
+    return [p for p in parts if p.any()]

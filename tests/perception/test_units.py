@@ -13,6 +13,7 @@ from logicode.perception.segment import (
     Blob,
     exclusive_layers,
     merge_fragments,
+    split_at_junctions,
     split_blob,
     upsample_mask,
 )
@@ -60,6 +61,49 @@ def test_split_blob_separates_two_touching_discs() -> None:
     assert len(parts) == 2
     centres = sorted(float(np.nonzero(p)[1].mean()) for p in parts)
     assert abs(centres[0] - 30) < 4 and abs(centres[1] - 62) < 4
+
+
+def _ring(yy: np.ndarray, xx: np.ndarray, cx: float, cy: float) -> np.ndarray:
+    d2 = (xx - cx) ** 2 + (yy - cy) ** 2
+    return (d2 < 20**2) & (d2 >= 9**2)
+
+
+def test_split_blob_fill_holes_separates_overlapping_rings() -> None:
+    yy, xx = np.mgrid[0:60, 0:110]
+    blob = _ring(yy, xx, 30, 30) | _ring(yy, xx, 62, 30)
+    parts = split_blob(blob, 2, 40.0, fill_holes=True)
+    assert len(parts) == 2
+    assert not (parts[0] & parts[1]).any() and (parts[0] | parts[1]).sum() == blob.sum()
+    centres = sorted(float(np.nonzero(p)[1].mean()) for p in parts)
+    assert abs(centres[0] - 30) < 5 and abs(centres[1] - 62) < 5
+
+
+def test_split_blob_trust_k_falls_back_to_kmeans() -> None:
+    yy, xx = np.mgrid[0:40, 0:40]
+    blob = (xx - 20) ** 2 + (yy - 20) ** 2 < 15**2  # one distance-transform core
+    assert len(split_blob(blob, 2, 15.0)) == 1
+    assert len(split_blob(blob, 2, 15.0, trust_k=True)) == 2
+
+
+def test_split_at_junctions_cuts_a_grid_into_bars() -> None:
+    grid = np.zeros((64, 94), bool)
+    for c in (30, 62):
+        grid[:, c : c + 4] = True  # two vertical walls
+    grid[30:34, :] = True  # one horizontal wall: 2 junctions, 7 bars
+    parts = split_at_junctions(grid, 7, 4.0, 20)
+    assert len(parts) == 7
+    one_crossing = np.zeros((64, 64), bool)
+    one_crossing[30:34, :] = True
+    one_crossing[:, 30:34] = True
+    assert split_at_junctions(one_crossing, 4, 4.0, 20) == []
+
+
+def test_blob_filled_keeps_large_holes() -> None:
+    m = np.ones((30, 30), bool)
+    m[5:25, 5:25] = False  # a 400-pixel hole
+    b = Blob(0, 0, m)
+    assert b.filled().area == 900
+    assert b.filled(max_hole=100).area == m.sum()
 
 
 def test_merge_fragments_joins_pieces_but_not_whole_instances() -> None:

@@ -142,6 +142,7 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
                         "seconds": entry.seconds,
                         "reason": entry.reason,
                         "code": pack.code.get(rule.id),
+                        "transcript": compiler.transcripts.get(rule.id, []),
                     }
                 )
                 print(

@@ -59,6 +59,12 @@ TEMPLATES = (
 _FENCE = re.compile(r"```[ \t]*(?:python|py|Python)?[ \t]*\n(.*?)(?:```|\Z)", re.S)
 
 
+_REPEATED = (
+    "your last answer repeated code that already failed: the same code fails the same way, "
+    "so change the part the problems below point at"
+)
+
+
 @dataclass(frozen=True)
 class CompileSettings:
     """Knobs of the compiler.
@@ -176,6 +182,8 @@ class RuleCompiler:
         self.pool = pool
         self.settings = settings or CompileSettings()
         self.model_info = dict(model_info or {})
+        self.transcripts: dict[str, list[dict[str, Any]]] = {}
+        """The dialogue of every rule compiled so far (step, feedback, answer), by rule id."""
         self.templates: dict[str, PromptTemplate] = {
             name: load_template(name, prompts_root) for name in TEMPLATES
         }
@@ -380,11 +388,16 @@ class RuleCompiler:
         valid: list[Behaviour] = []
         sampled = rounds = 0
         last: Behaviour | None = None
+        failed_codes: set[str] = set()
+        repeated = False
         while len(valid) < s.candidates:
             feedback = None
             if last is not None and not last.ok and rounds < s.max_rounds:
                 rounds += 1
-                feedback = "\n".join(f"- {p}" for p in self.problems(last, rule))
+                problems = self.problems(last, rule)
+                if repeated:
+                    problems.insert(0, _REPEATED)
+                feedback = "\n".join(f"- {p}" for p in problems)
                 repair = self.templates["codegen/repair.md"].render(feedback=feedback)
                 msgs = [*first, AIMessage(f"```python\n{last.code}```"), HumanMessage(repair)]
                 temp = 0.0 if rounds == 1 else s.temperature
@@ -398,6 +411,10 @@ class RuleCompiler:
             else:
                 break
             last = self.evaluate(extract_code(answer))
+            key = _normalise(last.code)
+            repeated = key in failed_codes
+            if not last.ok:
+                failed_codes.add(key)
             behaviours.append(last)
             transcript.append({"step": step, "feedback": feedback, "answer": answer})
             if last.ok:
@@ -445,6 +462,7 @@ class RuleCompiler:
         outcomes = []
         for rule in rules if rules is not None else self.spec.rules:
             outcome = self.compile_rule(rule)
+            self.transcripts[rule.id] = outcome.transcript
             log.info("rule %s: %s (%.1f s)", rule.id, outcome.entry.status, outcome.entry.seconds)
             outcomes.append(outcome)
             if progress is not None:

@@ -50,41 +50,98 @@ def _attributes_text(spec: CategorySpec) -> str:
     return "; ".join(f"{label}: {', '.join(attrs)}" for label, attrs in names.items())
 
 
+def _label_of_call(node: ast.AST) -> str | None:
+    """``L`` when ``node`` is ``scene.one("L")``, ``scene.find("L")`` or ``...find("L")[i]``."""
+    if isinstance(node, ast.Subscript):
+        node = node.value
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in ("one", "find")
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+        and isinstance(node.args[0].value, str)
+    ):
+        return node.args[0].value
+    return None
+
+
+def _variable_labels(tree: ast.AST) -> dict[str, str]:
+    """Variables bound to components of one label, by name.
+
+    Recognised: ``x = scene.one("L")``, ``x = scene.find("L")[i]``, ``for x in
+    scene.find("L")`` and ``xs = scene.find("L"); for x in xs`` (comprehensions too).
+    """
+    labels: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+            label = _label_of_call(node.value)
+            if isinstance(target, ast.Name) and label is not None:
+                labels[target.id] = label
+    for node in ast.walk(tree):
+        if isinstance(node, ast.For | ast.comprehension):
+            it = node.iter
+            label = _label_of_call(it)
+            if label is None and isinstance(it, ast.Name):
+                label = labels.get(it.id)
+            if label is not None and isinstance(node.target, ast.Name):
+                labels.setdefault(node.target.id, label)
+    return labels
+
+
 def unknown_attributes(code: str, spec: CategorySpec) -> str | None:
-    """A problem sentence if the code asks ``.attr("name")`` for a name no label has.
+    """A problem sentence if the code asks ``.attr("name")`` for a name that is not there.
+
+    Two mistakes are caught: a name no label has at all, and a name the component's own label
+    lacks, where the code shows which label a variable holds (``x = scene.one("liquid")``
+    then ``x.attr("kind")`` when only ``fruit_icon`` has ``kind``).
 
     Args:
         code: Candidate rule code (unparsable code yields ``None``: the policy reports it).
         spec: The category spec.
 
     Returns:
-        The problem, or ``None`` when every literal attribute name exists.
+        The problem, or ``None`` when every literal attribute name can exist.
     """
     try:
         tree = ast.parse(code)
     except SyntaxError:
         return None
-    known = {a for attrs in attribute_names(spec).values() for a in attrs}
-    bad: list[str] = []
+    by_label = attribute_names(spec)
+    known = {a for attrs in by_label.values() for a in attrs}
+    variables = _variable_labels(tree)
+    problems: list[str] = []
     for node in ast.walk(tree):
-        if (
+        if not (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
             and node.func.attr == "attr"
             and node.args
             and isinstance(node.args[0], ast.Constant)
             and isinstance(node.args[0].value, str)
-            and node.args[0].value not in known
-            and node.args[0].value not in bad
         ):
-            bad.append(node.args[0].value)
-    if not bad:
-        return None
-    names = ", ".join(repr(b) for b in bad)
-    return (
-        f"it reads attr({names}), which no component has (attr returns None for it); the "
-        f"attributes by label are: {_attributes_text(spec)}"
-    )
+            continue
+        name = node.args[0].value
+        receiver = node.func.value
+        label = variables.get(receiver.id) if isinstance(receiver, ast.Name) else None
+        if label is not None and label in spec.vocabulary and name not in by_label.get(label, []):
+            own = by_label.get(label)
+            has = f"its attributes are: {', '.join(own)}" if own else "it has no attributes"
+            problem = (
+                f"line {node.lineno}: {receiver.id} is a {label}, which has no attribute "
+                f"{name!r} ({has}), so attr({name!r}) is always None"
+            )
+        elif name not in known:
+            problem = (
+                f"line {node.lineno}: it reads attr({name!r}), which no component has (attr "
+                f"returns None for it); the attributes by label are: {_attributes_text(spec)}"
+            )
+        else:
+            continue
+        if problem not in problems:
+            problems.append(problem)
+    return "; ".join(problems) if problems else None
 
 
 def hints(messages: Sequence[str], code: str, spec: CategorySpec) -> list[str]:

@@ -107,6 +107,16 @@ def test_policy_violation_and_exceptions_are_fed_back(pool):
     assert "hint:" not in chat.calls[1][-1].content
 
 
+def test_a_repeated_failing_answer_is_called_out(pool):
+    comp, out, chat = compile_with(pool, [FALSE_ALARM, FALSE_ALARM, GOOD], candidates=1)
+    assert out.entry.status == "ok" and out.entry.rounds == 2
+    assert "repeated code that already failed" not in chat.calls[1][-1].content
+    assert "repeated code that already failed" in chat.calls[2][-1].content
+    # The false alarm also shows what the normal scene really holds.
+    assert "what normal image 1 really shows" in chat.calls[1][-1].content
+    assert "nut: 2 found" in chat.calls[1][-1].content
+
+
 def test_code_that_never_fires_is_never_emitted(pool):
     comp, out, chat = compile_with(pool, [VACUOUS] * 6, max_rounds=2)
     assert out.entry.status == "failed"

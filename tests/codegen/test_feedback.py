@@ -15,9 +15,29 @@ JB = load_spec("juice_bottle")
 def test_unknown_attribute_names_the_real_ones():
     code = 'def check(scene):\n    j = scene.one("liquid")\n    return j.attr("fruit")\n'
     msg = unknown_attributes(code, JB)
-    assert msg is not None and "'fruit'" in msg and "liquid: juice" in msg
+    assert msg is not None and "j is a liquid" in msg and "its attributes are: juice" in msg
     assert unknown_attributes(code.replace('"fruit"', '"juice"'), JB) is None
     assert unknown_attributes("def check(:", JB) is None
+    # A name no label has, on a component of unknown label.
+    anon = "def check(scene):\n    return [c.attr('flavour') for c in scene.components]\n"
+    msg = unknown_attributes(anon, JB)
+    assert msg is not None and "no component has" in msg and "liquid: juice" in msg
+
+
+def test_attribute_of_another_label_is_caught_through_loops():
+    code = (
+        "def check(scene):\n"
+        "    liquid = scene.one('liquid')\n"
+        "    icons = scene.find('fruit_icon')\n"
+        "    for icon in icons:\n"
+        "        if icon.attr('kind') != liquid.attr('kind'):\n"
+        "            return [violation('x', icon)]\n"
+        "    return [violation('y') for b in scene.find('bottle') if b.attr('juice')]\n"
+    )
+    msg = unknown_attributes(code, JB)
+    assert "line 5: liquid is a liquid" in msg and "'kind'" in msg
+    assert "icon is a" not in msg  # icon.attr('kind') is right
+    assert "b is a bottle, which has no attribute 'juice' (it has no attributes)" in msg
 
 
 def test_attribute_names_from_spec():

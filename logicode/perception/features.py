@@ -78,6 +78,7 @@ def pixel_feature_names(sigmas: Sequence[float] = PIXEL_SIGMAS) -> list[str]:
     for s in sigmas:
         names += [f"L_s{s:g}", f"a_s{s:g}", f"b_s{s:g}"]
     names += ["L_std", "grad", "L_local"]
+    names += ["grad_s2", "dog_fine", "ridge", "coherence_s3"]
     return names
 
 
@@ -86,7 +87,13 @@ def pixel_features(image: np.ndarray, sigmas: Sequence[float] = PIXEL_SIGMAS) ->
 
     Columns (see :func:`pixel_feature_names`): Lab lightly smoothed; Lab smoothed at each
     of ``sigmas``; local standard deviation of L; gradient magnitude of L; L minus its wide
-    average (local contrast, steadier under uneven light).
+    average (local contrast, steadier under uneven light); then texture, which tells apart
+    parts of the same colour as what lies around them (grey on grey): the standard
+    deviation of L at a wider scale, the gradient magnitude averaged at two scales (edge
+    density), two differences of Gaussians (fine detail, blob-sized contrast) and the
+    largest Hessian eigenvalue magnitude (ridges and grooves); and the coherence of the
+    structure tensor at two integration scales (1 where edges share one direction, as along
+    a bar; near 0 where they turn, as around a ring).
 
     Args:
         image: ``HWC uint8`` RGB.
@@ -108,7 +115,25 @@ def pixel_features(image: np.ndarray, sigmas: Sequence[float] = PIXEL_SIGMAS) ->
     gy = cv2.Sobel(lum, cv2.CV_32F, 0, 1, ksize=3)
     grad = np.sqrt(gx * gx + gy * gy)
     local = lum - _blur(lum, max(sigmas, default=6.0) * 2.0)
-    feats.append(np.stack([std, grad, local], axis=2))
+    l1, l3 = _blur(lum, 1.0), _blur(lum, 3.0)
+    l2 = _blur(lum, 2.0)
+    hxx = cv2.Sobel(l2, cv2.CV_32F, 2, 0, ksize=3)
+    hyy = cv2.Sobel(l2, cv2.CV_32F, 0, 2, ksize=3)
+    hxy = cv2.Sobel(l2, cv2.CV_32F, 1, 1, ksize=3)
+    ridge = 0.5 * np.abs(hxx + hyy) + np.sqrt(0.25 * (hxx - hyy) ** 2 + hxy * hxy)
+    texture = [
+        std,
+        grad,
+        local,
+        _blur(grad, 2.0),
+        l1 - l3,
+        ridge,
+    ]
+    jxx, jyy, jxy = gx * gx, gy * gy, gx * gy
+    for s_int in (3.0,):
+        a, b, c = _blur(jxx, s_int), _blur(jyy, s_int), _blur(jxy, s_int)
+        texture.append(np.sqrt((a - b) ** 2 + 4.0 * c * c) / (a + b + 1e-3))
+    feats.append(np.stack(texture, axis=2))
     return np.concatenate(feats, axis=2).astype(np.float32, copy=False)
 
 

@@ -645,6 +645,25 @@ class ClassicalSegmenter:
                 k = 2
         return k
 
+    @staticmethod
+    def _convex_like(blob: Blob, sts: Sequence[LabelStats]) -> bool:
+        """True when a large blob is as convex as a single instance (no notch or neck).
+
+        Parts that touch or cross leave notches where their outlines meet; a blob of a
+        convex label that shows none (solidity at least 0.97 and at least the references'
+        lowest minus 0.02) is one larger part, e.g. two cells merged where a wall is
+        missing, and is not split by area.
+        """
+        sol = [v for st in sts for v in st.solidity]
+        if not sol:
+            return False
+        lowest = min(sol)
+        if lowest < 0.9:
+            return False  # the label itself is not convex: a convex blob says nothing
+        sm = shape_measures(blob.mask)
+        solidity = sm["solidity"] / max(sm["fill"], 1e-6)
+        return solidity >= max(0.97, lowest - 0.02)
+
     def _fits(self, blob: Blob, label: str, tol: float = 1.0) -> bool:
         """True when a region could be one whole-or-partial reference instance of ``label``.
 
@@ -822,6 +841,9 @@ class ClassicalSegmenter:
             parts = [blob]
             note: dict[str, Any] = {}
             k_parts = self._instances_in(blob, group)
+            if k_parts >= 2 and solid and self._convex_like(blob, sts):
+                k_parts = 1
+                note = {"convex_whole": True}
             if k_parts >= 2:
                 size = math.sqrt(float(np.median([a for st in sts for a in st.hull_areas])) * s2)
                 pieces: list[np.ndarray] = []
@@ -1067,11 +1089,11 @@ def _kmeans_split(mask: np.ndarray, k: int) -> list[np.ndarray]:
 def split_at_junctions(mask: np.ndarray, k: int, width: float, min_area: float) -> list[np.ndarray]:
     """Split a network of thin bars (a grid of walls) where the bars meet.
 
-    The mask's skeleton is found; its branch points, grown by the bars' width, are cut
-    out, and the connected pieces of at least ``min_area`` pixels are the parts (the cut
-    pixels go to no part). Returns an empty list unless the mask has at least two
-    junctions and the cut gives ``k`` parts or one fewer or more, so the caller can fall
-    back to :func:`split_blob`.
+    The mask's skeleton is found; its branch points, grown by 0.8 x the bars' width, are
+    cut out, and the 4-connected pieces of at least ``min_area`` pixels are the parts (the
+    cut pixels and smaller specks then go to the nearest part). Returns an empty list
+    unless the mask has at least two junctions and the cut gives ``k`` parts or one fewer
+    or more, so the caller can fall back to :func:`split_blob`.
 
     Args:
         mask: ``HW bool`` blob.
@@ -1086,17 +1108,25 @@ def split_at_junctions(mask: np.ndarray, k: int, width: float, min_area: float) 
     branch = skel & (nb >= 4)
     if not branch.any():
         return []
-    r = max(int(math.ceil(0.6 * width)), 1)
+    r = max(int(math.ceil(0.8 * width)), 1)
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
     cut = cv2.dilate(branch.astype(np.uint8), disc).astype(bool)
     if ndi.label(cut)[1] < 2:
         return []  # one crossing (two bars across each other) is not a network
-    labels, n = ndi.label(mask & ~cut, structure=np.ones((3, 3)))
+    # 4-connected pieces: a bar must not leak round a crossing through one corner pixel
+    labels, n = ndi.label(mask & ~cut)
     if n == 0:
         return []
     sizes = np.bincount(labels.ravel(), minlength=n + 1)
-    parts = [labels == i for i in range(1, n + 1) if sizes[i] >= min_area]
-    return parts if abs(len(parts) - k) <= 1 else []
+    keep = np.flatnonzero(sizes >= min_area)
+    keep = keep[keep > 0]
+    if abs(len(keep) - k) > 1:
+        return []
+    # the cut pixels (and specks) go to the nearest kept piece
+    seeds = np.where(np.isin(labels, keep), labels, 0)
+    _, (iy, ix) = ndi.distance_transform_edt(seeds == 0, return_indices=True)
+    owner = np.where(mask, seeds[iy, ix], 0)
+    return [owner == i for i in keep]
 
 
 def split_blob(

@@ -6,11 +6,18 @@ import numpy as np
 import pytest
 
 from logicode.perception.classifier import MLPClassifier
-from logicode.perception.features import instance_features, pixel_features, shape_measures
+from logicode.perception.features import (
+    instance_features,
+    pixel_feature_names,
+    pixel_features,
+    shape_measures,
+)
 from logicode.perception.label import containing_boxes
 from logicode.perception.prototypes import PrototypeModel, fisher_weights
 from logicode.perception.segment import (
     Blob,
+    ClassicalSegmenter,
+    LabelStats,
     exclusive_layers,
     merge_fragments,
     split_at_junctions,
@@ -98,6 +105,32 @@ def test_split_at_junctions_cuts_a_grid_into_bars() -> None:
     assert split_at_junctions(one_crossing, 4, 4.0, 20) == []
 
 
+def test_split_at_junctions_gives_every_wall_pixel_to_one_bar() -> None:
+    # 3 x 3 cells: 2 walls each way, 4 crossings, 12 bars; slightly slanted walls of
+    # width 7 (the skeleton's branch points sit off-centre, corners must not leak)
+    grid = np.zeros((160, 160), bool)
+    yy, xx = np.mgrid[0:160, 0:160]
+    for c in (50, 105):
+        grid |= np.abs(xx - c - 0.03 * yy) <= 3
+        grid |= np.abs(yy - c - 0.03 * xx) <= 3
+    parts = split_at_junctions(grid, 12, 7.0, 60)
+    assert len(parts) == 12
+    total = np.sum(parts, axis=0)
+    assert total.max() == 1 and np.array_equal(total.astype(bool), grid)
+    assert split_at_junctions(grid, 20, 7.0, 60) == []  # far from the expected count
+
+
+def test_convex_blob_is_not_split_by_area() -> None:
+    st = LabelStats("cell", solidity=[0.99, 1.0])
+    merged = Blob(0, 0, np.ones((40, 90), bool))  # two cells with no wall between
+    assert ClassicalSegmenter._convex_like(merged, [st])
+    yy, xx = np.mgrid[0:40, 0:80]
+    discs = ((xx - 20) ** 2 + (yy - 20) ** 2 <= 400) | ((xx - 59) ** 2 + (yy - 20) ** 2 <= 400)
+    assert not ClassicalSegmenter._convex_like(Blob(0, 0, discs), [st])
+    bent = LabelStats("screw", solidity=[0.7, 0.8])  # a label that is not convex itself
+    assert not ClassicalSegmenter._convex_like(merged, [bent])
+
+
 def test_blob_filled_keeps_large_holes() -> None:
     m = np.ones((30, 30), bool)
     m[5:25, 5:25] = False  # a 400-pixel hole
@@ -149,6 +182,22 @@ def test_pixel_features_shape() -> None:
     img = np.zeros((12, 16, 3), np.uint8)
     feats = pixel_features(img)
     assert feats.shape[:2] == (12, 16) and feats.dtype == np.float32
+    assert feats.shape[2] == len(pixel_feature_names())
+
+
+def test_pixel_features_tell_texture_from_flat_grey() -> None:
+    img = np.full((64, 128, 3), 128, np.uint8)
+    img[:, 64:][:, ::4] = 200  # stripes, about the same mean grey as the left half
+    img[:, 64:][:, 2::4] = 56
+    feats = pixel_features(img)
+    names = pixel_feature_names()
+    flat, striped = feats[20:44, 10:40], feats[20:44, 84:114]
+    assert (
+        abs(flat[..., names.index("L_s12")].mean() - striped[..., names.index("L_s12")].mean()) < 5
+    )
+    for name in ("grad_s2", "ridge"):
+        k = names.index(name)
+        assert striped[..., k].mean() > 5 * (flat[..., k].mean() + 1e-3)
 
 
 def test_fisher_weights_favour_the_separating_feature() -> None:

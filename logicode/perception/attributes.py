@@ -8,8 +8,10 @@ references' components of that label that carry the attribute, with their instan
   (:mod:`logicode.perception.prototypes`). A sample far from every prototype gets the
   enum's catch-all value when the spec has one the references never use (``unknown``,
   ``other``, ``none``), so an unseen variant is reported rather than forced into a known one.
-* ``number``: a line ``value = a * feature + b`` on the one measured feature that predicts
-  the references' values best (leave-one-out), among lengths, area and relative position;
+* ``number``: a line ``value = a * feature + b``, or a proportion ``value = a * feature``
+  (steadier when the references' values vary little), on the one measured feature that
+  predicts the references' values best (leave-one-out), among lengths (the centre-line
+  length of a curved part included), area and relative position;
   when every reference has the same value, ``value = v * feature / mean(feature)`` on the
   steadiest feature. Values are rounded when all reference values are integers.
 
@@ -24,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import cv2
 import numpy as np
 
 from logicode.perception.base import Reference, Region
@@ -34,6 +37,7 @@ from logicode.perception.features import (
     SHAPE_FEATURES,
     augmented_features,
     instance_features,
+    path_length,
     vector,
 )
 from logicode.perception.label import MAX_AUGMENTED, containing_boxes
@@ -46,7 +50,22 @@ CATCH_ALL_VALUES: tuple[str, ...] = ("unknown", "other", "none")
 """Enum values that mean "none of the known ones" (a naming convention, not a product)."""
 
 ENUM_FEATURES: tuple[str, ...] = COLOR_FEATURES + SHAPE_FEATURES
-NUMBER_FEATURES: tuple[str, ...] = (*LENGTH_FEATURES, "log_area", *POSITION_FEATURES)
+SIDES: tuple[str, ...] = ("left", "right", "top", "bottom")
+CONTACT_FEATURES: tuple[str, ...] = tuple(
+    f"{side}_touch_{k}" for side in SIDES for k in ("dx", "dy", "rel_x", "rel_y")
+)
+"""Where a part touches its neighbours: for the neighbour touched furthest to each side of
+the part's centroid, the contact's offset from that neighbour's box corner (pixels and
+fraction of the box). Absent when nothing touches on that side."""
+PATH_FEATURE = "path_len"
+"""Length along the centre line (:func:`path_length`), measured for labels with numbers."""
+NUMBER_FEATURES: tuple[str, ...] = (
+    *LENGTH_FEATURES,
+    PATH_FEATURE,
+    "log_area",
+    *POSITION_FEATURES,
+    *CONTACT_FEATURES,
+)
 ENUM_REJECT = 1.0
 """Reject factor of enum prototypes (see :meth:`PrototypeModel.fit`)."""
 
@@ -66,13 +85,135 @@ class NumberModel:
         return int(round(v)) if self.integer else round(float(v), 3)
 
 
-def fit_number(rows: list[dict[str, float]], values: list[float]) -> NumberModel:
-    """Choose and fit the feature that predicts ``values`` best (see module docstring)."""
+CONTACT_GAP = 0.005
+"""Parts closer than this fraction of the image diagonal touch."""
+
+
+def contact_features(
+    masks: Sequence[np.ndarray],
+    boxes: Sequence[tuple[int, int, int, int] | None],
+    i: int,
+) -> dict[str, float]:
+    """:data:`CONTACT_FEATURES` of mask ``i`` among the masks of one image.
+
+    Neighbours are the other masks that come within :data:`CONTACT_GAP` of it, neither
+    holding most of it nor held by it. For each side, the neighbour whose contact lies
+    furthest that way from the mask's centroid gives the features.
+    """
+    bi = boxes[i]
+    mi = masks[i]
+    if bi is None:
+        return {}
+    h, w = mi.shape
+    gap = max(3, int(round(CONTACT_GAP * math.hypot(h, w))))
+    x0, y0 = max(bi[0] - gap, 0), max(bi[1] - gap, 0)
+    x1, y1 = min(bi[2] + gap, w), min(bi[3] + gap, h)
+    crop = np.ascontiguousarray(mi[y0:y1, x0:x1], dtype=np.uint8)
+    area_i = int(np.count_nonzero(crop))
+    if area_i == 0:
+        return {}
+    ys, xs = np.nonzero(crop)
+    cx, cy = float(xs.mean()) + x0, float(ys.mean()) + y0
+    grown = cv2.dilate(crop, np.ones((2 * gap + 1, 2 * gap + 1), np.uint8)).astype(bool)
+    best: dict[str, tuple[float, dict[str, float]]] = {}
+    for j, bj in enumerate(boxes):
+        if j == i or bj is None:
+            continue
+        if bj[0] >= x1 or bj[2] <= x0 or bj[1] >= y1 or bj[3] <= y0:
+            continue
+        mj = masks[j][y0:y1, x0:x1]
+        inter = int(np.count_nonzero(mj & (crop > 0)))
+        if inter >= CONTAIN_SHARE * area_i:
+            continue  # j holds i
+        area_j = int(np.count_nonzero(masks[j][bj[1] : bj[3], bj[0] : bj[2]]))
+        if area_j and inter >= CONTAIN_SHARE * area_j:
+            continue  # i holds j
+        ty, tx = np.nonzero(mj & grown)
+        if ty.size == 0:
+            continue
+        px, py = float(tx.mean()) + x0, float(ty.mean()) + y0
+        bw, bh = max(bj[2] - bj[0], 1), max(bj[3] - bj[1], 1)
+        vals = {
+            "dx": px - bj[0],
+            "dy": py - bj[1],
+            "rel_x": (px - bj[0]) / bw,
+            "rel_y": (py - bj[1]) / bh,
+        }
+        for side, how_far in (
+            ("left", cx - px),
+            ("right", px - cx),
+            ("top", cy - py),
+            ("bottom", py - cy),
+        ):
+            if how_far > 0 and (side not in best or how_far > best[side][0]):
+                best[side] = (how_far, vals)
+    return {f"{side}_touch_{k}": v for side, (_, vals) in best.items() for k, v in vals.items()}
+
+
+CONTAIN_SHARE = 0.5
+"""A neighbour covering this share of a part's pixels holds it (it is no contact)."""
+
+
+NAMED_TOLERANCE = 0.1
+"""A feature named like the attribute wins when its error is this close (see
+:func:`fit_number`)."""
+
+MASK_JITTER: tuple[int, ...] = (-3, -1, 2)
+"""Erosions (negative) and dilations (pixels) of reference masks used to see how much a
+number feature moves when a mask's outline is a little off (as perceived masks are)."""
+
+
+def jittered_masks(mask: np.ndarray) -> list[np.ndarray]:
+    """Copies of a full-image mask eroded or dilated by :data:`MASK_JITTER` pixels."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return []
+    cols = np.flatnonzero(mask.any(axis=0))
+    pad = max(abs(r) for r in MASK_JITTER) + 1
+    h, w = mask.shape
+    y0, y1 = max(int(rows[0]) - pad, 0), min(int(rows[-1]) + pad + 1, h)
+    x0, x1 = max(int(cols[0]) - pad, 0), min(int(cols[-1]) + pad + 1, w)
+    crop = np.ascontiguousarray(mask[y0:y1, x0:x1], dtype=np.uint8)
+    out = []
+    for r in MASK_JITTER:
+        k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * abs(r) + 1,) * 2)
+        m = cv2.dilate(crop, k) if r > 0 else cv2.erode(crop, k)
+        if m.any():
+            full = np.zeros_like(mask, dtype=bool)
+            full[y0:y1, x0:x1] = m.astype(bool)
+            out.append(full)
+    return out
+
+
+def fit_number(
+    rows: list[dict[str, float]],
+    values: list[float],
+    jittered: Sequence[tuple[dict[str, float], float]] = (),
+    name: str = "",
+) -> NumberModel:
+    """Choose and fit the feature that predicts ``values`` best (see module docstring).
+
+    Args:
+        rows: Features of the references' instances.
+        values: Their values.
+        jittered: ``(features, value)`` of the same instances with slightly eroded or
+            dilated masks; a model's mean squared error on them is added to its
+            leave-one-out error, so features that a slightly-off outline moves a lot
+            (area, for a thin part) lose to steadier ones (lengths).
+        name: The attribute's name: a feature named with one of its words (``right`` in
+            ``right_clamp``) is preferred when its error is within twice the best or
+            within (:data:`NAMED_TOLERANCE` x the values' spread) squared, which decides
+            between features the references cannot tell apart (their left and right ends
+            always agree).
+    """
+    words = set(name.lower().split("_")) - {""}
     y = np.asarray(values, np.float64)
     integer = all(float(v).is_integer() for v in values)
     if np.ptp(y) == 0 or len(values) < 3:
         best, best_cv = NUMBER_FEATURES[0], math.inf
         for f in NUMBER_FEATURES:
+            if f in CONTACT_FEATURES or any(f not in r for r in rows):
+                continue  # (a contact may be missing on an image: no value then)
             x = np.array([r[f] for r in rows])
             m = float(np.mean(x))
             if m <= 1e-9:
@@ -82,26 +223,53 @@ def fit_number(rows: list[dict[str, float]], values: list[float]) -> NumberModel
                 best, best_cv = f, cv
         mx = float(np.mean([r[best] for r in rows]))
         return NumberModel(best, float(np.mean(y)) / mx if mx else 0.0, 0.0, integer)
-    best_model, best_err = None, math.inf
+    best_model: NumberModel | None = None
+    candidates: list[tuple[float, bool, NumberModel]] = []
     n = len(values)
     for f in NUMBER_FEATURES:
+        if any(f not in r for r in rows):
+            continue
         x = np.array([r[f] for r in rows])
         if np.ptp(x) <= 1e-9:
             continue
-        err = 0.0
-        for i in range(n):
-            keep = np.arange(n) != i
-            if np.ptp(x[keep]) <= 1e-9:
-                err = math.inf
-                break
-            a, b = np.polyfit(x[keep], y[keep], 1)
-            err += (a * x[i] + b - y[i]) ** 2
-        if err < best_err:
-            a, b = np.polyfit(x, y, 1)
-            best_model, best_err = NumberModel(f, float(a), float(b), integer), err
+        jit = [(r[f], v) for r, v in jittered if f in r]
+        named = bool(words & set(f.split("_")))
+        for through_zero in (True, False):
+            err = _loo_error(x, y, through_zero) / n
+            a, b = _line(x, y, through_zero)
+            if jit:
+                err += float(np.mean([(a * xj + b - vj) ** 2 for xj, vj in jit]))
+            if math.isfinite(err):
+                candidates.append((err, named, NumberModel(f, a, b, integer)))
+    if candidates:
+        best_err = min(c[0] for c in candidates)
+        good_enough = max(2.0 * best_err, (NAMED_TOLERANCE * float(np.std(y))) ** 2)
+        named_ok = [c for c in candidates if c[1] and c[0] <= good_enough]
+        best_model = min(named_ok or candidates, key=lambda c: c[0])[2]
     if best_model is None:
         return NumberModel(NUMBER_FEATURES[0], 0.0, float(np.mean(y)), integer)
     return best_model
+
+
+def _line(x: np.ndarray, y: np.ndarray, through_zero: bool) -> tuple[float, float]:
+    """Least-squares ``(slope, intercept)``; with ``through_zero`` the intercept is 0."""
+    if through_zero:
+        den = float(np.dot(x, x))
+        return (float(np.dot(x, y)) / den if den > 0 else 0.0), 0.0
+    a, b = np.polyfit(x, y, 1)
+    return float(a), float(b)
+
+
+def _loo_error(x: np.ndarray, y: np.ndarray, through_zero: bool) -> float:
+    """Leave-one-out squared error of :func:`_line` (inf when a fold is degenerate)."""
+    err = 0.0
+    for i in range(len(x)):
+        keep = np.arange(len(x)) != i
+        if not through_zero and np.ptp(x[keep]) <= 1e-9:
+            return math.inf
+        a, b = _line(x[keep], y[keep], through_zero)
+        err += (a * x[i] + b - y[i]) ** 2
+    return err
 
 
 def _catch_all(spec: AttributeSpec, seen: set[str]) -> str | None:
@@ -151,12 +319,33 @@ class ReferenceAttributes:
                 continue
             masks = ref.masks()
             frames = containing_boxes(masks)
-            for comp, m, fr in zip(ref.scene.components, masks, frames, strict=True):
+            ref_boxes = [_box_of(m) for m in masks]
+            plain: dict[int, dict[str, float]] = {}
+            measured: dict[int, tuple[dict[str, float], list[dict[str, float]]]] = {}
+            for ci, (comp, m, fr) in enumerate(
+                zip(ref.scene.components, masks, frames, strict=True)
+            ):
                 for (lab, name), aspec in wanted.items():
                     value = comp.attributes.get(name)
                     if comp.label != lab or value is None or not m.any():
                         continue
-                    samples[(lab, name)].append((instance_features(ref.image, m, fr), value))
+                    if ci not in plain:
+                        plain[ci] = instance_features(ref.image, m, fr)
+                    feats = dict(plain[ci])
+                    if aspec.type == "number":
+                        if ci not in measured:
+                            contact = contact_features(masks, ref_boxes, ci)
+                            extra = {**contact, PATH_FEATURE: _path_of(m)}
+                            jit = []
+                            for mj in jittered_masks(m):
+                                fj = instance_features(ref.image, mj, fr)
+                                jit.append({**fj, **contact, PATH_FEATURE: _path_of(mj)})
+                            measured[ci] = (extra, jit)
+                        extra, jit = measured[ci]
+                        feats.update(extra)
+                        if isinstance(value, int | float) and not isinstance(value, bool):
+                            nuisance[(lab, name)] += [(dict(fj), value) for fj in jit]
+                    samples[(lab, name)].append((feats, value))
                     if aspec.type != "number" and len(samples[(lab, name)]) <= MAX_AUGMENTED:
                         for f in augmented_features(ref.image, m, fr, rng, self.augmentations):
                             nuisance[(lab, name)].append((f, value))
@@ -166,7 +355,9 @@ class ReferenceAttributes:
             if aspec.type == "number":
                 data = [(f, v) for f, v in data if isinstance(v, int | float)]
                 if data:
-                    self.numbers[key] = fit_number([f for f, _ in data], [v for _, v in data])
+                    self.numbers[key] = fit_number(
+                        [f for f, _ in data], [v for _, v in data], nuisance[key], key[1]
+                    )
                 continue
             seen = {str(v) for _, v in data}
             catch = _catch_all(aspec, seen) if aspec.type == "enum" else None
@@ -201,15 +392,29 @@ class ReferenceAttributes:
         if not keys:
             return
         feats = region_features(image, [r.mask for r in regions], [r.bbox() for r in regions])
-        for r, f in zip(regions, feats, strict=True):
+        needs: dict[str, set[str]] = {}
+        for (lab, _), num in self.numbers.items():
+            needs.setdefault(lab, set()).add(num.feature)
+        masks = [r.mask for r in regions]
+        boxes: list[tuple[int, int, int, int] | None] = [
+            r.bbox() if r.label is not None else None for r in regions
+        ]
+        for i, (r, f) in enumerate(zip(regions, feats, strict=True)):
             if r.label is None or not f:
                 continue
+            need = needs.get(r.label, set())
+            if PATH_FEATURE in need:
+                f[PATH_FEATURE] = _path_of(r.mask, r.bbox())
+            if need & set(CONTACT_FEATURES):
+                f.update(contact_features(masks, boxes, i))
             for lab, name in sorted(keys):
                 if lab != r.label:
                     continue
                 key = (lab, name)
                 if key in self.numbers:
-                    r.attributes[name] = self.numbers[key].predict(f)
+                    num = self.numbers[key]
+                    # a contact feature is absent when nothing touches on that side
+                    r.attributes[name] = num.predict(f) if num.feature in f else None
                 elif key in self.enums:
                     model, catch = self.enums[key]
                     if model is None:
@@ -228,6 +433,26 @@ class ReferenceAttributes:
             "enums": sorted(f"{lab}.{n}" for lab, n in self.enums),
             "numbers": {f"{lab}.{n}": m.feature for (lab, n), m in self.numbers.items()},
         }
+
+
+def _box_of(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(mask.any(axis=0))
+    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+
+
+def _path_of(mask: np.ndarray, box: Sequence[int] | None = None) -> float:
+    """:func:`path_length` of a full-image mask, measured on its box."""
+    if box is None:
+        rows = np.flatnonzero(mask.any(axis=1))
+        cols = np.flatnonzero(mask.any(axis=0))
+        if rows.size == 0:
+            return 0.0
+        box = (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
+    x0, y0, x1, y1 = (int(v) for v in box)
+    return path_length(mask[y0:y1, x0:x1])
 
 
 def _typed(value: Any, kind: str | None) -> Any:

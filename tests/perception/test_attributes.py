@@ -1,0 +1,80 @@
+"""Number attributes: centre-line length, contacts with neighbours, steady feature choice."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from logicode.perception.attributes import (
+    PATH_FEATURE,
+    _box_of,
+    contact_features,
+    fit_number,
+    jittered_masks,
+)
+from logicode.perception.features import path_length
+
+
+def _strip(points: np.ndarray, width: int, shape: tuple[int, int]) -> np.ndarray:
+    m = np.zeros(shape, np.uint8)
+    cv2.polylines(m, [points.astype(np.int32)], False, 1, thickness=width)
+    return m.astype(bool)
+
+
+def test_path_length_follows_a_curved_strip() -> None:
+    t = np.linspace(0, 600, 3000)
+    pts = np.stack([40 + t, 200 + 120 * np.sin(t / 60)], axis=1)
+    along = float(np.hypot(*np.diff(pts, axis=0).T).sum())
+    m = _strip(pts, 12, (400, 700))
+    assert abs(path_length(m) - along) < 0.04 * along
+    ys, xs = np.nonzero(m)
+    assert xs.max() - xs.min() < 0.8 * along  # the straight extent is much shorter
+    small = np.zeros((60, 60), bool)
+    small[10:50, 25:35] = True
+    assert abs(path_length(small) - 40) <= 4
+
+
+def test_contact_features_locate_the_touch_on_each_side() -> None:
+    shape = (200, 400)
+    left = np.zeros(shape, bool)
+    left[20:180, 20:100] = True
+    right = np.zeros(shape, bool)
+    right[40:160, 300:380] = True
+    bar = np.zeros(shape, bool)
+    bar[95:105, 100:300] = True  # touches left at y=100 (80 below its top), right at 60
+    masks = [left, right, bar]
+    boxes = [_box_of(m) for m in masks]
+    f = contact_features(masks, boxes, 2)
+    assert abs(f["left_touch_dy"] - 80) <= 2 and abs(f["right_touch_dy"] - 60) <= 2
+    assert abs(f["left_touch_rel_y"] - 0.5) < 0.02
+    alone = contact_features([left, bar], [boxes[0], boxes[2]], 1)
+    assert "left_touch_dy" in alone and "right_touch_dy" not in alone
+
+
+def test_fit_number_prefers_steady_and_named_features() -> None:
+    rng = np.random.default_rng(0)
+    values = [710.0, 720.0, 735.0, 750.0, 765.0]
+    rows, jit = [], []
+    for v in values:
+        base = {
+            "feret": v + rng.normal(0, 1),
+            "sqrt_area": 0.18 * v,  # exact on the references, but moves with the outline
+            "left_touch_dy": v / 10 + 3,
+            "right_touch_dy": v / 10 + rng.normal(0, 0.05),
+        }
+        rows.append(base)
+        for d in (-2, 2):
+            jit.append(({**base, "sqrt_area": 0.18 * v * (1 + 0.1 * d)}, v))
+    assert fit_number(rows, values).feature == "sqrt_area"
+    assert fit_number(rows, values, jit).feature in ("feret", "left_touch_dy", "right_touch_dy")
+    named = fit_number(rows, values, jit, "right_length")
+    assert named.feature == "right_touch_dy"
+    assert abs(named.predict({"right_touch_dy": 74.0}) - 740) < 5
+
+
+def test_jittered_masks_erode_and_dilate() -> None:
+    m = np.zeros((50, 50), bool)
+    m[20:30, 10:40] = True
+    areas = sorted(int(j.sum()) for j in jittered_masks(m))
+    assert areas[0] < m.sum() < areas[-1]
+    assert PATH_FEATURE == "path_len"

@@ -196,10 +196,10 @@ class ExplainAnswer(BaseModel):
 def answer_json_schema(rule_ids: Sequence[str]) -> dict[str, Any]:
     """JSON Schema of the answer, for backends that constrain decoding (``response_format``).
 
-    Reasoning is capped at 1200 characters here (the reply must fit in the token budget);
-    validation allows up to :data:`MAX_REASONING_CHARS`.
+    Reasoning is capped at 1200 characters and citations at 5 here (the reply must fit in the
+    token budget); validation allows up to :data:`MAX_REASONING_CHARS` and any number.
     """
-    cited: dict[str, Any] = {"type": "array", "items": {"type": "string"}}
+    cited: dict[str, Any] = {"type": "array", "items": {"type": "string"}, "maxItems": 5}
     if rule_ids:
         cited["items"] = {"type": "string", "enum": list(rule_ids)}
     return {
@@ -338,14 +338,21 @@ def _short(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
 
 
 def rule_results_text(outcomes: Sequence[RuleOutcome], rule_ids: Sequence[str] = ()) -> str:
-    """Rule results: passed ids on one line, one line per failed or errored rule.
+    """Rule results: a summary line, passed ids, one line per failed or errored rule.
 
     Args:
         outcomes: The rule outcomes of one image.
         rule_ids: All rule ids of the spec; those without an outcome are listed as not checked.
     """
     passed = [o.rule for o in outcomes if o.status == "pass"]
-    lines = [f"Passed: {', '.join(passed) if passed else 'none'}"]
+    failed = [o.rule for o in outcomes if o.status == "fail"]
+    if failed:
+        lines = [f"{len(failed)} of {len(outcomes)} rules failed: {', '.join(failed)}"]
+        lines.append(f"Passed: {', '.join(passed) if passed else 'none'}")
+    elif passed and len(passed) == len(outcomes):
+        lines = [f"All {len(outcomes)} rules passed."]
+    else:
+        lines = [f"No rule failed. Passed: {', '.join(passed) if passed else 'none'}"]
     for o in outcomes:
         if o.status == "fail":
             shown = [

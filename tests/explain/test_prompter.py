@@ -12,6 +12,7 @@ import pytest
 from explain_helpers import SPEC, component, request, scene, write_image
 from PIL import Image
 
+from logicode.bench.records import RuleOutcome
 from logicode.explain import (
     AnswerError,
     ExplainRequest,
@@ -50,9 +51,15 @@ def test_text_prompt_holds_rules_scene_and_results_but_no_ground_truth():
     assert "c3 fruit_icon [356,780,452,880] ang=0 kind=orange p=0.87" in human
     assert "c2 top_label" not in human
     assert "FAIL top_label_present: 0 top labels, expected 1 [c0]" in human
-    assert "Passed: one_bottle, bottle_filled" in human
+    assert "1 of 14 rules failed: top_label_present\nPassed: one_bottle, bottle_filled" in human
     assert "SECRET" not in _text(prompt)
     assert "Normal reference" not in human
+
+
+def test_good_image_results_say_all_rules_passed():
+    human = build_messages(request(), vision=False).messages[1].content
+    assert "All 14 rules passed." in human
+    assert "FAIL top" not in human and "Passed:" not in human
 
 
 def test_unchecked_rules_and_errors_are_listed():
@@ -61,6 +68,10 @@ def test_unchecked_rules_and_errors_are_listed():
     req2 = ExplainRequest(spec=SPEC, scene=scene(), outcomes=outs, rules_verdict="anomaly")
     human = build_messages(req2, vision=False).messages[1].content
     assert "Not checked (no rule code): icon_known" in human
+    outs[0] = RuleOutcome(rule="one_bottle", status="error", error={"kind": "t", "message": "slow"})
+    req3 = ExplainRequest(spec=SPEC, scene=scene(), outcomes=outs, rules_verdict="anomaly")
+    human = build_messages(req3, vision=False).messages[1].content
+    assert "ERROR one_bottle: slow (no result)" in human
 
 
 def test_text_prompt_summarises_normal_references():

@@ -645,6 +645,16 @@ class ClassicalSegmenter:
                 k = 2
         return k
 
+    def _bar_width(self, sts: Sequence[LabelStats]) -> float:
+        """Narrowest reference width (working pixels) when every label is a thin bar, else 0.
+
+        A label is a thin bar when all its reference masks have a minor / major axis ratio
+        of at most 0.35.
+        """
+        if not sts or not all(st.aspects and st.widths and max(st.aspects) <= 0.35 for st in sts):
+            return 0.0
+        return min(w for st in sts for w in st.widths) * self.scale
+
     @staticmethod
     def _convex_like(blob: Blob, sts: Sequence[LabelStats]) -> bool:
         """True when a large blob is as convex as a single instance (no notch or neck).
@@ -829,9 +839,12 @@ class ClassicalSegmenter:
         blobs = merge_fragments(blobs, min_area, max_area, max_feret)
         out = []
         sel = sorted(allc)
+        bar_width = self._bar_width(sts)
         for blob in blobs:
             if blob.area < 0.3 * min_area:
                 continue
+            if bar_width and blob.area < min_area and _mean_width(blob.mask) < 0.6 * bar_width:
+                continue  # a piece of a bar keeps the bar's width; a thinner line is not one
             if solid:
                 blob = blob.filled(max_area)
             ys, xs = blob.slices()
@@ -857,6 +870,8 @@ class ClassicalSegmenter:
                         blob.mask, k_parts, size, fill_holes=not solid, trust_k=True
                     )
                 parts = [Blob(blob.x0, blob.y0, m).tight() for m in pieces]
+                # a split-off scrap far smaller than any instance is no instance
+                parts = [q for q in parts if q.area >= 0.3 * min_area] or parts
                 note = {"split_into": len(parts)}
             for part in parts:
                 ys, xs = part.slices()
@@ -989,6 +1004,12 @@ def merge_fragments(
             if changed:
                 break
     return blobs
+
+
+def _mean_width(mask: np.ndarray) -> float:
+    """Width of a strip-like mask: the smaller of its minor axis and area / Feret diameter."""
+    sm = shape_measures(mask)
+    return min(sm["minor_len"], sm["area"] / max(sm["feret"], 1.0))
 
 
 def _overlap(a: Blob, b: Blob) -> int:
@@ -1166,4 +1187,8 @@ def split_blob(
         markers[r, c] = i
     ws = watershed(-dist, markers, mask=region)
     parts = [(ws == i) & mask for i in range(1, len(peaks) + 1)]
-    return [p for p in parts if p.any()]
+    parts = [p for p in parts if p.any()]
+    share = float(np.count_nonzero(mask)) / k
+    if fill_holes and trust_k and min(int(np.count_nonzero(p)) for p in parts) < 0.3 * share:
+        return _kmeans_split(mask, k)  # a core in a hole: its part holds almost nothing
+    return parts

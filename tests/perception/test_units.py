@@ -18,6 +18,7 @@ from logicode.perception.segment import (
     Blob,
     ClassicalSegmenter,
     LabelStats,
+    _mean_width,
     exclusive_layers,
     merge_fragments,
     split_at_junctions,
@@ -214,3 +215,18 @@ def test_prototype_model_predicts_and_rejects() -> None:
     assert m.predict(np.array([0.5, 0.0]))[0] == "a"
     assert m.predict(np.array([9.0, 0.1]))[0] == "b"
     assert m.predict(np.array([60.0, 0.0]))[0] is None
+
+
+def test_thin_lines_are_told_from_pieces_of_bars() -> None:
+    seg = ClassicalSegmenter()
+    seg.scale = 0.5
+    bar = LabelStats("wall", aspects=[0.05, 0.06], widths=[15.0, 16.0])
+    assert seg._bar_width([bar]) == 7.5
+    assert seg._bar_width([LabelStats("nut", aspects=[0.9], widths=[50.0])]) == 0.0
+    piece = np.zeros((40, 80), bool)
+    piece[15:23, 5:75] = True  # a piece of a wall 8 px wide
+    line = np.zeros((80, 80), bool)
+    for i in range(5, 75):
+        line[i, i - 1 : i + 2] = True  # a diagonal line about 2 px wide
+    assert abs(_mean_width(piece) - 8) < 1.5
+    assert _mean_width(line) < 0.6 * seg._bar_width([bar])

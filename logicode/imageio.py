@@ -21,7 +21,7 @@ import contextlib
 import io
 import logging
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +35,44 @@ IMAGE_SUFFIXES: frozenset[str] = frozenset(
     {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 )
 """File suffixes (lower case) treated as images when scanning folders."""
+
+
+def find_images(inputs: Sequence[Path], recursive: bool = False) -> list[Path]:
+    """Files named by ``inputs``: files as given (any kind), folders scanned for images.
+
+    Folder scans keep files with an :data:`IMAGE_SUFFIXES` suffix, sorted, skipping hidden
+    files and ``*.overlay.png`` pictures that logicode itself writes.
+
+    Args:
+        inputs: Files and folders.
+        recursive: Scan folders recursively.
+
+    Raises:
+        ImageError: A path does not exist, or nothing was found.
+    """
+    out: list[Path] = []
+    for p in inputs:
+        if p.is_dir():
+            pattern = p.rglob("*") if recursive else p.iterdir()
+            out.extend(
+                sorted(
+                    f
+                    for f in pattern
+                    if f.is_file()
+                    and f.suffix.lower() in IMAGE_SUFFIXES
+                    and not f.name.endswith(".overlay.png")
+                    and not f.name.startswith(".")
+                )
+            )
+        elif p.exists() or p.is_symlink():
+            out.append(p)
+        else:
+            raise ImageError(f"{p}: no such image file or folder")
+    if not out:
+        names = ", ".join(str(p) for p in inputs)
+        raise ImageError(f"no images found in {names} (use --recursive for nested folders)")
+    return out
+
 
 _EXIF_ORIENTATION = 0x0112
 _TRANSPOSED_ORIENTATIONS = frozenset({5, 6, 7, 8})

@@ -76,6 +76,33 @@ class RuleOutcome(_Model):
         return self
 
 
+def check_timings(timings: dict[str, float]) -> dict[str, float]:
+    """Validate seconds per stage (finite, >= 0); returns them unchanged.
+
+    Raises:
+        ValueError: A negative or non-finite timing (pydantic reports it with the field).
+    """
+    for stage, sec in timings.items():
+        if not math.isfinite(sec) or sec < 0:
+            raise ValueError(f"timing of stage {stage!r} must be >= 0 seconds, got {sec}")
+    return timings
+
+
+def check_verdict(
+    rules: Sequence[RuleOutcome], verdict: str, score: float | None, error: str | None
+) -> None:
+    """Check that a verdict follows from the rule outcomes and that a score is present.
+
+    Raises:
+        ValueError: The verdict disagrees with the rules, or a score is missing.
+    """
+    expected = image_verdict(rules, image_error=error is not None)
+    if verdict != expected:
+        raise ValueError(f"verdict {verdict!r} disagrees with the rules ({expected!r})")
+    if score is None and error is None:
+        raise ValueError("score is required unless the image has an error")
+
+
 class ImageRecord(_Model):
     """Everything a bench run keeps about one image.
 
@@ -106,18 +133,11 @@ class ImageRecord(_Model):
     @field_validator("timings")
     @classmethod
     def _timings_ok(cls, v: dict[str, float]) -> dict[str, float]:
-        for stage, sec in v.items():
-            if not math.isfinite(sec) or sec < 0:
-                raise ValueError(f"timing of stage {stage!r} must be >= 0 seconds, got {sec}")
-        return v
+        return check_timings(v)
 
     @model_validator(mode="after")
     def _verdict_agrees(self) -> ImageRecord:
-        expected = image_verdict(self.rules, image_error=self.error is not None)
-        if self.verdict != expected:
-            raise ValueError(f"verdict {self.verdict!r} disagrees with the rules ({expected!r})")
-        if self.score is None and self.error is None:
-            raise ValueError("score is required unless the image has an error")
+        check_verdict(self.rules, self.verdict, self.score, self.error)
         return self
 
     @property

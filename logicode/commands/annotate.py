@@ -30,38 +30,6 @@ class AnnotateError(LogicodeError):
     """Bad arguments of ``logicode annotate`` (no images, unknown stage, missing checkpoint)."""
 
 
-def find_images(inputs: list[Path], recursive: bool = False) -> list[Path]:
-    """Image files named by ``inputs`` (files as given; folders scanned, sorted).
-
-    Raises:
-        AnnotateError: A path does not exist or nothing to annotate was found.
-    """
-    from logicode.imageio import IMAGE_SUFFIXES
-
-    out: list[Path] = []
-    for p in inputs:
-        if p.is_dir():
-            pattern = p.rglob("*") if recursive else p.iterdir()
-            out.extend(
-                sorted(
-                    f
-                    for f in pattern
-                    if f.is_file()
-                    and f.suffix.lower() in IMAGE_SUFFIXES
-                    and not f.name.endswith(".overlay.png")
-                    and not f.name.startswith(".")
-                )
-            )
-        elif p.exists() or p.is_symlink():
-            out.append(p)
-        else:
-            raise AnnotateError(f"{p}: no such image file or folder")
-    if not out:
-        names = ", ".join(str(p) for p in inputs)
-        raise AnnotateError(f"no images found in {names} (use --recursive for nested folders)")
-    return out
-
-
 def output_paths(images: list[Path], out: Path) -> list[Path]:
     """Scene path of each image: its path relative to the images' common folder, ``.json``."""
     parents = [str(p.resolve().parent) for p in images]
@@ -146,7 +114,7 @@ def run_annotate(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    from logicode.imageio import read_image
+    from logicode.imageio import find_images, read_image
     from logicode.perception.overlay import save_overlay
 
     files = find_images(images, recursive)

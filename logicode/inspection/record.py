@@ -16,7 +16,6 @@ same thing in a bench run and on the line.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -24,8 +23,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from logicode import __version__
-from logicode.bench.metrics import image_verdict
-from logicode.bench.records import RuleOutcome
+from logicode.bench.records import RuleOutcome, check_timings, check_verdict
 from logicode.errors import LogicodeError
 from logicode.jsonl import append_model, read_models
 
@@ -140,18 +138,11 @@ class InspectionRecord(_Model):
     @field_validator("timings")
     @classmethod
     def _timings_ok(cls, v: dict[str, float]) -> dict[str, float]:
-        for stage, sec in v.items():
-            if not math.isfinite(sec) or sec < 0:
-                raise ValueError(f"timing of stage {stage!r} must be >= 0 seconds, got {sec}")
-        return v
+        return check_timings(v)
 
     @model_validator(mode="after")
     def _consistent(self) -> InspectionRecord:
-        expected = image_verdict(self.rules, image_error=self.error is not None)
-        if self.verdict != expected:
-            raise ValueError(f"verdict {self.verdict!r} disagrees with the rules ({expected!r})")
-        if self.score is None and self.error is None:
-            raise ValueError("score is required unless the image has an error")
+        check_verdict(self.rules, self.verdict, self.score, self.error)
         cited = {e for r in self.rules for v in r.violations for e in v.evidence}
         missing = cited - set(self.evidence)
         if missing:

@@ -101,32 +101,12 @@ def collect_inputs(inputs: Sequence[Path], *, recursive: bool = False) -> list[I
     all inputs, so they are unique and stable between runs.
 
     Raises:
-        InspectionError: A path does not exist, nothing was found, or two inputs are the
-            same file.
+        ImageError: A path does not exist, or nothing was found.
+        InspectionError: Two inputs are the same file.
     """
-    from logicode.imageio import IMAGE_SUFFIXES
+    from logicode.imageio import find_images
 
-    files: list[Path] = []
-    for p in inputs:
-        if p.is_dir():
-            found = p.rglob("*") if recursive else p.iterdir()
-            files.extend(
-                sorted(
-                    f
-                    for f in found
-                    if f.is_file()
-                    and f.suffix.lower() in IMAGE_SUFFIXES
-                    and not f.name.startswith(".")
-                    and not f.name.endswith(".overlay.png")
-                )
-            )
-        elif p.exists() or p.is_symlink():
-            files.append(p)
-        else:
-            raise InspectionError(f"{p}: no such image, scene file or folder")
-    if not files:
-        names = ", ".join(str(p) for p in inputs)
-        raise InspectionError(f"nothing to inspect in {names} (use --recursive for subfolders)")
+    files = find_images(list(inputs), recursive=recursive)
     resolved = [f.resolve() for f in files]
     if len(set(resolved)) != len(resolved):
         dup = next(f for f in files if resolved.count(f.resolve()) > 1)

@@ -16,6 +16,7 @@ from logicode.codegen.compiler import CompileSettings
 from logicode.codegen.pack import PackError, PackManifest, RuleEntry, RulePack, code_sha256
 from logicode.commands.inspect import run_inspect_command
 from logicode.data.synth import generate_dataset
+from logicode.errors import ImageError
 from logicode.inspection.record import InspectionError, read_manifest, read_results
 from logicode.inspection.rules import compiled_pack, inline_spec, pack_cache_key
 from logicode.inspection.runner import collect_inputs
@@ -190,7 +191,7 @@ def test_bad_options_are_one_line_errors(dataset: Path, pack_dir: Path, tmp_path
         run_inspect_command([scene], rules=pack_dir, reports=["docx"], out=tmp_path / "a")
     with pytest.raises(InspectionError, match="give the rules"):
         run_inspect_command([scene], out=tmp_path / "b")
-    with pytest.raises(InspectionError, match="no such"):
+    with pytest.raises(ImageError, match="no such"):
         run_inspect_command([tmp_path / "nope.png"], rules=pack_dir, out=tmp_path / "c")
     with pytest.raises(InspectionError, match="--refs"):
         img = dataset / "test" / "good" / "000.png"

@@ -47,6 +47,16 @@ COLOUR_COLUMNS = slice(0, 3)
 """Columns of :func:`pixel_features` used as a pixel's colour (lightly smoothed Lab)."""
 
 
+BAR_ASPECT = 0.35
+"""Labels whose reference masks all have a minor / major axis ratio at most this are bars
+(walls, screws): a network of them is cut at its junctions, and a piece thinner than the
+bars is not one of them."""
+
+SLENDER = 0.12
+"""Labels whose reference masks all have a minor / major axis ratio at most this are thin
+strips (walls, cables): judged by length and width rather than area."""
+
+
 @dataclass
 class LabelStats:
     """What the references say about one label (areas and lengths in full-res pixels)."""
@@ -649,9 +659,11 @@ class ClassicalSegmenter:
         """Narrowest reference width (working pixels) when every label is a thin bar, else 0.
 
         A label is a thin bar when all its reference masks have a minor / major axis ratio
-        of at most 0.35.
+        of at most :data:`BAR_ASPECT`.
         """
-        if not sts or not all(st.aspects and st.widths and max(st.aspects) <= 0.35 for st in sts):
+        if not sts or not all(
+            st.aspects and st.widths and max(st.aspects) <= BAR_ASPECT for st in sts
+        ):
             return 0.0
         return min(w for st in sts for w in st.widths) * self.scale
 
@@ -681,13 +693,18 @@ class ClassicalSegmenter:
         1.15 x the largest reference Feret diameter, and, for regions of at least half the
         smallest reference area, its shape like the references': the solidity of its filled
         mask at least their lowest minus 0.06, its aspect ratio within theirs +- 0.1 and
-        its width at most 1.25 x their widest. ``tol`` widens the size limits.
+        its width at most 1.25 x their widest. ``tol`` widens the size limits. Thin labels
+        (minor / major axis ratio at most :data:`SLENDER`) have no area limit and a width limit of
+        1.5 x (their outline, widened by blur, adds area all along their length).
         """
         st = self.stats.get(label)
         if st is None or not st.areas:
             return False
         s2 = self.scale * self.scale
-        if blob.area > 1.2 * tol * max(st.areas) * s2:
+        # a thin part (a cable, a wall) is judged by its length and width, not its area,
+        # which a blurred or lit edge widens in proportion to the length
+        thin = bool(st.aspects) and max(st.aspects) <= SLENDER
+        if not thin and blob.area > 1.2 * tol * max(st.areas) * s2:
             return False
         x0, y0, x1, y1 = blob.box()
         max_feret = 1.15 * tol * max(st.ferets) * self.scale
@@ -700,7 +717,7 @@ class ClassicalSegmenter:
             return True
         if st.aspects and not min(st.aspects) - 0.1 <= sm["aspect"] <= max(st.aspects) + 0.1:
             return False
-        if st.widths and sm["minor_len"] > 1.25 * max(st.widths) * self.scale:
+        if st.widths and sm["minor_len"] > (1.5 if thin else 1.25) * max(st.widths) * self.scale:
             return False
         return sm["solidity"] / max(sm["fill"], 1e-6) >= min(st.solidity) - 0.06
 
@@ -836,7 +853,9 @@ class ClassicalSegmenter:
             if stats[i, cv2.CC_STAT_AREA] >= 0.05 * min_area:
                 x, y, w, h = (int(v) for v in stats[i, :4])
                 blobs.append(Blob(x, y, lab_map[y : y + h, x : x + w] == i))
-        blobs = merge_fragments(blobs, min_area, max_area, max_feret)
+        thin = all(st.aspects and max(st.aspects) <= SLENDER for st in sts)
+        strip = (min(ferets), max(a for st in sts for a in st.aspects)) if thin else None
+        blobs = merge_fragments(blobs, min_area, max_area, max_feret, strip)
         out = []
         sel = sorted(allc)
         bar_width = self._bar_width(sts)
@@ -861,7 +880,7 @@ class ClassicalSegmenter:
                 size = math.sqrt(float(np.median([a for st in sts for a in st.hull_areas])) * s2)
                 pieces: list[np.ndarray] = []
                 if k_parts >= 4 and all(
-                    st.aspects and st.widths and max(st.aspects) <= 0.35 for st in sts
+                    st.aspects and st.widths and max(st.aspects) <= BAR_ASPECT for st in sts
                 ):  # a network of thin bars (walls of a grid): cut where they meet
                     width = max(m for st in sts for m in st.widths) * self.scale
                     pieces = split_at_junctions(blob.mask, k_parts, width, 0.5 * min_area)
@@ -965,15 +984,25 @@ class Blob:
 
 
 def merge_fragments(
-    blobs: list[Blob], min_area: float, max_area: float, max_feret: float
+    blobs: list[Blob],
+    min_area: float,
+    max_area: float,
+    max_feret: float,
+    strip: tuple[float, float] | None = None,
 ) -> list[Blob]:
     """Merge fragments of one instance: pieces smaller than any reference instance.
 
-    A piece under 80% of the smallest reference area joins the nearest neighbour (box gap)
-    with which the union's Feret diameter stays within 1.15 x the largest reference one
-    and its area within 1.25 x the largest reference area; repeated until nothing
+    A piece under 80% of the smallest reference area joins the nearest neighbour (box
+    gap) with which the union's Feret diameter stays within 1.15 x the largest reference
+    one and its area within 1.25 x the largest reference area; repeated until nothing
     changes. (A part hidden in its middle by another shows up as two such pieces.)
+
+    For thin strips (``strip``: the references' shortest Feret diameter and largest
+    minor / major axis ratio) blur widens pieces, so length stands for area: a piece
+    shorter than 80% of the shortest reference is a fragment, and a union has no area
+    limit but must stay as slender as one (axis ratio at most 1.25 x the references' + 0.005).
     """
+    min_feret = strip[0] if strip is not None else None
     blobs = list(blobs)
     changed = True
     while changed and len(blobs) > 1:
@@ -981,11 +1010,15 @@ def merge_fragments(
         info = [(*b.box(), b.area) for b in blobs]
         for i in sorted(range(len(blobs)), key=lambda k: info[k][4]):
             a = info[i]
-            if a[4] >= 0.8 * min_area:
+            short = min_feret is not None and (
+                math.hypot(a[2] - a[0], a[3] - a[1]) < 0.8 * min_feret
+                or shape_measures(blobs[i].mask)["feret"] < 0.8 * min_feret
+            )
+            if a[4] >= 0.8 * min_area and not short:
                 continue
             near = []
             for j, b in enumerate(info):
-                if j == i or a[4] + b[4] > 1.25 * max_area:
+                if j == i or (min_feret is None and a[4] + b[4] > 1.25 * max_area):
                     continue
                 x0, y0 = min(a[0], b[0]), min(a[1], b[1])
                 x1, y1 = max(a[2], b[2]), max(a[3], b[3])
@@ -996,7 +1029,10 @@ def merge_fragments(
                 near.append((math.hypot(gx, gy), j))
             for _, j in sorted(near):
                 union = blobs[j].union(blobs[i])
-                if shape_measures(union.mask)["feret"] <= 1.15 * max_feret:
+                sm = shape_measures(union.mask)
+                if strip is not None and sm["aspect"] > 1.25 * strip[1] + 0.005:
+                    continue
+                if sm["feret"] <= 1.15 * max_feret:
                     blobs[j] = union
                     del blobs[i]
                     changed = True

@@ -230,3 +230,16 @@ def test_thin_lines_are_told_from_pieces_of_bars() -> None:
         line[i, i - 1 : i + 2] = True  # a diagonal line about 2 px wide
     assert abs(_mean_width(piece) - 8) < 1.5
     assert _mean_width(line) < 0.6 * seg._bar_width([bar])
+
+
+def test_merge_fragments_joins_a_widened_strip_cut_in_two_but_not_a_hook() -> None:
+    # references: strips 200 px long, 10 wide (area 2000); here blur made them 16 wide
+    left = Blob(0, 0, np.ones((16, 90), bool))
+    right = Blob(100, 1, np.ones((16, 95), bool))
+    strip = (190.0, 0.07)
+    merged = merge_fragments([left, right], 2000, 2000, 200, strip)
+    assert len(merged) == 1
+    assert len(merge_fragments([left, right], 2000, 2000, 200)) == 2  # too much area
+    bar = Blob(0, 0, np.ones((200, 10), bool))
+    hook = Blob(10, 180, np.ones((20, 25), bool))
+    assert len(merge_fragments([bar, hook], 2000, 2000, 200, strip)) == 2

@@ -77,6 +77,11 @@ class Perception:
         regions = self.labeler.label(image, regions)
         vocab = self.spec.vocabulary
         regions = [r for r in regions if r.label in vocab and r.mask.any()]
+        regions = drop_outside_parent(
+            regions,
+            getattr(self.segmenter, "parent", {}),
+            getattr(self.segmenter, "enclosed", {}),
+        )
         self.attributes.estimate(image, regions)
         keyed = []
         for r in regions:
@@ -155,3 +160,50 @@ class Perception:
         if seconds is not None:
             out["seconds"] = round(seconds, 3)
         return out
+
+
+def _shared(a: Region, b: Region) -> int:
+    """Pixels two regions share."""
+    ax0, ay0, ax1, ay1 = a.bbox()
+    bx0, by0, bx1, by1 = b.bbox()
+    x0, y0, x1, y1 = max(ax0, bx0), max(ay0, by0), min(ax1, bx1), min(ay1, by1)
+    if x1 <= x0 or y1 <= y0:
+        return 0
+    return int(np.count_nonzero(a.mask[y0:y1, x0:x1] & b.mask[y0:y1, x0:x1]))
+
+
+def drop_outside_parent(
+    regions: list[Region],
+    parent: dict[str, str | None],
+    enclosed: dict[str, bool],
+) -> list[Region]:
+    """Drop named regions of an enclosed label that lie on a part other than its parent.
+
+    A label the references always show inside its parent (an icon on a top label) is
+    dropped, once named, when most of its pixels lie on a region named otherwise (a
+    sibling of the parent, e.g. the print on a bottom label) and on no region of the
+    parent's label. Regions on nothing are kept (nothing to judge by), and so are all
+    when no region is named as the parent (then the naming itself is in doubt).
+    """
+    out = []
+    named = {r.label for r in regions}
+    for r in regions:
+        par = parent.get(r.label or "")
+        if par is None or not enclosed.get(r.label or "", False) or par not in named:
+            out.append(r)  # (no region named as the parent: the naming is in doubt)
+            continue
+        area = max(int(np.count_nonzero(r.crop()[2])), 1)
+        on_parent = on_other = 0
+        for o in regions:
+            if o is r or o.label == r.label:
+                continue
+            shared = _shared(r, o)
+            if o.label == par:
+                on_parent = max(on_parent, shared)
+            elif parent.get(o.label or "") == parent.get(par):
+                on_other = max(on_other, shared)  # a sibling of the parent
+        if on_other >= 0.5 * area and on_parent < 0.5 * area:
+            logger.debug("dropped a %s region on a part that is not its %s", r.label, par)
+            continue
+        out.append(r)
+    return out

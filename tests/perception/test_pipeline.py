@@ -88,3 +88,30 @@ def test_scene_validates_against_schema_and_vocabulary(fitted: Perception) -> No
 def test_nothing_on_an_empty_background(fitted: Perception) -> None:
     image = np.full((toy.H, toy.W, 3), 18, np.uint8)
     assert fitted.describe(image).components == []
+
+
+def test_enclosed_parts_on_a_sibling_of_their_parent_are_dropped() -> None:
+    from logicode.perception.base import Region
+    from logicode.perception.pipeline import drop_outside_parent
+
+    def box(x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
+        m = np.zeros((100, 60), bool)
+        m[y0:y1, x0:x1] = True
+        return m
+
+    def region(mask: np.ndarray, label: str) -> Region:
+        r = Region(mask=mask, candidates=(label,))
+        r.label = label
+        return r
+
+    top = region(box(5, 5, 55, 40), "top")
+    bottom = region(box(5, 60, 55, 95), "bottom")
+    icon_on_top = region(box(20, 10, 35, 25), "icon")
+    icon_on_bottom = region(box(20, 70, 35, 85), "icon")
+    parent = {"top": None, "bottom": None, "icon": "top"}
+    enclosed = {"top": False, "bottom": False, "icon": True}
+    kept = drop_outside_parent([top, bottom, icon_on_top, icon_on_bottom], parent, enclosed)
+    assert icon_on_top in kept and icon_on_bottom not in kept and len(kept) == 3
+    # with no region named as the parent the naming is in doubt: everything is kept
+    kept = drop_outside_parent([bottom, icon_on_bottom], parent, enclosed)
+    assert len(kept) == 2

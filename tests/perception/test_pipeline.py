@@ -111,7 +111,8 @@ def test_enclosed_parts_on_a_sibling_of_their_parent_are_dropped() -> None:
     parent = {"top": None, "bottom": None, "icon": "top"}
     enclosed = {"top": False, "bottom": False, "icon": True}
     kept = drop_outside_parent([top, bottom, icon_on_top, icon_on_bottom], parent, enclosed)
-    assert icon_on_top in kept and icon_on_bottom not in kept and len(kept) == 3
+    assert any(k is icon_on_top for k in kept) and len(kept) == 3
+    assert not any(k is icon_on_bottom for k in kept)
     # with no region named as the parent the naming is in doubt: everything is kept
     kept = drop_outside_parent([bottom, icon_on_bottom], parent, enclosed)
     assert len(kept) == 2

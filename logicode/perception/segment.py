@@ -52,6 +52,13 @@ BAR_ASPECT = 0.35
 (walls, screws): a network of them is cut at its junctions, and a piece thinner than the
 bars is not one of them."""
 
+CONVEX = 0.98
+"""A compact label whose reference masks (holes filled) all have at least this solidity is
+convex: its regions with a ragged outline (solidity under RAGGED) get their convex hull."""
+
+RAGGED = 0.93
+"""A region of a convex label less solid than this has a ragged outline (see CONVEX)."""
+
 SLENDER = 0.12
 """Labels whose reference masks all have a minor / major axis ratio at most this are thin
 strips (walls, cables): judged by length and width rather than area."""
@@ -859,6 +866,12 @@ class ClassicalSegmenter:
         out = []
         sel = sorted(allc)
         bar_width = self._bar_width(sts)
+        # every reference mask convex and compact: a ragged outline (bites where the
+        # classifier hesitated) is replaced by its convex hull
+        convex = solid and all(
+            st.solidity and min(st.solidity) >= CONVEX and min(st.aspects) > BAR_ASPECT
+            for st in sts
+        )
         for blob in blobs:
             if blob.area < 0.3 * min_area:
                 continue
@@ -895,6 +908,8 @@ class ClassicalSegmenter:
             for part in parts:
                 ys, xs = part.slices()
                 score = float(prob[ys, xs][part.mask][:, sel].sum(axis=1).mean())
+                if convex and _solidity(part.mask) < RAGGED:
+                    part = convex_hull(part)
                 out.append((part, min(max(score, 0.0), 1.0), dict(note)))
         return out
 
@@ -1040,6 +1055,22 @@ def merge_fragments(
             if changed:
                 break
     return blobs
+
+
+def convex_hull(blob: Blob) -> Blob:
+    """The blob's convex hull (same crop box; the hull never leaves it)."""
+    pts = cv2.findNonZero(blob.mask.astype(np.uint8))
+    if pts is None or len(pts) < 3:
+        return blob
+    hull = np.zeros(blob.mask.shape, np.uint8)
+    cv2.fillConvexPoly(hull, cv2.convexHull(pts), 1)
+    return Blob(blob.x0, blob.y0, hull.astype(bool) | blob.mask)
+
+
+def _solidity(mask: np.ndarray) -> float:
+    """Solidity of a mask with its holes filled."""
+    sm = shape_measures(mask)
+    return sm["solidity"] / max(sm["fill"], 1e-6)
 
 
 def _mean_width(mask: np.ndarray) -> float:

@@ -19,6 +19,8 @@ from logicode.perception.segment import (
     ClassicalSegmenter,
     LabelStats,
     _mean_width,
+    _solidity,
+    convex_hull,
     exclusive_layers,
     merge_fragments,
     split_at_junctions,
@@ -243,3 +245,13 @@ def test_merge_fragments_joins_a_widened_strip_cut_in_two_but_not_a_hook() -> No
     bar = Blob(0, 0, np.ones((200, 10), bool))
     hook = Blob(10, 180, np.ones((20, 25), bool))
     assert len(merge_fragments([bar, hook], 2000, 2000, 200, strip)) == 2
+
+
+def test_convex_hull_fills_the_bites_of_a_ragged_outline() -> None:
+    m = np.zeros((60, 80), bool)
+    m[5:55, 5:75] = True
+    ragged = m.copy()
+    ragged[5:30, 30:45] = False  # a bite from the top edge
+    assert _solidity(ragged) < 0.93 <= _solidity(m)
+    hull = convex_hull(Blob(3, 4, ragged))
+    assert (hull.x0, hull.y0) == (3, 4) and np.array_equal(hull.mask, m)

@@ -696,7 +696,9 @@ class ClassicalSegmenter:
     def _fits(self, blob: Blob, label: str, tol: float = 1.0) -> bool:
         """True when a region could be one whole-or-partial reference instance of ``label``.
 
-        Its area is at most 1.2 x the largest reference area, its Feret diameter at most
+        Its area is at most 1.2 x the largest reference area (times 1 + 2 / the narrowest
+        reference width in working pixels: an outline a pixel too far out), its Feret
+        diameter at most
         1.15 x the largest reference Feret diameter, and, for regions of at least half the
         smallest reference area, its shape like the references': the solidity of its filled
         mask at least their lowest minus 0.06, its aspect ratio within theirs +- 0.1 and
@@ -711,7 +713,10 @@ class ClassicalSegmenter:
         # a thin part (a cable, a wall) is judged by its length and width, not its area,
         # which a blurred or lit edge widens in proportion to the length
         thin = bool(st.aspects) and max(st.aspects) <= SLENDER
-        if not thin and blob.area > 1.2 * tol * max(st.areas) * s2:
+        # an outline one working pixel too far out widens a part of width w by 2 / w
+        narrowest = min(st.widths) * self.scale if st.widths else math.inf
+        widen = 1.0 + 2.0 / max(narrowest, 2.0)
+        if not thin and blob.area > 1.2 * tol * widen * max(st.areas) * s2:
             return False
         x0, y0, x1, y1 = blob.box()
         max_feret = 1.15 * tol * max(st.ferets) * self.scale

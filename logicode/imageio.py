@@ -25,7 +25,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from logicode.errors import ImageError
 
@@ -105,11 +105,26 @@ def _pillow_errors(source: object) -> Iterator[None]:
 
 def _open_loaded(path: Path | None, data: bytes | None, source: str) -> Image.Image:
     """Open and fully decode an image from a path or from bytes, mapping errors to ImageError."""
-    with _pillow_errors(source):
+    with _pillow_errors(source), _strict_decoding():
         fp = io.BytesIO(data) if data is not None else path
         im = Image.open(fp)  # type: ignore[arg-type]
         im.load()
     return im
+
+
+@contextlib.contextmanager
+def _strict_decoding() -> Iterator[None]:
+    """Refuse truncated files while decoding, whatever another library set globally.
+
+    Pillow's ``ImageFile.LOAD_TRUNCATED_IMAGES`` is process-wide and some libraries turn it on
+    at import (WeasyPrint does), which would make a truncated image load as a padded picture.
+    """
+    before = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    try:
+        yield
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = before
 
 
 def _to_uint8(arr: np.ndarray) -> np.ndarray:

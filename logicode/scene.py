@@ -9,7 +9,8 @@ Conventions (all in image pixels, origin at the top-left corner, y grows downwar
 * ``bbox`` is ``[x0, y0, x1, y1]`` (XYXY); ``x1``/``y1`` are exclusive pixel edges.
 * ``centroid`` is ``[x, y]``.
 * ``orientation`` is the angle of the component's major axis in degrees, in ``[-90, 90)``,
-  measured from the +x axis towards +y (clockwise on screen); ``0`` = horizontal.
+  measured from the +x axis towards +y (clockwise on screen); ``0`` = horizontal. Compact
+  shapes (axes ratio < 1.5) carry their minimum-area rectangle's angle, in ``[-45, 45)``.
 * ``mask`` is COCO RLE (see :mod:`logicode.mask`) of size ``[height, width]``.
 * ``color.rgb`` is the mean colour under the mask, 0-255 per channel.
 
@@ -109,7 +110,11 @@ class Component(_Model):
     area: float = Field(ge=0.0, description="Area in pixels (mask pixels, else box area).")
     centroid: tuple[float, float] = Field(description="[x, y] centre of mass in pixels.")
     orientation: float = Field(
-        default=0.0, ge=-90.0, lt=90.0, description="Major-axis angle in degrees, [-90, 90)."
+        default=0.0,
+        ge=-90.0,
+        lt=90.0,
+        description="Major-axis angle in degrees, [-90, 90); for compact shapes the "
+        "minimum-area rectangle angle, [-45, 45).",
     )
     color: Color | None = Field(default=None, description="Mean colour and its name.")
     attributes: dict[str, AttributeValue] = Field(

@@ -26,7 +26,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("cmd")
     data = root / "jb"
     generate_dataset(
-        "juice_bottle", data, n_good=1, n_logical=4, n_train=2, n_val=0, seed=5, workers=1
+        "juice_bottle", data, n_good=1, n_logical=4, n_train=5, n_val=0, seed=5, workers=1
     )
     rule = load_spec("juice_bottle").rule("bottle_filled")
     entry = RuleEntry(

@@ -26,9 +26,16 @@ def test_two_single_line_setup_commands():
 def test_ci_runs_the_readme_test_command():
     ci = ROOT / ".ci" / "run"
     extracted = subprocess.run(
-        ["bash", "-c", "sed -n '/<!-- test-command -->/,/<!-- \\/test-command -->/p' README.md"
-         " | sed -n '/^```/,/^```/p' | sed '1d;$d'"],
-        cwd=ROOT, capture_output=True, text=True, check=True,
+        [
+            "bash",
+            "-c",
+            "sed -n '/<!-- test-command -->/,/<!-- \\/test-command -->/p' README.md"
+            " | sed -n '/^```/,/^```/p' | sed '1d;$d'",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     assert extracted == _block("test-command")
     assert "test-command" in ci.read_text()

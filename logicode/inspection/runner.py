@@ -437,18 +437,21 @@ def run_inspection(
             out[it.image_id] = previous[it.image_id]
             if on_record is not None:
                 on_record(previous[it.image_id], False)
-    with Inspector(job) as inspector:
-        for it in todo:
-            record = inspector.inspect(it)
-            append_result(job.out, record)
-            audit.append("image.inspected", audit_data(record, job.out))
-            out[it.image_id] = record
-            if on_record is not None:
-                on_record(record, True)
-    counts = {v: sum(r.verdict == v for r in out.values()) for v in ("good", "anomaly", "error")}
-    audit.append("run.finish", {"images": len(out), **counts})
-    manifest = manifest.model_copy(
-        update={"audit": {"path": AUDIT_FILE, "head": audit.head(), "count": audit.count}}
-    )
-    write_manifest(job.out, manifest)
+    try:
+        with Inspector(job) as inspector:
+            for it in todo:
+                record = inspector.inspect(it)
+                append_result(job.out, record)
+                audit.append("image.inspected", audit_data(record, job.out))
+                out[it.image_id] = record
+                if on_record is not None:
+                    on_record(record, True)
+        counts = {
+            v: sum(r.verdict == v for r in out.values()) for v in ("good", "anomaly", "error")
+        }
+        audit.append("run.finish", {"images": len(out), **counts})
+    finally:
+        # The anchor follows the log even when a session is interrupted.
+        anchor = {"path": AUDIT_FILE, "head": audit.head(), "count": audit.count}
+        write_manifest(job.out, manifest.model_copy(update={"audit": anchor}))
     return [out[it.image_id] for it in items]

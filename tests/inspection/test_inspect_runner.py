@@ -168,6 +168,29 @@ def test_resume_skips_finished_images_and_keeps_the_chain(
     assert kinds.count("image.inspected") == len(scenes)
 
 
+def test_an_interrupted_session_still_anchors_the_audit_log(
+    dataset: Path, pack_dir: Path, tmp_path: Path
+):
+    scenes = sorted((dataset / "scenes" / "test").rglob("*.json"))
+    out = tmp_path / "run"
+    seen = []
+
+    def stop_after_two(record, fresh):
+        seen.append(record.image_id)
+        if len(seen) == 2:
+            raise KeyboardInterrupt
+
+    from logicode.inspection.runner import collect_inputs as collect
+    from logicode.inspection.runner import run_inspection
+
+    _, job = run_inspect_command(scenes[:1], rules=pack_dir, out=out)
+    with pytest.raises(KeyboardInterrupt):
+        run_inspection(job, collect(scenes), on_record=stop_after_two)
+    anchor = read_manifest(out).audit
+    result = verify_log(out / "audit.jsonl", expect_head=anchor["head"])
+    assert result.ok and result.count == anchor["count"]
+
+
 def test_another_pack_in_the_same_folder_is_refused(dataset: Path, pack_dir: Path, tmp_path: Path):
     scenes = sorted((dataset / "scenes" / "test").rglob("*.json"))[:2]
     out = tmp_path / "run"

@@ -161,13 +161,9 @@ def pack_summary(pack: RulePack, pack_dir: Path | None) -> dict[str, Any]:
         }
         for r in m.rules
     }
-    digest = _digest(
-        {
-            "category": m.category,
-            "spec": m.spec_sha256,
-            "rules": [[k, v["status"], v["code_sha256"]] for k, v in rules.items()],
-        }
-    )
+    from logicode.bench.runner import pack_digest
+
+    digest = pack_digest(pack)
     return {
         "path": str(pack_dir.resolve()) if pack_dir is not None else None,
         "digest": digest,

@@ -41,7 +41,7 @@ from logicode.explain.prompter import (
 )
 from logicode.inspection.record import Explanation
 from logicode.llm import BACKENDS, BackendError, get_chat_model, model_provenance
-from logicode.llm.base import OpenAIStyleChatModel, chat_result_from_openai
+from logicode.llm.base import OpenAIStyleChatModel
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -141,13 +141,6 @@ def _reply_text(message: BaseMessage) -> str:
     )
 
 
-def _openai_message(m: BaseMessage) -> dict[str, Any]:
-    role = {"system": "system", "human": "user", "ai": "assistant"}.get(m.type)
-    if role is None:
-        raise BackendError(f"message type {type(m).__name__} cannot be sent in a vision request")
-    return {"role": role, "content": m.content}
-
-
 class ChatExplainer:
     """Explanations from a LangChain chat model.
 
@@ -220,21 +213,8 @@ class ChatExplainer:
 
     def _ask(self, messages: list[BaseMessage], rule_ids: Sequence[str]) -> str:
         """Send the messages; return the reply text (backend errors propagate)."""
-        from logicode.llm.openai_compat import OpenAICompatChatModel
-
         opts = self._call_options(rule_ids)
         chat = self.chat
-        if self.vision and isinstance(chat, OpenAICompatChatModel):
-            # Our HTTP client converts messages as text only; send the content parts as they are.
-            body = chat.request_body([], **opts)
-            body["messages"] = [_openai_message(m) for m in messages]
-            if chat.model:
-                body.setdefault("model", chat.model)
-            body["stream"] = False
-            result = chat_result_from_openai(
-                chat.post_json(chat.endpoint, body), fallback_model=chat.model_label
-            )
-            return _reply_text(result.generations[0].message)
         if not isinstance(chat, OpenAIStyleChatModel):
             opts.pop("response_format", None)
         try:

@@ -66,13 +66,45 @@ def message_text(message: BaseMessage) -> str:
     return "".join(parts)
 
 
-def to_openai_messages(messages: Sequence[BaseMessage]) -> list[dict[str, str]]:
-    """Convert LangChain messages to OpenAI chat-completion message dicts (text only).
+def _openai_parts(message: BaseMessage) -> list[dict[str, Any]]:
+    """Content parts of a list-content message: text parts and ``image_url`` parts.
 
     Raises:
-        BackendError: A message type or content block cannot be sent as text.
+        BackendError: A content block other than text or ``image_url``.
     """
-    out: list[dict[str, str]] = []
+    parts: list[dict[str, Any]] = []
+    for block in message.content:
+        if isinstance(block, str):
+            parts.append({"type": "text", "text": block})
+            continue
+        kind = block.get("type") if isinstance(block, dict) else type(block).__name__
+        if kind == "text":
+            parts.append({"type": "text", "text": str(block.get("text", ""))})
+        elif kind == "image_url":
+            image = block.get("image_url")
+            image = {"url": image} if isinstance(image, str) else dict(image or {})
+            if not image.get("url"):
+                raise BackendError("an image_url content part has no url: give a data: or http URL")
+            parts.append({"type": "image_url", "image_url": image})
+        else:
+            raise BackendError(
+                f"message content block of type {kind!r} is not supported: send text or image_url"
+            )
+    return parts
+
+
+def to_openai_messages(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
+    """Convert LangChain messages to OpenAI chat-completion message dicts.
+
+    Text-only content becomes one string. Content with ``image_url`` parts (vision requests)
+    is sent as a list of OpenAI content parts, ``{"type": "text", "text": ...}`` and
+    ``{"type": "image_url", "image_url": {"url": ...}}``, in order; the server must accept
+    images (the explainer sends them only to OpenAI-compatible vision endpoints).
+
+    Raises:
+        BackendError: A message type or content block that cannot be sent.
+    """
+    out: list[dict[str, Any]] = []
     for m in messages:
         if isinstance(m, ChatMessage):
             role = m.role
@@ -82,7 +114,16 @@ def to_openai_messages(messages: Sequence[BaseMessage]) -> list[dict[str, str]]:
             raise BackendError(
                 f"message type {type(m).__name__} is not supported: use system, human or ai"
             )
-        item = {"role": role, "content": message_text(m)}
+        content: str | list[dict[str, Any]]
+        if isinstance(m.content, str):
+            content = m.content
+        else:
+            parts = _openai_parts(m)
+            if any(p["type"] == "image_url" for p in parts):
+                content = parts
+            else:
+                content = "".join(p["text"] for p in parts)
+        item: dict[str, Any] = {"role": role, "content": content}
         if isinstance(m, ToolMessage):
             item["tool_call_id"] = m.tool_call_id
         out.append(item)

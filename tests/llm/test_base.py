@@ -62,10 +62,34 @@ def test_messages_convert_by_role() -> None:
     ]
 
 
-def test_image_blocks_are_refused() -> None:
-    msg = HumanMessage([{"type": "image_url", "image_url": {"url": "data:..."}}])
-    with pytest.raises(BackendError, match="image_url"):
-        to_openai_messages([msg])
+def test_image_url_parts_pass_as_content_parts_in_order() -> None:
+    msg = HumanMessage(
+        [
+            "look:",
+            {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAA"}},
+            {"type": "text", "text": "and"},
+            {"type": "image_url", "image_url": "https://x/y.png"},
+        ]
+    )
+    assert to_openai_messages([SystemMessage("s"), msg]) == [
+        {"role": "system", "content": "s"},
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "look:"},
+                {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAA"}},
+                {"type": "text", "text": "and"},
+                {"type": "image_url", "image_url": {"url": "https://x/y.png"}},
+            ],
+        },
+    ]
+
+
+def test_other_blocks_and_urlless_images_are_refused() -> None:
+    with pytest.raises(BackendError, match="'audio'"):
+        to_openai_messages([HumanMessage([{"type": "audio", "data": "x"}])])
+    with pytest.raises(BackendError, match="no url"):
+        to_openai_messages([HumanMessage([{"type": "image_url", "image_url": {}}])])
 
 
 def test_request_body_defaults_and_overrides() -> None:

@@ -33,7 +33,6 @@ rule pack for a category that has records) is refused, so records never mix two 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import resource
@@ -47,6 +46,7 @@ from logicode.bench.metrics import BenchMetrics, CodegenRecord, evaluate
 from logicode.bench.records import ImageRecord, append_record, build_record, read_records
 from logicode.bench.report import atomic_write_text, markdown_table, write_metrics_json
 from logicode.codegen.compiler import CompileSettings
+from logicode.digest import json_digest
 from logicode.errors import DatasetError, LogicodeError
 
 if TYPE_CHECKING:
@@ -218,10 +218,6 @@ def peak_rss_children_mb() -> float:
     return round(kb / 1024.0, 1)
 
 
-def _digest(obj: Any) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
-
-
 def resolve_targets(dataset: str, out: Path) -> list[Target]:
     """Categories and dataset folders named by ``dataset``.
 
@@ -377,7 +373,7 @@ def pack_key(
 
     prompts = {name: load_template(name).sha256 for name in TEMPLATES}
     model_id = model.get("sha256") or f"{model.get('backend', '')}:{model.get('name', '')}"
-    return _digest(
+    return json_digest(
         {
             "spec": spec_sha,
             "model": model_id,
@@ -391,7 +387,7 @@ def pack_key(
 def pack_digest(pack: RulePack) -> str:
     """Identity of a pack's behaviour: spec hash and each rule's status and code hash."""
     m = pack.manifest
-    return _digest(
+    return json_digest(
         {
             "category": m.category,
             "spec": m.spec_sha256,

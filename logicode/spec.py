@@ -53,6 +53,10 @@ class AttributeSpec(_Model):
     type: Literal["enum", "number", "bool", "string"]
     values: list[str] | None = Field(default=None, description="Allowed values of an enum.")
     unit: str | None = None
+    nullable: bool = Field(
+        default=False,
+        description="The value may be null (None) on a normal part; say when in description.",
+    )
     description: str = ""
 
     @model_validator(mode="after")

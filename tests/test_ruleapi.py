@@ -415,7 +415,7 @@ def test_helpful_errors_for_missing_components():
     with pytest.raises(TypeError, match="missing"):
         above(s.one("lid"), s.one("nut"))
     with pytest.raises(TypeError, match="pass one component"):
-        inside(s.find("nut"), s)
+        inside(list(s.find("nut")), s)
     with pytest.raises(TypeError, match="must be a component or region, got dict"):
         above({"bbox": [0, 0, 1, 1]}, s.one("nut"))
 
@@ -565,9 +565,9 @@ def test_api_reference_covers_all_names_and_fits_the_budget():
     text = api_reference()
     for name in ruleapi.__all__:
         assert f"- {name}(" in text, name
-    for member in ("scene.find(", "scene.count(", "scene.one(", "c.attr(", "region.contains("):
+    for member in ("scene.find(", "scene.count(", "scene.one(", "c.attr(", "box.contains("):
         assert member in text
-    for attribute in ("c.x", "c.tilt", "c.length", "c.color", "box.left", "region.row"):
+    for attribute in ("c.x", "c.tilt", "c.length", "c.color", "box.left", "region.row", "g.area"):
         assert attribute in text
     assert len(text) <= 7000, len(text)
     assert "y grows DOWNWARDS" in text
@@ -605,3 +605,52 @@ def test_module_is_pure_stdlib_and_prints_its_reference():
         [sys.executable, "-m", "logicode.ruleapi"], capture_output=True, text=True, check=True
     )
     assert out.stdout == api_reference()
+
+
+def test_find_returns_a_group_that_acts_as_the_union_of_its_members():
+    s = wrap_scene(
+        scene_dict(
+            [
+                comp("a", "crumb", (0, 0, 10, 10)),  # area 100, centre (5, 5)
+                comp("b", "crumb", (20, 20, 40, 40)),  # area 400, centre (30, 30)
+                comp("c", "lid", (0, 0, 100, 100)),
+            ]
+        )
+    )
+    crumbs = s.find("crumb")
+    assert len(crumbs) == 2 and [c.id for c in crumbs] == ["a", "b"]
+    assert crumbs.area == 500.0
+    assert crumbs.center == pytest.approx((25.0, 25.0))  # area-weighted: (5*100 + 30*400) / 500
+    assert crumbs.bbox == (0.0, 0.0, 40.0, 40.0) and crumbs.width == 40.0
+    assert inside(crumbs, s.one("lid")) and above(crumbs, s.one("lid"))
+    assert violation("x", crumbs)["evidence"] == ["a", "b"]
+    assert s.find("nothing").area == 0.0
+    with pytest.raises(ValueError, match="group is empty"):
+        _ = s.find("nothing").x
+    with pytest.raises(AttributeError, match="it is a list"):
+        crumbs.attr("kind")
+
+
+def test_contains_accepts_components_and_points_on_every_box():
+    s = wrap_scene(
+        scene_dict([comp("a", "cup", (0, 0, 50, 50)), comp("b", "pin", (10, 10, 20, 20))])
+    )
+    cup, pin = s.one("cup"), s.one("pin")
+    assert cup.contains(pin) and not pin.contains(cup)
+    assert cup.contains((49, 1)) and not cup.contains((50, 1))
+    assert s.left_half().contains(pin)
+
+
+def test_relations_take_plain_coordinates():
+    s = wrap_scene(scene_dict([comp("a", "nut", (0, 0, 10, 10))]))
+    nut = s.one("nut")
+    assert above(nut, 6.0) and not above(nut, 4.0) and above(3, 4)
+    assert left_of(nut, 6) and right_of(nut, 4) and below(nut, 4)
+
+
+def test_missing_attributes_name_what_exists():
+    s = wrap_scene(scene_dict([comp("a", "nut", (0, 0, 10, 10))]))
+    with pytest.raises(AttributeError, match=r"no attribute 'region'; it has: .*subregion"):
+        _ = s.one("nut").region
+    with pytest.raises(AttributeError, match="it has: "):
+        _ = s.left_half().nope

@@ -400,7 +400,9 @@ class RuleCompiler:
                 feedback = "\n".join(f"- {p}" for p in problems)
                 repair = self.templates["codegen/repair.md"].render(feedback=feedback)
                 msgs = [*first, AIMessage(f"```python\n{last.code}```"), HumanMessage(repair)]
-                temp = 0.0 if rounds == 1 else s.temperature
+                temp = 0.0 if rounds == 1 and not repeated else s.temperature
+                if repeated:  # greedy and mild sampling gave the same failing code again
+                    temp = max(s.temperature, 1.0)
                 answer = self._ask(msgs, temperature=temp, seed=s.seed + 100 + rounds)
                 step = f"repair {rounds}"
             elif sampled < s.candidates and (last is None or last.ok or rounds >= s.max_rounds):

@@ -28,6 +28,7 @@ def vocabulary_text(spec: CategorySpec) -> str:
         for a in comp.attributes:
             kind = f"one of {', '.join(a.values or [])}" if a.type == "enum" else a.type
             unit = f", {a.unit}" if a.unit else ""
+            unit += ", may be None" if a.nullable else ""
             desc = f": {a.description.strip()}" if a.description else ""
             attrs.append(f'c.attr("{a.name}") ({kind}{unit}){desc}')
         if attrs:

@@ -110,6 +110,8 @@ class Mutation:
         if self.op == "recolor":
             return f"make {which} {self.color}"
         if self.op == "set_attr":
+            if self.value is None:
+                return f"set {self.attr} of {which} to None (not set)"
             return f"set {self.attr} of {which} to {self.value!r}"
         if self.op == "swap":
             return f"swap the positions of the {self.label} and the {self.other}"
@@ -212,7 +214,8 @@ def propose_mutations(spec: CategorySpec, reference: dict[str, Any]) -> list[Mut
 
     For every label present: remove it, duplicate it, move it clearly in each direction,
     shrink and enlarge it, recolour it to a colour no reference component of that label has,
-    rotate it, set each declared attribute to other values; and swap the positions of every
+    rotate it, set each declared attribute to other values (and to None where the spec
+    declares it nullable); and swap the positions of every
     pair of different labels (where both still fit in the image).
 
     Args:
@@ -252,6 +255,8 @@ def propose_mutations(spec: CategorySpec, reference: dict[str, Any]) -> list[Mut
                 ]
             elif attr.type == "bool" and isinstance(current, bool):
                 out.append(Mutation("set_attr", label, attr=attr.name, value=not current))
+            if attr.nullable and current is not None:
+                out.append(Mutation("set_attr", label, attr=attr.name, value=None))
     for i, a in enumerate(labels):
         for b in labels[i + 1 :]:
             out.append(Mutation("swap", a, other=b))

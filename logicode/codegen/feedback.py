@@ -34,6 +34,20 @@ _HINTS: tuple[tuple[str, str], ...] = (
         "hint: labels are plain strings; get components with scene.find(label) or"
         " scene.one(label) and use their attributes",
     ),
+    (
+        "'int' object is not iterable",
+        "hint: scene.count(...) is a number; loop over scene.find(label) to visit components",
+    ),
+    (
+        "the group is empty",
+        "hint: scene.find(label) returns an empty group when there is none of that part; test"
+        " `if not group:` first and return [] unless the rule is about that part being present",
+    ),
+    (
+        "list index out of range",
+        "hint: scene.find(label) may be empty; test len(...) before indexing, or use"
+        " scene.one(label) and test `is None`",
+    ),
 )
 """Generic advice added to repair feedback when an error message contains the first text."""
 
@@ -244,8 +258,13 @@ def scene_facts(
             )
     for a, b in combinations(firsts, 2):
         ca, cb = firsts[a], firsts[b]
-        lines.append(
+        line = (
             f"inside({a}, {b}) = {inside(ca, cb)}, inside({b}, {a}) = {inside(cb, ca)}, "
             f"above({a}, {b}) = {above(ca, cb)}, left_of({a}, {b}) = {left_of(ca, cb)}"
         )
+        for small, big, ns, nb in ((ca, cb, a, b), (cb, ca, b, a)):
+            if inside(small, big):
+                rx, ry = small.relative_to(big)
+                line += f", {ns}.relative_to({nb}) = (rx={rx:.2f}, ry={ry:.2f})"
+        lines.append(line)
     return lines

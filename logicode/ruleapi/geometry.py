@@ -11,28 +11,28 @@ from typing import Any
 
 
 def above(a: Any, b: Any) -> bool:
-    """True if a's centre is higher in the image than b's (smaller y).
+    """True if a's centre is higher in the image than b's (smaller y); numbers are y values.
 
     Example:
         if not above(cap, label):
             return [violation("cap must be above the label", cap, label)]
     """
-    return _geom(a, "above", "a")[5] < _geom(b, "above", "b")[5]
+    return _coord(a, 5, "above", "a") < _coord(b, 5, "above", "b")
 
 
 def below(a: Any, b: Any) -> bool:
-    """True if a's centre is lower in the image than b's (larger y)."""
-    return _geom(a, "below", "a")[5] > _geom(b, "below", "b")[5]
+    """True if a's centre is lower in the image than b's (larger y); numbers are y values."""
+    return _coord(a, 5, "below", "a") > _coord(b, 5, "below", "b")
 
 
 def left_of(a: Any, b: Any) -> bool:
-    """True if a's centre is left of b's (smaller x)."""
-    return _geom(a, "left_of", "a")[4] < _geom(b, "left_of", "b")[4]
+    """True if a's centre is left of b's (smaller x); numbers are x values."""
+    return _coord(a, 4, "left_of", "a") < _coord(b, 4, "left_of", "b")
 
 
 def right_of(a: Any, b: Any) -> bool:
-    """True if a's centre is right of b's (larger x)."""
-    return _geom(a, "right_of", "a")[4] > _geom(b, "right_of", "b")[4]
+    """True if a's centre is right of b's (larger x); numbers are x values."""
+    return _coord(a, 4, "right_of", "a") > _coord(b, 4, "right_of", "b")
 
 
 def inside(a: Any, b: Any, tol: float | None = None) -> bool:
@@ -118,6 +118,13 @@ def _geom(obj: Any, fn: str, arg: str) -> tuple[float, float, float, float, floa
             f"(e.g. scene.one(label) or a loop over scene.find(label))"
         )
     raise TypeError(f"{fn}(): {arg} must be a component or region, got {type(obj).__name__}")
+
+
+def _coord(obj: Any, index: int, fn: str, arg: str) -> float:
+    """A plain number as it is, else the centre x (index 4) or y (index 5) of a box."""
+    if _is_number(obj):
+        return float(obj)
+    return _geom(obj, fn, arg)[index]
 
 
 def _is_number(v: Any) -> bool:

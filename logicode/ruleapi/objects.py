@@ -43,6 +43,10 @@ class _Frozen:
         for name, value in values.items():
             object.__setattr__(self, name, value)
 
+    def __getattr__(self, name: str) -> Any:
+        # Only reached when normal lookup fails: name what does exist, for the repair prompt.
+        raise AttributeError(_no_such_attribute(type(self), name))
+
 
 class Box(_Frozen):
     """Geometry of anything with a box: scene, Region, Component.
@@ -149,6 +153,15 @@ class Box(_Frozen):
         """Same as distance(self, other)."""
         return distance(self, other)
 
+    def contains(self, thing: Any) -> bool:
+        """True if thing's centre (or an (x, y) point) lies in this box.
+
+        Example:
+            cell = [r for r in tray.grid(2, 3) if r.contains(nut)]
+        """
+        x, y = _point(thing, "contains")
+        return self.left <= x < self.right and self.top <= y < self.bottom
+
 
 class Region(Box):
     """A rectangle of the image, from box halves, subregion or grid, or scene.region.
@@ -188,19 +201,14 @@ class Region(Box):
             col=int(col),
         )
 
-    def contains(self, thing: Box) -> bool:
-        """True if thing's centre lies in this region (left/top edge in, right/bottom out)."""
-        _, _, _, _, x, y = _geom(thing, "contains", "thing")
-        return self.left <= x < self.right and self.top <= y < self.bottom
-
-    def find(self, *labels: str) -> list[Component]:
+    def find(self, *labels: str) -> Group:
         """Components with these labels whose centre lies in this region, sorted like scene.find."""
         if self._scene is None:
             raise ValueError(
                 "this region comes from a plain (x0, y0, x1, y1) tuple and knows no components; "
                 "use scene.region(x0, y0, x1, y1) instead"
             )
-        return [c for c in self._scene.find(*labels) if self.contains(c)]
+        return Group(c for c in self._scene.find(*labels) if self.contains(c))
 
     def count(self, *labels: str) -> int:
         """Number of components with these labels whose centre lies in this region.
@@ -313,6 +321,88 @@ class Component(Box):
         return f"Component(id={self.id!r}, label={self.label!r}, x={self.x:g}, y={self.y:g})"
 
 
+class Group(list):
+    """What find() returns: a list of components (loop, index, len) that also acts as their union.
+
+    Index, loop and len() it like a list; its box, centre and area describe all its members
+    together, so it can be passed wherever a component is (above(), inside(), ratio()...).
+
+    Attributes:
+        area: Total area of the members (0 if empty).
+        x, y: Area-weighted centre of the members.
+        left, top, right, bottom, width, height: The box around all members.
+        bbox, center: Tuples as for a component.
+    """
+
+    __slots__ = ()
+
+    def _members(self, what: str) -> list[Component]:
+        if not self:
+            raise ValueError(
+                f"group.{what}: the group is empty (nothing of that label was found); "
+                "check `if not group:` or len(group) first"
+            )
+        return list(self)
+
+    @property
+    def area(self) -> float:
+        """Total area."""
+        return float(sum(c.area for c in self))
+
+    @property
+    def x(self) -> float:
+        """Area-weighted centre x."""
+        return _weighted(self._members("x"), "x")
+
+    @property
+    def y(self) -> float:
+        """Area-weighted centre y."""
+        return _weighted(self._members("y"), "y")
+
+    @property
+    def center(self) -> tuple[float, float]:
+        """(x, y)."""
+        return (self.x, self.y)
+
+    @property
+    def left(self) -> float:
+        """Leftmost edge."""
+        return min(c.left for c in self._members("left"))
+
+    @property
+    def top(self) -> float:
+        """Topmost edge."""
+        return min(c.top for c in self._members("top"))
+
+    @property
+    def right(self) -> float:
+        """Rightmost edge."""
+        return max(c.right for c in self._members("right"))
+
+    @property
+    def bottom(self) -> float:
+        """Lowest edge."""
+        return max(c.bottom for c in self._members("bottom"))
+
+    @property
+    def width(self) -> float:
+        """Width of the box around all members."""
+        return self.right - self.left
+
+    @property
+    def height(self) -> float:
+        """Height of the box around all members."""
+        return self.bottom - self.top
+
+    @property
+    def bbox(self) -> tuple[float, float, float, float]:
+        """(left, top, right, bottom)."""
+        return (self.left, self.top, self.right, self.bottom)
+
+    def __getattr__(self, name: str) -> Any:
+        raise AttributeError(_no_such_attribute(Group, name, group=True))
+
+
 class Scene(Region):
     """The scene passed to check(scene): the whole image, as a Region with its components.
 
@@ -338,7 +428,7 @@ class Scene(Region):
         object.__setattr__(self, "_scene", self)
         self._init(category=str(data.get("category", "")), components=tuple(comps))
 
-    def find(self, *labels: str) -> list[Component]:
+    def find(self, *labels: str) -> Group:
         """Components with any of these labels (all if none), top-to-bottom then left-to-right.
 
         Example:
@@ -346,7 +436,7 @@ class Scene(Region):
             parts = scene.find("nut", "bolt")
         """
         wanted = set(_flatten_labels(labels))
-        return [c for c in self.components if not wanted or c.label in wanted]
+        return Group(c for c in self.components if not wanted or c.label in wanted)
 
     def count(self, *labels: str) -> int:
         """Number of components with any of these labels.
@@ -423,6 +513,41 @@ def _flatten_labels(labels: Iterable[Any]) -> list[str]:
         else:
             raise TypeError(f"labels must be strings, got {type(item).__name__}")
     return out
+
+
+def _weighted(comps: list[Component], axis: str) -> float:
+    total = sum(c.area for c in comps)
+    if total <= 0:
+        return sum(getattr(c, axis) for c in comps) / len(comps)
+    return sum(getattr(c, axis) * c.area for c in comps) / total
+
+
+def _point(thing: Any, fn: str) -> tuple[float, float]:
+    """(x, y) of an (x, y) pair, else the centre of a component, region or box tuple."""
+    if isinstance(thing, (tuple, list)) and len(thing) == 2 and all(_is_number(v) for v in thing):
+        return (float(thing[0]), float(thing[1]))
+    _, _, _, _, x, y = _geom(thing, fn, "thing")
+    return (x, y)
+
+
+def _public_names(cls: type) -> list[str]:
+    names: dict[str, None] = {}
+    for klass in cls.__mro__:
+        if klass in (object, list, _Frozen):
+            continue
+        for name in [*getattr(klass, "__slots__", ()), *vars(klass)]:
+            if not name.startswith("_"):
+                names[name] = None
+    return sorted(names)
+
+
+def _no_such_attribute(cls: type, name: str, *, group: bool = False) -> str:
+    kind = cls.__name__
+    have = ", ".join(_public_names(cls))
+    text = f"{kind} has no attribute {name!r}; it has: {have}"
+    if group:
+        text += "; it is a list: loop over it or index it for single components"
+    return text
 
 
 def _largest(comps: list[Component]) -> Component | None:

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from logicode.ruleapi.objects import Box, Component, Region, Scene
+from logicode.ruleapi.objects import Box, Component, Group, Region, Scene
 
 _PROMPT_INTRO = """\
 ## Scene API
 Write `def check(scene):` returning a list of violation(...) results; [] means the rule holds.
 Units are pixels, origin top-left, y grows DOWNWARDS (smaller y = higher in the image).
-`scene.find(label)` etc. return Component objects: never index raw dicts or compare list
-positions; use the attributes and helpers below. Everything is read-only."""
+`scene.one(label)` returns a Component or None; `scene.find(label)` returns a Group (a list
+of Components, possibly empty). Never index raw dicts or compare list positions; use the
+attributes and helpers below. Everything is read-only."""
 
 
 def api_reference(style: str = "prompt") -> str:
@@ -38,6 +39,7 @@ def api_reference(style: str = "prompt") -> str:
         ("### scene", "scene", Scene),
         ("### Region", "region", Region),
         ("### Component c", "c", Component),
+        ("### Group g (what find returns)", "g", Group),
         ("### Shared by scene, Region and Component (box)", "box", Box),
     ]
     out = [_PROMPT_INTRO]

@@ -98,3 +98,35 @@ def test_context_texts():
     assert "kind in {round}" in summary
     assert "2 normal references" in summary
     assert reference_summary(SPEC, []) == "(no reference scenes)"
+
+
+def test_nullable_attributes_are_also_unset():
+    spec = spec_from_dict(
+        {
+            "category": "tray",
+            "components": [
+                {"label": "tray"},
+                {
+                    "label": "lid",
+                    "attributes": [
+                        {"name": "kind", "type": "enum", "values": ["round", "square"]},
+                        {"name": "slot", "type": "number", "nullable": True},
+                    ],
+                },
+                {"label": "nut"},
+            ],
+            "rules": [{"id": "r", "text": "The lid's slot is set."}],
+        }
+    )
+    ref = reference()
+    for c in ref["components"]:
+        if c["label"] == "lid":
+            c["attributes"]["slot"] = 2
+    unset = [m for m in propose_mutations(spec, ref) if m.op == "set_attr" and m.value is None]
+    assert [m.attr for m in unset] == ["slot"]  # kind is not nullable
+    changed = unset[0].apply(ref)
+    lid = next(c for c in changed["components"] if c["label"] == "lid")
+    assert lid["attributes"]["slot"] is None
+    scene_from_dict(changed, vocabulary=spec.vocabulary)
+    assert "None (not set)" in unset[0].describe()
+    assert 'c.attr("slot") (number, may be None)' in vocabulary_text(spec)

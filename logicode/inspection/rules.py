@@ -27,6 +27,7 @@ from typing import Any
 
 from logicode.codegen.compiler import TEMPLATES, CompileSettings
 from logicode.codegen.pack import RuleEntry, RulePack, code_sha256
+from logicode.digest import json_digest
 from logicode.errors import LogicodeError
 from logicode.llm.store import cache_dir
 from logicode.prompts import load_template
@@ -39,14 +40,9 @@ class RulesError(LogicodeError):
     """The rules of an inspection cannot be resolved (bad options, wrong category)."""
 
 
-def _digest(obj: Any) -> str:
-    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 def spec_content_sha256(spec: CategorySpec) -> str:
     """SHA-256 of a spec's content (canonical JSON), independent of its file's formatting."""
-    return _digest(spec.model_dump(mode="json"))
+    return json_digest(spec.model_dump(mode="json"))
 
 
 def inline_spec(spec: CategorySpec, texts: Sequence[str]) -> CategorySpec:
@@ -81,14 +77,14 @@ def pack_cache_key(
     from logicode.ruleapi import api_reference
 
     model_id = model.get("sha256") or f"{model.get('backend', '')}:{model.get('name', '')}"
-    return _digest(
+    return json_digest(
         {
             "spec": spec_content_sha256(spec),
             "model": model_id,
             "prompts": {name: load_template(name).sha256 for name in TEMPLATES},
             "api": hashlib.sha256(api_reference().encode("utf-8")).hexdigest(),
             "settings": asdict(settings),
-            "references": [_digest(r) for r in references],
+            "references": [json_digest(r) for r in references],
         }
     )[:24]
 

@@ -19,7 +19,6 @@ or described becomes an ``error`` record and the batch goes on.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import time
@@ -34,6 +33,7 @@ from logicode import __version__
 from logicode.bench.metrics import anomaly_score, image_verdict
 from logicode.bench.records import rule_outcomes
 from logicode.codegen.pack import RulePack
+from logicode.digest import json_digest
 from logicode.errors import LogicodeError
 from logicode.inspection.record import (
     AUDIT_FILE,
@@ -86,11 +86,6 @@ class InputItem:
 
 def _utc() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-
-
-def _digest(obj: Any) -> str:
-    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def collect_inputs(inputs: Sequence[Path], *, recursive: bool = False) -> list[InputItem]:
@@ -183,8 +178,8 @@ def _identity(job: InspectJob) -> dict[str, Any]:
     return {
         "category": job.spec.category,
         "pack": pack_summary(job.pack, job.pack_dir)["digest"],
-        "perception": _digest({k: v for k, v in perception.items() if k != "seconds"}),
-        "explain": _digest(job.explainer.info()) if job.explainer is not None else None,
+        "perception": json_digest({k: v for k, v in perception.items() if k != "seconds"}),
+        "explain": json_digest(job.explainer.info()) if job.explainer is not None else None,
         "settings": job.settings,
     }
 
@@ -421,7 +416,7 @@ def run_inspection(
             "model": manifest.pack.get("model", {}),
             "prompts": manifest.pack.get("prompts", {}),
             "rules": {k: v["code_sha256"] for k, v in manifest.pack["rules"].items()},
-            "perception": _digest(manifest.perception),
+            "perception": json_digest(manifest.perception),
             "explain": manifest.explain,
             "images": len(items),
             "already_done": len(items) - len(todo),

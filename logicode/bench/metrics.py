@@ -9,7 +9,14 @@ Conventions used throughout (they are part of the benchmark's definition):
   error never counts as passing. ``error`` images are excluded from accuracy, precision, recall,
   F1 and AUROC (so every figure is computed on the same images), and are reported as
   ``n_error``, ``coverage`` and ``accuracy_strict`` (which counts them as wrong).
-* **Anomaly score** (:func:`anomaly_score`). The sum over rules of ``weight * c``, where ``c`` is
+* **Image score** (:func:`image_score`), what the AUROC ranks: ``major + minor``, the major
+  term 1 when a rule failed (verdict ``anomaly``), ``error_weight`` (default 0.5) when none
+  failed and one errored, else 0; the minor term ``d / (1 + d)`` in ``[0, 1)`` where ``d`` is
+  the scene's deviation from the normal reference scenes (:mod:`logicode.bench.deviation`).
+  So ``score >= 1`` exactly when the verdict is ``anomaly``, and within a verdict the more
+  unusual scene ranks higher. ``auroc_rules`` and ``auroc_deviation`` report each term alone.
+* **Rules-only score** (:func:`anomaly_score`, the score before the deviation term, still
+  used by ``logicode inspect``). The sum over rules of ``weight * c``, where ``c`` is
   the rule's confidence when it failed (:func:`rule_confidence`), ``error_weight`` (default
   0.5: no verdict is as likely a fail as a pass) when it errored, and 0 when it passed. On
   ground-truth scenes every confidence is 1, so the score is the number of violated rules.
@@ -41,6 +48,8 @@ POSITIVE = "logical_anomaly"
 NEGATIVE = "good"
 GOOD_ROW = "good"
 DEFAULT_ERROR_WEIGHT = 0.5
+SCORE_NAME = "verdict+deviation/1"
+"""Name of the image score definition (:func:`image_score`), kept in ``run.json`` settings."""
 MACRO_KEYS = (
     "accuracy",
     "accuracy_strict",
@@ -48,6 +57,8 @@ MACRO_KEYS = (
     "recall",
     "f1",
     "auroc",
+    "auroc_rules",
+    "auroc_deviation",
     "reasoning_precision",
     "codegen_compiled",
     "codegen_validated",
@@ -330,6 +341,63 @@ def anomaly_score(
         elif status == "error":
             total += w * error_weight
     return total
+
+
+def image_score(
+    rule_results: Mapping[str, Any] | Iterable[Any],
+    deviation: float | None = None,
+    *,
+    error_weight: float = DEFAULT_ERROR_WEIGHT,
+) -> float:
+    """The image anomaly score LogiBench ranks images by (AUROC): verdict, then deviation.
+
+    ``score = major + minor``. The *major* term follows the verdict: 1 when a rule failed,
+    ``error_weight`` when none failed but one errored, 0 when every rule passed. The
+    *minor* term is ``d / (1 + d)`` in ``[0, 1)``, with ``d`` the scene's deviation from the
+    normal reference scenes (:mod:`logicode.bench.deviation`; 0 without references). The
+    minor term is below the weight of a violation, so ``score >= 1`` exactly when the
+    verdict is ``anomaly``, and it orders the images within each verdict by how unusual
+    their scene is.
+
+    Args:
+        rule_results: Results of the rules on the image (list, or mapping rule id -> result).
+        deviation: The scene's deviation (``None``: no references, minor term 0).
+        error_weight: Major term of an image with a rule in error and none failed.
+
+    Returns:
+        The score, >= 0.
+    """
+    statuses = [_field(r, "status") for r in _as_list(rule_results)]
+    if "fail" in statuses:
+        major = 1.0
+    elif "error" in statuses:
+        major = error_weight
+    else:
+        major = 0.0
+    d = 0.0 if deviation is None else max(0.0, float(deviation))
+    return major + d / (1.0 + d)
+
+
+def score_definition() -> dict[str, Any]:
+    """How the image anomaly score is made (written to ``metrics.json`` as ``run.score``)."""
+    from logicode.bench import deviation as dev
+
+    return {
+        "name": SCORE_NAME,
+        "definition": (
+            "score = major + minor; major = 1 if any rule failed, error_weight if none failed "
+            "and one errored, else 0; minor = d / (1 + d) with d the scene's deviation from "
+            "the normal reference scenes (distance to the nearest reference over the median "
+            "leave-one-out nearest-reference distance), so score >= 1 iff verdict anomaly"
+        ),
+        "error_weight": DEFAULT_ERROR_WEIGHT,
+        "features": list(dev.FEATURES),
+        "feature_floors": [float(x) for x in dev.FEATURE_FLOORS],
+        "missing_cost": dev.MISSING_COST,
+        "attribute_cost": dev.ATTRIBUTE_COST,
+        "auroc_rules": "AUROC of the rules-only score (sum of violated rules' confidences)",
+        "auroc_deviation": "AUROC of the deviation d alone",
+    }
 
 
 def image_verdict(
@@ -632,8 +700,11 @@ class GroupMetrics:
         n_error: Good and logical-anomaly images with verdict ``error`` (not scored).
         n_excluded: Images outside the benchmark (structural anomalies).
         confusion: Binary confusion counts on the scored images.
-        auroc: AUROC of the anomaly score on the scored images.
+        auroc: AUROC of the anomaly score (:func:`image_score`) on the scored images.
         roc: ROC curve points, ``None`` with one class only.
+        auroc_rules: AUROC of the rules-only score (:func:`anomaly_score`) on the same images.
+        auroc_deviation: AUROC of the deviation alone, ``None`` unless every scored image
+            has one.
         reasoning: Reasoning precision counts.
         codegen: Code-generation counts, ``None`` when no codegen records were given.
         seconds_per_image: Mean total time per image (all records with timings).
@@ -654,6 +725,8 @@ class GroupMetrics:
     seconds_per_image: float | None
     stage_seconds: dict[str, float] = field(default_factory=dict)
     peak_memory_mb: float | None = None
+    auroc_rules: AurocResult | None = None
+    auroc_deviation: AurocResult | None = None
 
     @property
     def accuracy_strict(self) -> float | None:
@@ -675,6 +748,8 @@ class GroupMetrics:
             "recall": self.confusion.recall,
             "f1": self.confusion.f1,
             "auroc": self.auroc.value,
+            "auroc_rules": self.auroc_rules.value if self.auroc_rules else None,
+            "auroc_deviation": self.auroc_deviation.value if self.auroc_deviation else None,
             "reasoning_precision": self.reasoning.value,
             "codegen_compiled": cg.compiled_rate if cg else None,
             "codegen_validated": cg.validated_rate if cg else None,
@@ -758,6 +833,7 @@ def group_metrics(
     y_true = [_is_positive(r) for r in scored]
     y_pred = [r.verdict == "anomaly" for r in scored]
     scores = [_score(r) for r in scored]
+    deviations = [r.deviation for r in scored]
     timed = [r for r in records if r.timings]
     stages = sorted({k for r in timed for k in r.timings})
     stage_seconds = {
@@ -773,6 +849,12 @@ def group_metrics(
         confusion=confusion(y_true, y_pred),
         auroc=auroc(y_true, scores),
         roc=roc_curve(y_true, scores),
+        auroc_rules=auroc(y_true, [anomaly_score(r.rules) for r in scored]),
+        auroc_deviation=(
+            auroc(y_true, [float(d) for d in deviations if d is not None])
+            if scored and all(d is not None for d in deviations)
+            else None
+        ),
         reasoning=reasoning_precision(scored),
         codegen=codegen_rates(codegen) if codegen is not None else None,
         seconds_per_image=(

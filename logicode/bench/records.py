@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from logicode.bench.metrics import (
     DEFAULT_ERROR_WEIGHT,
     Verdict,
-    anomaly_score,
+    image_score,
     image_verdict,
     rule_confidence,
 )
@@ -112,7 +112,10 @@ class ImageRecord(_Model):
         truth: Ground-truth kind (good, logical_anomaly, structural_anomaly).
         defects: True defect names (dataset names); empty for good images.
         rules: Outcome of each rule.
-        score: Anomaly score (``None`` only when the image itself failed).
+        score: Anomaly score, :func:`~logicode.bench.metrics.image_score` (``None`` only
+            when the image itself failed).
+        deviation: The scene's deviation from the normal reference scenes (``None``: no
+            references, or no scene).
         verdict: ``anomaly``, ``good`` or ``error`` (must agree with ``rules`` and ``error``).
         timings: Seconds spent per stage (e.g. ``perception``, ``rules``).
         error: Why the image could not be processed, one line (``None`` when it was).
@@ -125,6 +128,7 @@ class ImageRecord(_Model):
     defects: list[str] = Field(default_factory=list)
     rules: list[RuleOutcome] = Field(default_factory=list)
     score: float | None = Field(default=None, ge=0.0)
+    deviation: float | None = Field(default=None, ge=0.0)
     verdict: Literal["anomaly", "good", "error"]
     timings: dict[str, float] = Field(default_factory=dict)
     error: str | None = None
@@ -184,7 +188,7 @@ def build_record(
     timings: Mapping[str, float] | None = None,
     error: str | None = None,
     peak_memory_mb: float | None = None,
-    weights: Mapping[str, float] | None = None,
+    deviation: float | None = None,
     error_weight: float = DEFAULT_ERROR_WEIGHT,
 ) -> ImageRecord:
     """Build the record of one image from the sandbox's rule results.
@@ -204,8 +208,9 @@ def build_record(
         timings: Seconds per stage.
         error: Why the image could not be processed (makes the verdict ``error``).
         peak_memory_mb: Peak resident memory, if measured.
-        weights: Optional rule weights for the score.
-        error_weight: Score contribution of a rule in error.
+        deviation: The scene's deviation from the normal references (see
+            :mod:`logicode.bench.deviation`), the score's minor term.
+        error_weight: Score of an image with a rule in error and none failed.
 
     Returns:
         The validated record.
@@ -214,7 +219,7 @@ def build_record(
     verdict: Verdict = image_verdict(outcomes, image_error=error is not None)
     score = None
     if error is None:
-        score = anomaly_score(outcomes, weights=weights, error_weight=error_weight)
+        score = image_score(outcomes, deviation, error_weight=error_weight)
     return ImageRecord(
         image_id=image_id,
         category=category,
@@ -222,6 +227,7 @@ def build_record(
         defects=list(defects),
         rules=outcomes,
         score=score,
+        deviation=deviation if error is None else None,
         verdict=verdict,
         timings=dict(timings or {}),
         error=error,

@@ -19,7 +19,11 @@ One run (:func:`run_bench`) measures the whole system on one or more categories:
    has none, as the real juice_bottle subset), in batches. Each image's record is appended
    to ``OUT/records.jsonl`` as soon as its batch is done, so an interrupted run resumes
    where it stopped. A rule that failed to compile counts as never firing (a ``pass`` on
-   every image) and is listed in the report.
+   every image) and is listed in the report. Each image's anomaly score adds to the rules'
+   verdict a bounded measure of how far its scene is from the normal reference scenes (the
+   dataset's ``train/good`` images, their scenes made the same way as the evaluation
+   scenes and kept under ``OUT/refscenes``): see :mod:`logicode.bench.deviation` and
+   :func:`logicode.bench.metrics.image_score`.
 5. **Code generation.** Each rule is judged on the held-out ground-truth scenes (every
    evaluation image with a scene): it is right on a scene when it fails exactly when one of
    the scene's true defects is among the defects it guards. With the synthetic generators
@@ -42,7 +46,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from logicode.bench.metrics import BenchMetrics, CodegenRecord, evaluate
+from logicode.bench.deviation import ReferenceModel
+from logicode.bench.metrics import (
+    SCORE_NAME,
+    BenchMetrics,
+    CodegenRecord,
+    evaluate,
+    score_definition,
+)
 from logicode.bench.records import ImageRecord, append_record, build_record, read_records
 from logicode.bench.report import atomic_write_text, markdown_table, write_metrics_json
 from logicode.codegen.compiler import CompileSettings
@@ -61,6 +72,9 @@ log = logging.getLogger(__name__)
 
 SCENE_MODES = ("gt", "perceived")
 RECORDS_FILE = "records.jsonl"
+REFSCENES_DIR = "refscenes"
+MAX_DEVIATION_REFS = 50
+"""Most ``train/good`` images whose scenes form the normal reference of the deviation term."""
 RUN_FILE = "run.json"
 METRICS_FILE = "metrics.json"
 REPORT_FILE = "report.md"
@@ -136,6 +150,7 @@ class BenchConfig:
             "rule_ids": list(self.rule_ids),
             "refs": str(self.refs) if self.refs else None,
             "max_refs": self.max_refs,
+            "score": SCORE_NAME,
         }
         if self.rules_pack is None:
             out.update(backend=self.backend, model=self.model, compile=asdict(self.compile))
@@ -189,6 +204,7 @@ class CategoryRun:
     skipped_structural: int
     stage_seconds: dict[str, float]
     perception: dict[str, Any] | None = None
+    deviation: dict[str, Any] | None = None
 
 
 @dataclass
@@ -613,6 +629,50 @@ def perception_quality(
     return summarise(scores) if scores else None
 
 
+# --- normal reference scenes for the deviation term --------------------------------------------
+
+
+def deviation_items(ds: LocoDataset, limit: int = MAX_DEVIATION_REFS) -> list[EvalItem]:
+    """The ``train/good`` images whose scenes are the normal reference (first ``limit``)."""
+    items = sorted(ds.iter(split="train", kind="good"), key=lambda it: it.name)[:limit]
+    return [
+        EvalItem(
+            image_id=f"{it.split}/{it.folder}/{it.name}",
+            truth="good",
+            defects=(),
+            image_path=it.path,
+            scene_path=it.scene_path,
+        )
+        for it in items
+    ]
+
+
+def reference_scenes(items: Sequence[EvalItem], source: SceneSource) -> list[dict[str, Any]]:
+    """Scenes of the reference images, made by ``source`` (perceived ones are kept on disk).
+
+    A :class:`PerceivedScenes` source reuses a scene it already saved (a resumed run), so the
+    reference, and with it every score, stays the same across an interruption. Images whose
+    scene cannot be made are left out with a warning.
+    """
+    from logicode.scene import load_scene
+
+    scenes = []
+    for item in items:
+        try:
+            if isinstance(source, PerceivedScenes) and source.path_of(item).is_file():
+                scenes.append(load_scene(source.path_of(item)).model_dump(mode="json"))
+            else:
+                scenes.append(source.scene(item)[0])
+        except LogicodeError as exc:
+            log.warning("reference %s left out: %s", item.image_id, str(exc).splitlines()[0])
+    return scenes
+
+
+def fit_reference(scenes: Sequence[Mapping[str, Any]]) -> ReferenceModel | None:
+    """The deviation model of the reference scenes, ``None`` when there are none."""
+    return ReferenceModel.fit(scenes) if scenes else None
+
+
 # --- verdicts ---------------------------------------------------------------------------------
 
 
@@ -631,11 +691,14 @@ def run_images(
     batch_size: int = 16,
     progress: Progress | None = None,
     done: Iterable[tuple[str, str]] = (),
+    reference: ReferenceModel | None = None,
 ) -> int:
     """Evaluate the pack on every item not yet recorded; append one record per image.
 
     Rules that did not compile are recorded as passing (they never fire). An image whose
-    scene cannot be made gets an ``error`` record with the reason.
+    scene cannot be made gets an ``error`` record with the reason. With a ``reference``,
+    each record carries its scene's deviation from the normal references (see
+    :func:`logicode.bench.metrics.image_score`).
 
     Returns:
         The number of images evaluated now.
@@ -670,8 +733,9 @@ def run_images(
             per_image = (time.perf_counter() - t0) / max(1, len(made))
             memory = peak_rss_mb()
             recs = []
-            for (item, _scene, scores, secs), res in zip(made, results, strict=True):
+            for (item, scene, scores, secs), res in zip(made, results, strict=True):
                 res = {**res, **{rid: _pass(rid) for rid in failed}}
+                dev = reference.deviation(scene) if reference is not None else None
                 recs.append(
                     build_record(
                         item.image_id,
@@ -683,6 +747,7 @@ def run_images(
                         component_scores=scores,
                         timings={source.stage: secs, "rules": per_image},
                         peak_memory_mb=memory,
+                        deviation=dev,
                     )
                 )
             for item, why, secs in errors:
@@ -950,12 +1015,22 @@ def run_bench(
             t0 = time.perf_counter()
             source: SceneSource
             todo = [it for it in items if (cat, it.image_id) not in done]
+            ref_items = deviation_items(ds)
+            ref_source: SceneSource
             if cfg.scenes == "perceived":
-                pipeline = build_perception(target, spec, cfg) if todo else None
+                ref_dir = out / REFSCENES_DIR / cat
+                need = todo or any(
+                    not (ref_dir / f"{r.image_id}.json").is_file() for r in ref_items
+                )
+                pipeline = build_perception(target, spec, cfg) if need else None
                 source = PerceivedScenes(pipeline, out / "scenes" / cat)
+                ref_source = PerceivedScenes(pipeline, ref_dir)
             else:
-                source = GroundTruthScenes(spec)
+                source = ref_source = GroundTruthScenes(spec)
             stages["perception_fit"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            reference = fit_reference(reference_scenes(ref_items, ref_source))
+            stages["reference"] = time.perf_counter() - t0
             t0 = time.perf_counter()
             n_now = run_images(
                 items,
@@ -967,6 +1042,7 @@ def run_bench(
                 batch_size=cfg.batch_size,
                 progress=progress,
                 done=done,
+                reference=reference,
             )
             stages["images"] = time.perf_counter() - t0
             # --- code generation, judged on held-out ground truth
@@ -992,6 +1068,11 @@ def run_bench(
                     skipped_structural=structural,
                     stage_seconds={k: round(v, 3) for k, v in stages.items()},
                     perception=quality,
+                    deviation=(
+                        {**reference.describe(), "source": f"train/good, {cfg.scenes} scenes"}
+                        if reference is not None
+                        else None
+                    ),
                 )
             )
     cats = {t.category for t in targets}
@@ -999,6 +1080,7 @@ def run_bench(
     metrics = evaluate(records, codegen)
     run = {
         "settings": cfg.settings(),
+        "score": score_definition(),
         "categories": [asdict(r) for r in runs],
         "not_compiled": {
             r.category: [
@@ -1025,6 +1107,14 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+def _pct(v: float | None) -> str:
+    return "n/a" if v is None else f"{100 * v:.1f} %"
+
+
+def _auroc_value(a: Any) -> float | None:
+    return None if a is None else a.value
+
+
 def report_markdown(
     metrics: BenchMetrics, run: Mapping[str, Any], runs: Sequence[CategoryRun]
 ) -> str:
@@ -1046,6 +1136,13 @@ def report_markdown(
         "",
         "Rates in %. *Codegen*: rules compiled and validated; *Held-out*: rules right on every "
         "held-out ground-truth scene; rules that did not compile count as never firing.",
+        "",
+        f"AUROC ranks images by the score `{SCORE_NAME}`: 1 if a rule failed (the verdict), "
+        "plus the scene's bounded deviation from the normal reference scenes, d / (1 + d) < 1 "
+        "(see `metrics.json` `run.score`). Overall AUROC "
+        f"{_pct(metrics.overall.auroc.value)}; rules-only score "
+        f"{_pct(_auroc_value(metrics.overall.auroc_rules))}; deviation alone "
+        f"{_pct(_auroc_value(metrics.overall.auroc_deviation))}.",
         "",
     ]
     for r in runs:
@@ -1078,6 +1175,17 @@ def report_markdown(
         if g is not None and g.stage_seconds:
             per = ", ".join(f"{k} {v:.3f} s" for k, v in g.stage_seconds.items())
             lines.append(f"Per image: {per}.")
+        if g is not None:
+            lines.append(
+                f"AUROC {_pct(g.auroc.value)} (rules only {_pct(_auroc_value(g.auroc_rules))}, "
+                f"deviation alone {_pct(_auroc_value(g.auroc_deviation))})"
+                + (
+                    f"; deviation reference: {r.deviation['references']} scenes "
+                    f"({r.deviation['source']})."
+                    if r.deviation
+                    else "; no reference scenes (train/good), deviation 0."
+                )
+            )
         if r.perception:
             p = r.perception
             lines.append(

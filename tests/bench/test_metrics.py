@@ -14,6 +14,7 @@ from logicode.bench.metrics import (
     curve_area,
     defect_confusion,
     evaluate,
+    image_score,
     image_verdict,
     reasoning_hit,
     reasoning_precision,
@@ -179,6 +180,19 @@ def test_anomaly_score_by_hand():
     assert anomaly_score([passed("a")]) == 0.0
 
 
+def test_image_score_is_verdict_then_bounded_deviation():
+    # major term: 1 if a rule failed (however many, however sure), else 0.5 for an error
+    assert image_score([failed("a"), failed("b"), passed("c")]) == 1.0
+    assert image_score([failed("a", ["c1"])]) == 1.0
+    assert image_score([passed("a"), errored("b")]) == 0.5
+    assert image_score([passed("a"), errored("b")], error_weight=0.0) == 0.0
+    assert image_score([passed("a")]) == 0.0
+    # minor term d / (1 + d): 3 -> 0.75, 1 -> 0.5; never reaches one violation
+    assert image_score([passed("a")], 3.0) == pytest.approx(0.75)
+    assert image_score({"a": failed("a")}, 1.0) == pytest.approx(1.5)
+    assert image_score([passed("a")], 1e9) < image_score([failed("a")], 0.0)
+
+
 def test_image_verdict():
     assert image_verdict([passed("a"), passed("b")]) == "good"
     assert image_verdict([passed("a"), failed("b")]) == "anomaly"
@@ -304,19 +318,26 @@ def test_defect_confusion_by_hand():
 
 def _two_categories():
     t = {"perception": 1.0, "rules": 0.5}
+    two, none = [failed("x"), failed("y")], [passed("x"), passed("y")]
+    # comments: rules-only score; image score = verdict (1/0) + d / (1 + d)
     a = [
-        rec(
-            "a1", "logical_anomaly", [failed("x"), failed("y")], category="A", timings=t
-        ),  # score 2
-        rec("a2", "logical_anomaly", [passed("x"), passed("y")], category="A", timings=t),  # 0, FN
-        rec("a3", "good", [passed("x"), passed("y")], category="A"),  # 0, TN
-        rec("a4", "good", [failed("x"), passed("y")], category="A"),  # 1, FP
+        rec("a1", "logical_anomaly", two, category="A", timings=t, deviation=1.0),  # 2; 1.5
+        rec("a2", "logical_anomaly", none, category="A", timings=t, deviation=3.0),  # 0; .75 FN
+        rec("a3", "good", none, category="A", deviation=1.0),  # 0; 0.5, TN
+        rec("a4", "good", [failed("x"), passed("y")], category="A", deviation=0.0),  # 1; 1, FP
         rec("a5", "logical_anomaly", [errored("x"), passed("y")], category="A"),  # error
         rec("a6", "structural_anomaly", [failed("x"), passed("y")], category="A"),  # excluded
     ]
     b = [
-        rec("b1", "logical_anomaly", [failed("z")], category="B", timings={"rules": 3.0}),  # 1
-        rec("b2", "good", [passed("z")], category="B"),  # 0
+        rec(
+            "b1",
+            "logical_anomaly",
+            [failed("z")],
+            category="B",
+            timings={"rules": 3.0},
+            deviation=0.5,
+        ),  # 1; 1 + 1/3
+        rec("b2", "good", [passed("z")], category="B", deviation=0.25),  # 0; 0.2
     ]
     return a + b
 
@@ -330,8 +351,12 @@ def test_evaluate_per_category_micro_and_macro_by_hand():
     # A: tp a1, fn a2, tn a3, fp a4 -> all rates 1/2
     assert (a.n_images, a.n_scored, a.n_error, a.n_excluded) == (6, 4, 1, 1)
     assert a.confusion == Confusion(tp=1, fp=1, tn=1, fn=1)
-    # A AUROC: anomalies [2, 0], good [0, 1]: 1 + 1 + 0.5 + 0 = 2.5 / 4
-    assert a.auroc.value == pytest.approx(0.625)
+    # A AUROC: anomalies [1.5, 0.75], good [0.5, 1]: 1 + 1 + 1 + 0 = 3 / 4
+    assert a.auroc.value == pytest.approx(0.75)
+    # rules only: anomalies [2, 0], good [0, 1]: 1 + 1 + 0.5 + 0 = 2.5 / 4
+    assert a.auroc_rules.value == pytest.approx(0.625)
+    # deviation only: anomalies [1, 3], good [1, 0]: 0.5 + 1 + 1 + 1 = 3.5 / 4
+    assert a.auroc_deviation.value == pytest.approx(0.875)
     assert a.accuracy_strict == pytest.approx(2 / 5)  # the error image counts as wrong
     assert a.coverage == pytest.approx(4 / 5)
     # A timings: a1 and a2 timed, 1.5 s each
@@ -342,15 +367,18 @@ def test_evaluate_per_category_micro_and_macro_by_hand():
     # micro: tp 2, fn 1, fp 1, tn 2
     assert o.confusion == Confusion(tp=2, fp=1, tn=2, fn=1)
     assert o.confusion.accuracy == pytest.approx(4 / 6)
-    # micro AUROC: anomalies [2, 0, 1], good [0, 1, 0]
+    # micro AUROC: anomalies [1.5, 0.75, 4/3], good [0.5, 1, 0.2]: 3 + 2 + 3 = 8 / 9
+    assert o.auroc.value == pytest.approx(8 / 9)
+    # rules only: anomalies [2, 0, 1], good [0, 1, 0]
     # 2 beats all: 3; 0: 0.5 + 0 + 0.5 = 1; 1: 1 + 0.5 + 1 = 2.5 -> 6.5 / 9
-    assert o.auroc.value == pytest.approx(6.5 / 9)
+    assert o.auroc_rules.value == pytest.approx(6.5 / 9)
     # micro seconds: (1.5 + 1.5 + 3.0) / 3
     assert o.seconds_per_image == pytest.approx(2.0)
     assert o.codegen.validated_rate == pytest.approx(2 / 3)
     # macro: means of the per-category figures
     assert m.macro["accuracy"] == pytest.approx((0.5 + 1.0) / 2)
-    assert m.macro["auroc"] == pytest.approx((0.625 + 1.0) / 2)
+    assert m.macro["auroc"] == pytest.approx((0.75 + 1.0) / 2)
+    assert m.macro["auroc_rules"] == pytest.approx((0.625 + 1.0) / 2)
     assert m.macro["codegen_validated"] == pytest.approx((0.5 + 1.0) / 2)
     assert m.macro["codegen_heldout"] is None  # no held-out scenes anywhere
     assert set(m.confusions) == {"A", "B"}
@@ -361,6 +389,7 @@ def test_evaluate_without_codegen_and_one_class():
     g = m.overall
     assert g.codegen is None and g.figures()["codegen_validated"] is None
     assert g.auroc.value is None and "no logical anomaly" in g.auroc.reason
+    assert g.auroc_deviation is None  # the record has no deviation
     assert g.roc is None and g.seconds_per_image is None
     d = m.to_dict()
     assert d["overall"]["auroc"] is None and d["overall"]["confusion"]["tn"] == 1

@@ -57,19 +57,23 @@ def test_build_record_computes_confidence_score_verdict():
         guards={"count": ["extra_bottle", "missing_bottle"]},
         component_scores={"c1": 0.7, "c2": 0.9},
         timings={"perception": 1.5},
+        deviation=3.0,
     )
     assert r.verdict == "anomaly"
-    # count: min(0.7, 0.9) = 0.7; fill in error: 0.5 -> 1.2
+    # count: min(0.7, 0.9) = 0.7 (rules-only score 0.7 + 0.5 for fill in error)
     assert r.rules[0].confidence == pytest.approx(0.7)
     assert r.rules[1].confidence is None
-    assert r.score == pytest.approx(1.2)
+    # image score: a rule failed (1) + 3 / (1 + 3)
+    assert r.score == pytest.approx(1.75) and r.deviation == 3.0
     assert r.rules[0].guards == ["extra_bottle", "missing_bottle"] and r.rules[1].guards == []
     assert r.key == ("juice", "000")
 
 
 def test_image_error_record():
-    r = build_record("x", "juice", "good", [], error="perception failed: no bottle found")
-    assert r.verdict == "error" and r.score is None
+    r = build_record(
+        "x", "juice", "good", [], error="perception failed: no bottle found", deviation=1.0
+    )
+    assert r.verdict == "error" and r.score is None and r.deviation is None
 
 
 def test_record_rejects_inconsistent_verdict_and_results():

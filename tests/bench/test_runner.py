@@ -12,6 +12,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
+from logicode.bench.metrics import SCORE_NAME
 from logicode.bench.records import read_records
 from logicode.bench.runner import (
     BenchConfig,
@@ -145,6 +146,9 @@ def test_end_to_end_verdicts_metrics_and_codegen(full_run, dataset: Path) -> Non
         # the rule that did not compile is recorded as never firing
         assert next(o for o in r.rules if o.rule == FAILING).status == "pass"
         assert set(r.timings) == {"scene", "rules"} and r.peak_memory_mb > 0
+        # score: the verdict (1 / 0) plus the bounded deviation from the 3 train/good scenes
+        assert r.deviation is not None and r.deviation >= 0
+        assert r.score == pytest.approx(float(want) + r.deviation / (1 + r.deviation))
         pos = r.truth.value == "logical_anomaly"
         tp += pos and want
         fn += pos and not want
@@ -168,6 +172,9 @@ def test_end_to_end_verdicts_metrics_and_codegen(full_run, dataset: Path) -> Non
     # outputs
     doc = json.loads((out / "metrics.json").read_text())
     assert doc["overall"]["accuracy"] == pytest.approx(m.confusion.accuracy)
+    assert doc["run"]["score"]["name"] == doc["run"]["settings"]["score"] == SCORE_NAME
+    assert doc["run"]["categories"][0]["deviation"]["references"] == 3
+    assert doc["overall"]["auroc_rules"] is not None and doc["overall"]["auroc_deviation"]
     assert doc["run"]["categories"][0]["pack_source"] == "compiled"
     report = (out / "report.md").read_text()
     assert "| juice_bottle |" in report and f"| {FAILING} | failed |" in report
@@ -268,6 +275,17 @@ def test_perceived_mode_describes_images_and_scores_perception(
     assert len(recs) == N_GOOD + N_LOGICAL
     assert all("perception" in r.timings for r in recs)
     assert len(list((out / "scenes" / CATEGORY).rglob("*.json"))) == len(recs)
+    # the normal reference of the deviation: the 3 train/good images, perceived and kept
+    refs = sorted((out / "refscenes" / CATEGORY / "train" / "good").glob("*.json"))
+    assert len(refs) == 3 and all(r.deviation is not None for r in recs)
+    assert result.categories[0].deviation["references"] == 3
+    stamp = [p.stat().st_mtime_ns for p in refs]
+    again = run_bench(
+        config(dataset, out, scenes="perceived", rules_pack=pack, rule_ids=(), max_refs=2)
+    )
+    assert again.categories[0].evaluated_now == 0
+    assert [p.stat().st_mtime_ns for p in refs] == stamp  # reused on a rerun
+    assert again.categories[0].deviation == result.categories[0].deviation
     quality = result.categories[0].perception
     assert quality is not None and quality["images"] == len(recs)
     assert 0.0 <= quality["counts_exact"] <= 1.0

@@ -21,6 +21,10 @@ Usage:
         --models qwen2.5-coder-0.5b --rules 3 --out /tmp/codegen.json
     .venv/bin/python benchmarks/codegen.py --categories pushpins --rule-ids one_per_compartment
 
+With ``--out``, every judged rule is also appended to ``OUT.MODEL.rows.jsonl`` as it finishes
+(transcripts included), so a long run can be watched; ``--resume`` reuses the rules already
+judged there with the same settings (peak RSS then covers only the rules run this time).
+
 Run it alone: two LLM processes on the same cores slow each other down badly.
 """
 
@@ -87,6 +91,39 @@ def chosen_rules(spec: Any, args: argparse.Namespace) -> list[Any]:
     return rules
 
 
+def append_row(path: Path, row: dict[str, Any]) -> None:
+    """Append one judged rule to the rows file, flushed to disk (survives an interruption)."""
+    with path.open("a", encoding="utf-8") as f:
+        f.write(json.dumps(row) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def finished_rows(path: Path, settings: dict[str, Any]) -> dict[tuple[str, str, str], Any]:
+    """Rules already judged in an earlier run with the same settings, by (category, id, text).
+
+    The first line of the rows file holds the settings; a file written with other settings,
+    or none at all, yields nothing (the run starts over). A torn last line is ignored.
+    """
+    if not path.is_file():
+        return {}
+    lines = path.read_text(encoding="utf-8").splitlines()
+    try:
+        head = json.loads(lines[0]) if lines else {}
+    except json.JSONDecodeError:
+        return {}
+    if head.get("settings") != json.loads(json.dumps(settings)):
+        return {}
+    out = {}
+    for line in lines[1:]:
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        out[(row["category"], row["rule"], row["text"])] = row
+    return out
+
+
 def worker(args: argparse.Namespace) -> dict[str, Any]:
     """Compile and judge every chosen rule of every category with one model (this process)."""
     import sandbox
@@ -110,6 +147,13 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
     chat = get_chat_model("embedded", **cfg_kw)
     settings = CompileSettings(candidates=args.candidates, max_rounds=args.max_rounds)
     rows: list[dict[str, Any]] = []
+    rows_path = Path(args.rows) if args.rows else None
+    done = finished_rows(rows_path, settings.__dict__) if rows_path and args.resume else {}
+    if rows_path is not None and not done:
+        rows_path.parent.mkdir(parents=True, exist_ok=True)
+        rows_path.write_text(
+            json.dumps({"settings": settings.__dict__, "model": info}) + "\n", encoding="utf-8"
+        )
     t_start = time.perf_counter()
     with sandbox.SandboxPool(api_module="logicode.ruleapi", workers=1) as pool:
         for category in args.categories.split(","):
@@ -123,6 +167,10 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
             heldout = [(it.defects, gt.scene(it)[0]) for it in items]
             compiler = RuleCompiler(chat, spec, refs, pool, settings, model_info=info)
             for rule in chosen_rules(spec, args):
+                key = (category, rule.id, rule.text)
+                if key in done:
+                    rows.append(done[key])
+                    continue
                 pack = compiler.compile([rule], spec_sha256=spec_sha256(category))
                 entry = pack.manifest.rules[0]
                 judged = judge_rules(pack, heldout, pool, category)[0]
@@ -145,6 +193,8 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
                         "transcript": compiler.transcripts.get(rule.id, []),
                     }
                 )
+                if rows_path is not None:
+                    append_row(rows_path, rows[-1])
                 print(
                     f"{args.model} {category}/{rule.id}: {entry.status}, held-out "
                     f"{judged.heldout_correct}/{judged.heldout_total}, rounds {entry.rounds}, "
@@ -221,6 +271,12 @@ def main() -> None:
     )
     ap.add_argument("--work", default=str(DEFAULT_WORK), help="Folder for the datasets.")
     ap.add_argument("--out", help="Write the JSON report here too.")
+    ap.add_argument(
+        "--resume",
+        action="store_true",
+        help="Reuse the rules already judged in OUT.MODEL.rows.jsonl (same settings).",
+    )
+    ap.add_argument("--rows", help=argparse.SUPPRESS)  # worker mode: per-rule JSON lines
     ap.add_argument("--model", help=argparse.SUPPRESS)  # worker mode
     args = ap.parse_args()
 
@@ -240,6 +296,8 @@ def main() -> None:
     for model in [m.strip() for m in args.models.split(",") if m.strip()]:
         cmd = [sys.executable, __file__, *sys.argv[1:], "--categories", args.categories]
         cmd += ["--model", model]
+        if args.out:
+            cmd += ["--rows", f"{args.out}.{model}.rows.jsonl"]
         proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=False)
         if proc.returncode != 0:
             models.append({"model": {"name": model}, "error": f"exit {proc.returncode}"})

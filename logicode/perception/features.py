@@ -72,17 +72,52 @@ def _blur(x: np.ndarray, sigma: float) -> np.ndarray:
     return cv2.GaussianBlur(x, (0, 0), sigmaX=sigma, sigmaY=sigma, borderType=cv2.BORDER_REFLECT)
 
 
-def pixel_feature_names(sigmas: Sequence[float] = PIXEL_SIGMAS) -> list[str]:
-    """Names of the columns of :func:`pixel_features`."""
+def pixel_feature_names(sigmas: Sequence[float] = PIXEL_SIGMAS, fine: bool = False) -> list[str]:
+    """Names of the columns of :func:`pixel_features` (``fine``: with the fine texture)."""
     names = ["L", "a", "b"]
     for s in sigmas:
         names += [f"L_s{s:g}", f"a_s{s:g}", f"b_s{s:g}"]
     names += ["L_std", "grad", "L_local"]
     names += ["grad_s2", "dog_fine", "ridge", "coherence_s3"]
+    if fine:
+        names.append("fine_texture")
     return names
 
 
-def pixel_features(image: np.ndarray, sigmas: Sequence[float] = PIXEL_SIGMAS) -> np.ndarray:
+FINE_SIGMA = 1.0
+"""Scale (full-resolution pixels) of the high-pass filter behind :func:`fine_texture`."""
+
+
+def fine_texture(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Texture finer than the working resolution (paper grain, print), at working resolution.
+
+    The image's grey level minus its slight blur (:data:`FINE_SIGMA`, full-resolution
+    pixels) is squared, averaged down to ``size`` and its root divided by the local mean
+    grey (plus a floor that keeps dark noise small), so it does not follow the lighting:
+    grainy paper and a smooth liquid of the same colour differ here, while downsampling
+    erases the difference from every other feature.
+
+    Args:
+        image: ``HWC uint8`` RGB at full resolution.
+        size: ``(width, height)`` of the working resolution.
+
+    Returns:
+        ``HW float32`` map of ``log(1 + 100 x relative high-pass amplitude)``.
+    """
+    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    d = grey - cv2.GaussianBlur(grey, (0, 0), sigmaX=FINE_SIGMA, sigmaY=FINE_SIGMA)
+    energy = cv2.resize(d * d, size, interpolation=cv2.INTER_AREA)
+    mean = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
+    energy = _blur(energy, 1.0)
+    mean = _blur(mean, 2.0)
+    return np.log1p(100.0 * np.sqrt(np.maximum(energy, 0.0)) / (mean + 20.0)).astype(np.float32)
+
+
+def pixel_features(
+    image: np.ndarray,
+    sigmas: Sequence[float] = PIXEL_SIGMAS,
+    fine: np.ndarray | None = None,
+) -> np.ndarray:
     """Per-pixel colour and texture features of an image at working resolution.
 
     Columns (see :func:`pixel_feature_names`): Lab lightly smoothed; Lab smoothed at each
@@ -98,6 +133,8 @@ def pixel_features(image: np.ndarray, sigmas: Sequence[float] = PIXEL_SIGMAS) ->
     Args:
         image: ``HWC uint8`` RGB.
         sigmas: Gaussian scales in pixels (default :data:`PIXEL_SIGMAS`).
+        fine: Optional :func:`fine_texture` map of the full-resolution image (same height
+            and width as ``image``), appended as the last column.
 
     Returns:
         ``HWF float32`` array.
@@ -133,6 +170,10 @@ def pixel_features(image: np.ndarray, sigmas: Sequence[float] = PIXEL_SIGMAS) ->
     for s_int in (3.0,):
         a, b, c = _blur(jxx, s_int), _blur(jyy, s_int), _blur(jxy, s_int)
         texture.append(np.sqrt((a - b) ** 2 + 4.0 * c * c) / (a + b + 1e-3))
+    if fine is not None:
+        if fine.shape != lum.shape:
+            raise ValueError("pixel_features: fine texture map and image differ in size")
+        texture.append(fine)
     feats.append(np.stack(texture, axis=2))
     return np.concatenate(feats, axis=2).astype(np.float32, copy=False)
 

@@ -35,7 +35,7 @@ from scipy import ndimage as ndi
 
 from logicode.perception.base import Reference, Region
 from logicode.perception.classifier import MLPClassifier
-from logicode.perception.features import pixel_features, shape_measures
+from logicode.perception.features import fine_texture, pixel_features, shape_measures
 from logicode.perception.threads import single_blas_thread
 from logicode.spec import CategorySpec
 
@@ -58,6 +58,28 @@ convex: its regions with a ragged outline (solidity under RAGGED) get their conv
 
 RAGGED = 0.93
 """A region of a convex label less solid than this has a ragged outline (see CONVEX)."""
+
+FINE_MAX_SCALE = 0.6
+"""Texture finer than the working resolution is measured only at or below this scale."""
+
+CORE_PROB = 0.9
+"""Pixels whose group probability is at least this are *sure* (see ``_confident_parts``)."""
+
+CORE_ONE = 1.4
+"""A single sure piece of a convex label (see ``_confident_parts``) whose convex hull is at
+most this times the largest reference area is one instance even when its shape is off."""
+
+CORE_MIN = 0.1
+"""A blob of a convex label that fits no instance (its hull when ragged) and whose sure
+pixels cover less than this times the smallest reference area is no instance: a patch the
+classifier hesitated on (a bright reflection next to a label of the same colour)."""
+
+ONE_FERET = 1.4
+"""See ``_one_oversized``: largest Feret diameter (times the references' largest) of a blob
+that may be one instance drawn too large rather than two."""
+
+ONE_AREA = 1.8
+"""See ``_one_oversized``: largest area (times the references' largest) of such a blob."""
 
 SLENDER = 0.12
 """Labels whose reference masks all have a minor / major axis ratio at most this are thin
@@ -83,6 +105,23 @@ class LabelStats:
     """Minor axis length (second moments) of each mask."""
     hull_areas: list[float] = field(default_factory=list)
     """Area of each mask with its holes filled."""
+    occluded: list[float] = field(default_factory=list)
+    """Share of each mask's hole pixels covered by another component in front of it (one
+    that does not hold the mask): 1 for a liquid seen around the labels stuck on its glass,
+    0 for a ring's own hole (what shows through it holds the ring)."""
+
+    @property
+    def occludable(self) -> bool:
+        """True when the references' masks have holes, mostly where other parts cover them.
+
+        Without those parts in front, an instance is its holes-filled outline.
+        """
+        return not self.solid and bool(self.occluded) and float(np.median(self.occluded)) >= 0.8
+
+    def max_area(self) -> float:
+        """Largest reference area (holes filled for an occludable label)."""
+        vals = self.hull_areas if self.occludable else self.areas
+        return float(max(vals)) if vals else 0.0
 
     @property
     def solid(self) -> bool:
@@ -118,6 +157,9 @@ class SegmenterParams:
         novelty_min: Smallest colour distance (CIE Lab) that counts as new.
         novelty_factor: A colour is new beyond this factor times the 99.5th percentile
             distance of the references' own pixels to their nearest colour prototype.
+        fine_texture: Add texture finer than the working resolution (measured on the
+            full-resolution image, :func:`~logicode.perception.features.fine_texture`) to
+            the pixel features: grainy paper and a smooth liquid of one colour differ.
         seed: Random seed (sampling, augmentation, classifier).
     """
 
@@ -135,6 +177,7 @@ class SegmenterParams:
     novelty: bool = True
     novelty_min: float = 14.0
     novelty_factor: float = 1.5
+    fine_texture: bool = True
     seed: int = 0
 
 
@@ -181,6 +224,30 @@ def augment(image: np.ndarray, rng: np.random.Generator, scale: float) -> np.nda
         img = cv2.GaussianBlur(img, (0, 0), sigmaX=sigma, sigmaY=sigma)
     img += rng.normal(0.0, rng.uniform(0.0, 4.0), img.shape).astype(np.float32)
     return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def augment_full(
+    image: np.ndarray, rng: np.random.Generator, size: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """A randomly relit, blurred and noisy full-resolution copy and its working-size version.
+
+    ``size`` is ``(width, height)``. The same changes as :func:`augment`, made at full
+    resolution (so texture finer than the working resolution is blurred or drowned in
+    sensor noise as a camera would), plus noise at working resolution as :func:`augment`
+    adds.
+    """
+    h, w = image.shape[:2]
+    gain = cv2.resize(_gain_field(size[1], size[0], rng), (w, h), interpolation=cv2.INTER_LINEAR)
+    img = image.astype(np.float32) * gain[:, :, None]
+    sigma = rng.uniform(0.0, 8.0)
+    if sigma > 0.3:
+        img = cv2.GaussianBlur(img, (0, 0), sigmaX=sigma, sigmaY=sigma)
+    noise = rng.uniform(0.0, 4.0)
+    img += rng.normal(0.0, noise, img.shape).astype(np.float32)
+    full = np.clip(img, 0, 255).astype(np.uint8)
+    small = _resize(full, size).astype(np.float32)
+    small += rng.normal(0.0, rng.uniform(0.0, 4.0), small.shape).astype(np.float32)
+    return full, np.clip(small, 0, 255).astype(np.uint8)
 
 
 def _resize(image: np.ndarray, size: tuple[int, int], nearest: bool = False) -> np.ndarray:
@@ -384,6 +451,7 @@ class ClassicalSegmenter:
                 st.hull_areas.append(area / max(sm["fill"], 1e-6))
                 st.widths.append(sm["minor_len"])
                 st.own.append(float(np.count_nonzero(layer[m] == index[lab])) / area)
+                st.occluded.append(_occluded_share(m, masks))
                 for other in labels:
                     if other != lab:
                         c = float(np.count_nonzero(unions[other][m])) / area
@@ -415,6 +483,16 @@ class ClassicalSegmenter:
         s_cap = math.sqrt(p.max_pixels / float(h * w))
         self.scale = float(min(1.0, s_cap, max(s_area, s_detail)))
 
+    @property
+    def uses_fine_texture(self) -> bool:
+        """True when the pixel features include :func:`fine_texture`.
+
+        That is when asked for and the working resolution is at most
+        :data:`FINE_MAX_SCALE` of the image's (otherwise the working-resolution texture
+        features already see the finest detail).
+        """
+        return self.params.fine_texture and self.scale <= FINE_MAX_SCALE
+
     def work_size(self, shape: tuple[int, int]) -> tuple[int, int]:
         """``(width, height)`` of the working resolution for an image of ``(h, w)``."""
         h, w = shape
@@ -435,8 +513,13 @@ class ClassicalSegmenter:
             )
             inner = grad == 0
             for a in range(p.augmentations + 1):
-                img = small if a == 0 else augment(small, rng, self.scale)
-                feats = pixel_features(img, self.params.sigmas)
+                fine = None
+                if self.uses_fine_texture:
+                    big, img = (ref.image, small) if a == 0 else augment_full(ref.image, rng, size)
+                    fine = fine_texture(big, size)
+                else:
+                    img = small if a == 0 else augment(small, rng, self.scale)
+                feats = pixel_features(img, p.sigmas, fine)
                 for c in range(len(self.classes)):
                     cls = lay == c
                     n_cls = int(np.count_nonzero(cls))
@@ -487,8 +570,10 @@ class ClassicalSegmenter:
         """Class probabilities and colour-novelty distance at working resolution."""
         if self.clf is None:
             raise RuntimeError("ClassicalSegmenter: call fit() first")
-        small = _resize(image, self.work_size(image.shape[:2]))
-        feats = pixel_features(small, self.params.sigmas)
+        size = self.work_size(image.shape[:2])
+        small = _resize(image, size)
+        fine = fine_texture(image, size) if self.uses_fine_texture else None
+        feats = pixel_features(small, self.params.sigmas, fine)
         h, w, f = feats.shape
         flat = feats.reshape(-1, f)
         prob = self.clf.predict_proba(flat).reshape(h, w, -1)
@@ -541,7 +626,9 @@ class ClassicalSegmenter:
         region exists but less than half of the region lies in the convex hull of a parent
         region's own pixels (e.g. a patch
         of icon-like colour on the bottle, outside any label); its pixels leave the parent
-        label's regions too (they keep belonging to the labels further up).
+        label's regions too (they keep belonging to the labels further up). When no parent
+        region exists at all, only regions that look like a whole reference instance
+        (:meth:`_complete`) are kept.
         """
         idx = {lab: i for i, lab in enumerate(self.classes)}
         hulls: dict[str, list[Blob]] = {}
@@ -567,7 +654,12 @@ class ClassicalSegmenter:
                 keep.append(item)
                 continue
             if not any(hulls.get(par or "") for par in parents):
-                keep.append(item)  # no parent region at all: nothing to judge by
+                # no parent region at all: only a region that looks whole is kept (a
+                # scrap of icon colour on a bottle without its label is no icon)
+                if self._complete(blob, group):
+                    keep.append(item)
+                else:
+                    logger.debug("dropped a partial %s region with no parent region", group)
                 continue
             inside = 0
             for par in parents:
@@ -651,7 +743,7 @@ class ClassicalSegmenter:
         hulls = [a * s2 for st in sts for a in (st.hull_areas if rings else st.areas)]
         k = int(round(filled / float(np.median(hulls))))
         if k < 2:
-            areas = [a * s2 for st in sts for a in st.areas]
+            areas = [st.max_area() * s2 for st in sts]
             ferets = [f * self.scale for st in sts for f in st.ferets]
             feret = shape_measures(blob.mask)["feret"]
             if (
@@ -661,6 +753,94 @@ class ClassicalSegmenter:
             ):
                 k = 2
         return k
+
+    def _confident_parts(
+        self,
+        blob: Blob,
+        group: tuple[str, ...],
+        prob: np.ndarray,
+        sel: Sequence[int],
+        min_area: float,
+    ) -> list[Blob] | None:
+        """The instances of a convex label in a blob that fits none, from its sure pixels.
+
+        A blob of a convex label (a paper label) that looks like no reference instance
+        often is one instance plus a neighbouring patch the classifier hesitated on (a
+        bright shoulder of juice next to a label of the same colour). Its pixels where the
+        group's probability is at least :data:`CORE_PROB` are opened (3 x 3) and split into
+        connected pieces; the convex hull of each piece of at least half the smallest
+        reference area that fits a reference instance is one instance.
+
+        When no piece fits but there is exactly one piece, whose hull is at most
+        :data:`CORE_ONE` x the largest reference area (too small for two), it is one
+        instance with a sure patch stuck to it.
+
+        Returns:
+            Those instances; an empty list (the blob is no instance) when the sure pixels
+            cover less than :data:`CORE_MIN` x the smallest reference area (real parts,
+            even blurred or half hidden, keep more); None (keep the blob as it is) when
+            no piece qualifies.
+        """
+        core = self._sure_pixels(blob, group, prob, sel)
+        if np.count_nonzero(core) < CORE_MIN * min_area:
+            return []
+        n, lab_map, stats, _ = cv2.connectedComponentsWithStats(core.astype(np.uint8), 8)
+        grow = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+        out, big = [], []
+        for i in range(1, n):
+            if stats[i, cv2.CC_STAT_AREA] < 0.5 * min_area:
+                continue
+            hull = convex_hull(Blob(blob.x0, blob.y0, lab_map == i))
+            # the border the classifier is less sure of (blur) is given back
+            near = cv2.dilate(hull.mask.astype(np.uint8), grow).astype(bool)
+            part = Blob(blob.x0, blob.y0, hull.mask | (near & blob.mask)).tight()
+            big.append(part)
+            if any(self._fits(hull.tight(), g) for g in group):
+                out.append(part)
+        if not out and len(big) == 1:
+            # one sure piece too large or mis-shapen for an instance, yet too small for
+            # two: one instance with a patch the classifier is sure of stuck to it
+            max_area = max(self.stats[g].max_area() for g in group) * self.scale**2
+            hull_area = float(np.count_nonzero(convex_hull(big[0]).mask))
+            if hull_area <= CORE_ONE * max_area:
+                return big
+        return out or None
+
+    def _sure_pixels(
+        self, blob: Blob, group: tuple[str, ...], prob: np.ndarray, sel: Sequence[int]
+    ) -> np.ndarray:
+        """A blob's pixels where the group's probability is at least :data:`CORE_PROB`.
+
+        They are opened by a disc of a twentieth of the group's narrowest reference width
+        (at least one pixel), which cuts off thin bridges to patches next to a part.
+        Returns a crop-sized mask.
+        """
+        ys, xs = blob.slices()
+        p = prob[ys, xs][:, :, list(sel)].sum(axis=2)
+        core = (blob.mask & (p >= CORE_PROB)).astype(np.uint8)
+        widths = [w for g in group for w in self.stats[g].widths]
+        r = max(1, int(round(0.05 * min(widths) * self.scale))) if widths else 1
+        disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+        return cv2.morphologyEx(core, cv2.MORPH_OPEN, disc).astype(bool)
+
+    def _one_oversized(self, blob: Blob, parts: Sequence[Blob], group: tuple[str, ...]) -> bool:
+        """True when a blob split by area is rather one instance drawn a little too large.
+
+        The split is undone when no piece looks like a reference instance of the group's
+        labels (:meth:`_fits`) while the blob itself is small for two: its Feret diameter
+        at most :data:`ONE_FERET` x and its area at most :data:`ONE_AREA` x the
+        references' largest (two parts side by side are about twice as long, two
+        overlapping ones leave pieces that each look like one).
+        """
+        if any(self._fits(q, g) for q in parts for g in group):
+            return False
+        sts = [self.stats[g] for g in group if self.stats[g].areas]
+        if not sts:
+            return False
+        feret = shape_measures(blob.mask)["feret"]
+        max_feret = max(f for st in sts for f in st.ferets) * self.scale
+        max_area = max(st.max_area() for st in sts) * self.scale**2
+        return feret <= ONE_FERET * max_feret and blob.area <= ONE_AREA * max_area
 
     def _bar_width(self, sts: Sequence[LabelStats]) -> float:
         """Narrowest reference width (working pixels) when every label is a thin bar, else 0.
@@ -716,7 +896,7 @@ class ClassicalSegmenter:
         # an outline one working pixel too far out widens a part of width w by 2 / w
         narrowest = min(st.widths) * self.scale if st.widths else math.inf
         widen = 1.0 + 2.0 / max(narrowest, 2.0)
-        if not thin and blob.area > 1.2 * tol * widen * max(st.areas) * s2:
+        if not thin and blob.area > 1.2 * tol * widen * st.max_area() * s2:
             return False
         x0, y0, x1, y1 = blob.box()
         max_feret = 1.15 * tol * max(st.ferets) * self.scale
@@ -844,7 +1024,8 @@ class ClassicalSegmenter:
         ferets = [f * self.scale for st in sts for f in st.ferets]
         if not areas:
             return []
-        min_area, max_area, med_area = min(areas), max(areas), float(np.median(areas))
+        min_area, med_area = min(areas), float(np.median(areas))
+        max_area = max(st.max_area() for st in sts) * s2  # holes filled when occludable
         max_feret = max(ferets)
         min_own = min(o for st in sts for o in st.own)
         solid = all(st.solid for st in sts)
@@ -890,7 +1071,16 @@ class ClassicalSegmenter:
                 continue
             parts = [blob]
             note: dict[str, Any] = {}
-            k_parts = self._instances_in(blob, group)
+            core = None
+            # a ragged region of a convex label becomes its hull below: judge the hull
+            judged = convex_hull(blob) if convex and _solidity(blob.mask) < RAGGED else blob
+            if convex and not any(self._fits(judged, g) for g in group):
+                core = self._confident_parts(blob, group, prob, sel, min_area)
+                if not core:
+                    continue  # no instance: a patch the classifier hesitated on
+            if core is not None:
+                parts, note = core, {"confident_core": len(core)}
+            k_parts = 1 if core is not None else self._instances_in(blob, group)
             if k_parts >= 2 and solid and self._convex_like(blob, sts):
                 k_parts = 1
                 note = {"convex_whole": True}
@@ -910,6 +1100,8 @@ class ClassicalSegmenter:
                 # a split-off scrap far smaller than any instance is no instance
                 parts = [q for q in parts if q.area >= 0.3 * min_area] or parts
                 note = {"split_into": len(parts)}
+                if len(parts) >= 2 and not bar_width and self._one_oversized(blob, parts, group):
+                    parts, note = [blob], {"oversized_whole": True}
             for part in parts:
                 ys, xs = part.slices()
                 score = float(prob[ys, xs][part.mask][:, sel].sum(axis=1).mean())
@@ -1076,6 +1268,38 @@ def _solidity(mask: np.ndarray) -> float:
     """Solidity of a mask with its holes filled."""
     sm = shape_measures(mask)
     return sm["solidity"] / max(sm["fill"], 1e-6)
+
+
+def _occluded_share(mask: np.ndarray, masks: Sequence[np.ndarray]) -> float:
+    """Share of a mask's hole pixels covered by other masks that do not hold it.
+
+    Args:
+        mask: ``HW bool`` mask of one component.
+        masks: All component masks of the image (``mask`` among them).
+
+    Returns:
+        0 when the mask has no hole.
+    """
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return 0.0
+    cols = np.flatnonzero(mask.any(axis=0))
+    ys, xs = slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1)
+    crop = mask[ys, xs]
+    hole = ndi.binary_fill_holes(crop) & ~crop
+    n_hole = int(np.count_nonzero(hole))
+    if n_hole == 0:
+        return 0.0
+    area = int(np.count_nonzero(crop))
+    front = np.zeros(crop.shape, bool)
+    for other in masks:
+        if other is mask:
+            continue
+        o = other[ys, xs]
+        if not o.any() or int(np.count_nonzero(o & crop)) >= 0.6 * area:
+            continue  # empty here, or it holds the mask (a parent shows through a ring)
+        front |= o
+    return float(np.count_nonzero(front & hole)) / n_hole
 
 
 def _mean_width(mask: np.ndarray) -> float:

@@ -9,12 +9,12 @@ Conventions used throughout (they are part of the benchmark's definition):
   error never counts as passing. ``error`` images are excluded from accuracy, precision, recall,
   F1 and AUROC (so every figure is computed on the same images), and are reported as
   ``n_error``, ``coverage`` and ``accuracy_strict`` (which counts them as wrong).
-* **Image score** (:func:`image_score`), what the AUROC ranks: ``major + minor``, the major
-  term 1 when a rule failed (verdict ``anomaly``), ``error_weight`` (default 0.5) when none
-  failed and one errored, else 0; the minor term ``d / (1 + d)`` in ``[0, 1)`` where ``d`` is
-  the scene's deviation from the normal reference scenes (:mod:`logicode.bench.deviation`).
-  So ``score >= 1`` exactly when the verdict is ``anomaly``, and within a verdict the more
-  unusual scene ranks higher. ``auroc_rules`` and ``auroc_deviation`` report each term alone.
+* **Image score** (:func:`image_score`), what the AUROC ranks: ``major + x / (1 + x)``, the
+  major term 1 when a rule failed (verdict ``anomaly``) else 0, and ``x = r + d`` with ``r``
+  the rules-only score below and ``d`` the scene's deviation from the normal reference scenes
+  (:mod:`logicode.bench.deviation`). So ``score >= 1`` exactly when the verdict is
+  ``anomaly``, and within a verdict the image with more rule evidence and a more unusual
+  scene ranks higher. ``auroc_rules`` and ``auroc_deviation`` report ``r`` and ``d`` alone.
 * **Rules-only score** (:func:`anomaly_score`, the score before the deviation term, still
   used by ``logicode inspect``). The sum over rules of ``weight * c``, where ``c`` is
   the rule's confidence when it failed (:func:`rule_confidence`), ``error_weight`` (default
@@ -48,7 +48,7 @@ POSITIVE = "logical_anomaly"
 NEGATIVE = "good"
 GOOD_ROW = "good"
 DEFAULT_ERROR_WEIGHT = 0.5
-SCORE_NAME = "verdict+deviation/1"
+SCORE_NAME = "verdict+rules+deviation/1"
 """Name of the image score definition (:func:`image_score`), kept in ``run.json`` settings."""
 MACRO_KEYS = (
     "accuracy",
@@ -346,36 +346,37 @@ def anomaly_score(
 def image_score(
     rule_results: Mapping[str, Any] | Iterable[Any],
     deviation: float | None = None,
+    component_scores: Mapping[str, float] | None = None,
     *,
     error_weight: float = DEFAULT_ERROR_WEIGHT,
 ) -> float:
-    """The image anomaly score LogiBench ranks images by (AUROC): verdict, then deviation.
+    """The image anomaly score LogiBench ranks images by (AUROC): verdict first, then evidence.
 
-    ``score = major + minor``. The *major* term follows the verdict: 1 when a rule failed,
-    ``error_weight`` when none failed but one errored, 0 when every rule passed. The
-    *minor* term is ``d / (1 + d)`` in ``[0, 1)``, with ``d`` the scene's deviation from the
-    normal reference scenes (:mod:`logicode.bench.deviation`; 0 without references). The
-    minor term is below the weight of a violation, so ``score >= 1`` exactly when the
-    verdict is ``anomaly``, and it orders the images within each verdict by how unusual
-    their scene is.
+    ``score = major + minor``. The *major* term is the verdict: 1 when a rule failed, else 0.
+    The *minor* term is ``x / (1 + x)`` in ``[0, 1)`` with ``x = r + d``: ``r`` the
+    rules-only score (:func:`anomaly_score`: each violated rule's confidence, plus
+    ``error_weight`` per rule in error) and ``d`` the scene's deviation from the normal
+    reference scenes (:mod:`logicode.bench.deviation`; 0 without references). Both count
+    in "unusual things": a sure violation adds 1, and ``d = 1`` is how far normal references
+    typically are from each other. The minor term stays below the weight of a violation,
+    so ``score >= 1`` exactly when the verdict is ``anomaly``; within a verdict, images with
+    more (and surer) violations and more unusual scenes rank higher.
 
     Args:
         rule_results: Results of the rules on the image (list, or mapping rule id -> result).
-        deviation: The scene's deviation (``None``: no references, minor term 0).
-        error_weight: Major term of an image with a rule in error and none failed.
+        deviation: The scene's deviation (``None``: no references, counted as 0).
+        component_scores: Detection score of each component id (when the results carry no
+            stored confidence).
+        error_weight: Contribution of a rule in error to ``r``.
 
     Returns:
         The score, >= 0.
     """
-    statuses = [_field(r, "status") for r in _as_list(rule_results)]
-    if "fail" in statuses:
-        major = 1.0
-    elif "error" in statuses:
-        major = error_weight
-    else:
-        major = 0.0
-    d = 0.0 if deviation is None else max(0.0, float(deviation))
-    return major + d / (1.0 + d)
+    results = _as_list(rule_results)
+    major = 1.0 if any(_field(r, "status") == "fail" for r in results) else 0.0
+    r = anomaly_score(results, component_scores, error_weight=error_weight)
+    x = r + (0.0 if deviation is None else max(0.0, float(deviation)))
+    return major + x / (1.0 + x)
 
 
 def score_definition() -> dict[str, Any]:
@@ -385,18 +386,19 @@ def score_definition() -> dict[str, Any]:
     return {
         "name": SCORE_NAME,
         "definition": (
-            "score = major + minor; major = 1 if any rule failed, error_weight if none failed "
-            "and one errored, else 0; minor = d / (1 + d) with d the scene's deviation from "
-            "the normal reference scenes (distance to the nearest reference over the median "
-            "leave-one-out nearest-reference distance), so score >= 1 iff verdict anomaly"
+            "score = major + x / (1 + x); major = 1 if any rule failed (the verdict) else 0; "
+            "x = r + d, r = rules-only score (sum of violated rules' confidences + "
+            "error_weight per rule in error), d = deviation of the scene from the normal "
+            "reference scenes (distance to the nearest reference / median leave-one-out "
+            "nearest-reference distance); score >= 1 iff verdict anomaly"
         ),
         "error_weight": DEFAULT_ERROR_WEIGHT,
         "features": list(dev.FEATURES),
         "feature_floors": [float(x) for x in dev.FEATURE_FLOORS],
         "missing_cost": dev.MISSING_COST,
         "attribute_cost": dev.ATTRIBUTE_COST,
-        "auroc_rules": "AUROC of the rules-only score (sum of violated rules' confidences)",
-        "auroc_deviation": "AUROC of the deviation d alone",
+        "auroc_rules": "AUROC of r alone (the score before the deviation term)",
+        "auroc_deviation": "AUROC of d alone",
     }
 
 

@@ -210,7 +210,7 @@ def build_record(
         peak_memory_mb: Peak resident memory, if measured.
         deviation: The scene's deviation from the normal references (see
             :mod:`logicode.bench.deviation`), the score's minor term.
-        error_weight: Score of an image with a rule in error and none failed.
+        error_weight: Score contribution of a rule in error.
 
     Returns:
         The validated record.

@@ -1138,8 +1138,9 @@ def report_markdown(
         "held-out ground-truth scene; rules that did not compile count as never firing.",
         "",
         f"AUROC ranks images by the score `{SCORE_NAME}`: 1 if a rule failed (the verdict), "
-        "plus the scene's bounded deviation from the normal reference scenes, d / (1 + d) < 1 "
-        "(see `metrics.json` `run.score`). Overall AUROC "
+        "plus x / (1 + x) < 1 where x adds the rules' evidence (violated rules' confidences) "
+        "and the scene's deviation from the normal reference scenes (see `metrics.json` "
+        "`run.score`). Overall AUROC "
         f"{_pct(metrics.overall.auroc.value)}; rules-only score "
         f"{_pct(_auroc_value(metrics.overall.auroc_rules))}; deviation alone "
         f"{_pct(_auroc_value(metrics.overall.auroc_deviation))}.",

@@ -180,17 +180,20 @@ def test_anomaly_score_by_hand():
     assert anomaly_score([passed("a")]) == 0.0
 
 
-def test_image_score_is_verdict_then_bounded_deviation():
-    # major term: 1 if a rule failed (however many, however sure), else 0.5 for an error
-    assert image_score([failed("a"), failed("b"), passed("c")]) == 1.0
-    assert image_score([failed("a", ["c1"])]) == 1.0
-    assert image_score([passed("a"), errored("b")]) == 0.5
+def test_image_score_is_verdict_then_bounded_evidence():
+    # major: 1 if a rule failed; minor: x / (1 + x), x = rules-only score r + deviation d
+    # two sure violations: r = 2 -> 1 + 2/3
+    assert image_score([failed("a"), failed("b"), passed("c")]) == pytest.approx(1 + 2 / 3)
+    # confidence 0.6 from the evidence score, d = 0.4: x = 1 -> 1.5
+    assert image_score([failed("a", ["c1"])], 0.4, {"c1": 0.6}) == pytest.approx(1.5)
+    # an error alone is not a verdict: r = 0.5 -> 1/3 (error_weight 0: 0)
+    assert image_score([passed("a"), errored("b")]) == pytest.approx(1 / 3)
     assert image_score([passed("a"), errored("b")], error_weight=0.0) == 0.0
     assert image_score([passed("a")]) == 0.0
-    # minor term d / (1 + d): 3 -> 0.75, 1 -> 0.5; never reaches one violation
-    assert image_score([passed("a")], 3.0) == pytest.approx(0.75)
-    assert image_score({"a": failed("a")}, 1.0) == pytest.approx(1.5)
-    assert image_score([passed("a")], 1e9) < image_score([failed("a")], 0.0)
+    # good verdict, d = 3 -> 0.75; a mapping rule -> result works too
+    assert image_score({"a": passed("a")}, 3.0) == pytest.approx(0.75)
+    # the minor term never reaches one violation
+    assert image_score([passed("a")], 1e9) < image_score([failed("a", ["c"])], 0.0, {"c": 0.0})
 
 
 def test_image_verdict():
@@ -319,12 +322,12 @@ def test_defect_confusion_by_hand():
 def _two_categories():
     t = {"perception": 1.0, "rules": 0.5}
     two, none = [failed("x"), failed("y")], [passed("x"), passed("y")]
-    # comments: rules-only score; image score = verdict (1/0) + d / (1 + d)
+    # comments: rules-only score r; image score = verdict (1/0) + x / (1 + x), x = r + d
     a = [
-        rec("a1", "logical_anomaly", two, category="A", timings=t, deviation=1.0),  # 2; 1.5
+        rec("a1", "logical_anomaly", two, category="A", timings=t, deviation=1.0),  # 2; 1.75
         rec("a2", "logical_anomaly", none, category="A", timings=t, deviation=3.0),  # 0; .75 FN
         rec("a3", "good", none, category="A", deviation=1.0),  # 0; 0.5, TN
-        rec("a4", "good", [failed("x"), passed("y")], category="A", deviation=0.0),  # 1; 1, FP
+        rec("a4", "good", [failed("x"), passed("y")], category="A", deviation=0.0),  # 1; 1.5 FP
         rec("a5", "logical_anomaly", [errored("x"), passed("y")], category="A"),  # error
         rec("a6", "structural_anomaly", [failed("x"), passed("y")], category="A"),  # excluded
     ]
@@ -336,7 +339,7 @@ def _two_categories():
             category="B",
             timings={"rules": 3.0},
             deviation=0.5,
-        ),  # 1; 1 + 1/3
+        ),  # 1; 1.6
         rec("b2", "good", [passed("z")], category="B", deviation=0.25),  # 0; 0.2
     ]
     return a + b
@@ -351,7 +354,7 @@ def test_evaluate_per_category_micro_and_macro_by_hand():
     # A: tp a1, fn a2, tn a3, fp a4 -> all rates 1/2
     assert (a.n_images, a.n_scored, a.n_error, a.n_excluded) == (6, 4, 1, 1)
     assert a.confusion == Confusion(tp=1, fp=1, tn=1, fn=1)
-    # A AUROC: anomalies [1.5, 0.75], good [0.5, 1]: 1 + 1 + 1 + 0 = 3 / 4
+    # A AUROC: anomalies [1.75, 0.75], good [0.5, 1.5]: 1 + 1 + 1 + 0 = 3 / 4
     assert a.auroc.value == pytest.approx(0.75)
     # rules only: anomalies [2, 0], good [0, 1]: 1 + 1 + 0.5 + 0 = 2.5 / 4
     assert a.auroc_rules.value == pytest.approx(0.625)
@@ -367,7 +370,7 @@ def test_evaluate_per_category_micro_and_macro_by_hand():
     # micro: tp 2, fn 1, fp 1, tn 2
     assert o.confusion == Confusion(tp=2, fp=1, tn=2, fn=1)
     assert o.confusion.accuracy == pytest.approx(4 / 6)
-    # micro AUROC: anomalies [1.5, 0.75, 4/3], good [0.5, 1, 0.2]: 3 + 2 + 3 = 8 / 9
+    # micro AUROC: anomalies [1.75, 0.75, 1.6], good [0.5, 1.5, 0.2]: 3 + 2 + 3 = 8 / 9
     assert o.auroc.value == pytest.approx(8 / 9)
     # rules only: anomalies [2, 0, 1], good [0, 1, 0]
     # 2 beats all: 3; 0: 0.5 + 0 + 0.5 = 1; 1: 1 + 0.5 + 1 = 2.5 -> 6.5 / 9

@@ -63,8 +63,8 @@ def test_build_record_computes_confidence_score_verdict():
     # count: min(0.7, 0.9) = 0.7 (rules-only score 0.7 + 0.5 for fill in error)
     assert r.rules[0].confidence == pytest.approx(0.7)
     assert r.rules[1].confidence is None
-    # image score: a rule failed (1) + 3 / (1 + 3)
-    assert r.score == pytest.approx(1.75) and r.deviation == 3.0
+    # image score: a rule failed (1) + x / (1 + x), x = 1.2 + 3
+    assert r.score == pytest.approx(1 + 4.2 / 5.2) and r.deviation == 3.0
     assert r.rules[0].guards == ["extra_bottle", "missing_bottle"] and r.rules[1].guards == []
     assert r.key == ("juice", "000")
 

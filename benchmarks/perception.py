@@ -105,7 +105,14 @@ def synthetic(args: argparse.Namespace) -> dict[str, Any]:
                 entry[p] = _score(perception, root, spec.vocabulary)
             report[cat] = entry
         print(f"{cat}: done", file=sys.stderr)
+        if args.out:  # partial report after each category (long runs)
+            _write(args.out, report)
     return report
+
+
+def _write(path: str, report: dict[str, Any]) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
 
 
 EXPECTED_ABSENT = {
@@ -292,11 +299,9 @@ def main() -> None:
         report = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
     else:
         report = {"synthetic": synthetic, "real": real, "speed": speed}[args.cmd](args)
-    text = json.dumps(report, indent=1)
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text + "\n", encoding="utf-8")
-    print(text)
+        _write(args.out, report)
+    print(json.dumps(report, indent=1))
 
 
 if __name__ == "__main__":

@@ -114,11 +114,16 @@ class PrototypeLabeler:
         self._models: dict[tuple[str, ...], PrototypeModel] = {}
         self._rows: np.ndarray | None = None
         self._row_labels: list[str] = []
+        self.max_count: dict[str, int] = {}
 
     def fit(self, refs: Sequence[Reference], spec: CategorySpec) -> None:
         """Describe every reference component."""
         rng = np.random.default_rng(self.seed)
         rows, labels = [], []
+        self.max_count = {}
+        for ref in refs:
+            for lab in set(ref.labels()):
+                self.max_count[lab] = max(self.max_count.get(lab, 0), ref.labels().count(lab))
         for ref in refs:
             for mask, lab in zip(ref.masks(), ref.labels(), strict=True):
                 if not mask.any():
@@ -177,6 +182,7 @@ class PrototypeLabeler:
         if self.model is None:
             raise RuntimeError("PrototypeLabeler: call fit() first")
         kept: list[Region] = []
+        shared: dict[tuple[str, ...], list[tuple[Region, dict[str, float]]]] = {}
         for r in regions:
             cands = tuple(c for c in r.candidates if c in self.labels)
             if len(cands) == 1 and not r.meta.get("novel_colour"):
@@ -193,6 +199,10 @@ class PrototypeLabeler:
                 best, conf, _ = model.predict(vector(feats, model.features))
                 if len(cands) > 2 and best is not None:
                     best, conf = self._pairwise(feats, model, geometry)
+                if best is not None and not geometry:
+                    shared.setdefault(cands, []).append(
+                        (r, model.distances(vector(feats, model.features)))
+                    )
             else:
                 best, conf, _ = self.model.predict(row)
             if best is None:
@@ -201,7 +211,37 @@ class PrototypeLabeler:
             r.label = best
             r.score = float(r.score * conf) if cands else float(conf)
             kept.append(r)
+        for group in shared.values():
+            self._rename_within_counts(group)
         return kept
+
+    def _rename_within_counts(self, group: list[tuple[Region, dict[str, float]]]) -> None:
+        """Rename regions of one candidate set so no label exceeds its reference count.
+
+        Regions named independently can all take one name (a top label and a bottom label
+        both called bottom label when the view changes their shapes). When a label is given
+        to more regions than any reference image shows while another candidate is given to
+        fewer, and the regions are no more than the references' counts allow, the names
+        are reassigned together: the assignment of the least total prototype distance that
+        gives each label at most its reference count. Position plays no part, so swapped
+        parts keep their names.
+        """
+        names = [r.label for r, _ in group]
+        labels = sorted({lab for _, d in group for lab in d})
+        slots = [lab for lab in labels for _ in range(self.max_count.get(lab, 0))]
+        over = any(names.count(lab) > self.max_count.get(lab, 0) for lab in set(names))
+        if not over or len(group) > len(slots):
+            return
+        from scipy.optimize import linear_sum_assignment
+
+        cost = np.array([[d.get(lab, np.inf) for lab in slots] for _, d in group], np.float64)
+        cost[~np.isfinite(cost)] = 1e9
+        rows, cols = linear_sum_assignment(cost)
+        for i, j in zip(rows, cols, strict=True):
+            r = group[i][0]
+            if r.label != slots[j]:
+                logger.debug("renamed a %s region %s (reference counts)", r.label, slots[j])
+                r.label = slots[j]
 
     def info(self) -> dict[str, Any]:
         """Provenance for ``scene.meta``."""

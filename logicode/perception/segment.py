@@ -1058,6 +1058,9 @@ class ClassicalSegmenter:
             st.solidity and min(st.solidity) >= CONVEX and min(st.aspects) > BAR_ASPECT
             for st in sts
         )
+        # labels the references never show more than once in an image: a large blob of
+        # them is one large instance (a pile, an amount), not several to split by area
+        single = sum(max(st.counts, default=0) for st in sts) <= 1
         for blob in blobs:
             if blob.area < 0.3 * min_area:
                 continue
@@ -1084,6 +1087,9 @@ class ClassicalSegmenter:
             if k_parts >= 2 and solid and self._convex_like(blob, sts):
                 k_parts = 1
                 note = {"convex_whole": True}
+            if k_parts >= 2 and single:
+                k_parts = 1  # never more than one in a reference: a larger one, not two
+                note = {"single_in_references": True}
             if k_parts >= 2:
                 size = math.sqrt(float(np.median([a for st in sts for a in st.hull_areas])) * s2)
                 pieces: list[np.ndarray] = []

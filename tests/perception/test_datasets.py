@@ -52,12 +52,18 @@ def test_synthetic_juice_bottle_counts_and_masks(synthetic: Path) -> None:
     assert min(s.mean_iou for s in scores if s.counts_exact) > 0.85
 
 
-@pytest.mark.skipif(not REAL.is_dir(), reason="real juice_bottle data not available")
-def test_real_juice_bottle_good_images() -> None:
+@pytest.fixture(scope="module")
+def real() -> Perception:
+    if not REAL.is_dir():
+        pytest.skip("real juice_bottle data not available")
     spec = load_spec("juice_bottle")
     refs = load_references(REFS, spec)
     assert {r.attributes()[1].get("juice") for r in refs} >= {"orange", "banana", "cherry"}
-    perception = Perception(spec).fit(refs)
+    return Perception(spec).fit(refs)
+
+
+def test_real_juice_bottle_good_images(real: Perception) -> None:
+    perception, spec = real, real.spec
     ds = LocoDataset(REAL)
     for name in ("000.png", "001.png"):
         scene = perception.describe_file(ds.get(f"validation/good/{name}").path)
@@ -67,3 +73,22 @@ def test_real_juice_bottle_good_images() -> None:
         fill = (liquid.bbox[1] - bottle.bbox[1]) / (bottle.bbox[3] - bottle.bbox[1])
         assert 0.15 < fill < 0.25
         assert liquid.attributes["juice"] in ("orange", "banana", "cherry")
+
+
+@pytest.mark.parametrize(
+    ("image", "want"),
+    [
+        # a bright juice shoulder above the top label, as sure as the paper of the label
+        ("validation/good/003.png", {"top_label": 1, "fruit_icon": 1, "bottom_label": 1}),
+        # a banana icon drawn larger than the references' is one icon, not two
+        ("validation/good/009.png", {"top_label": 1, "fruit_icon": 1}),
+        # no labels: the liquid fills their holes and is one region
+        ("test/logical_anomalies/000.png", {"liquid": 1, "top_label": 0, "bottom_label": 0}),
+        # no top label: neither the shoulder's reflections nor a scrap there is a label or icon
+        ("test/logical_anomalies/072.png", {"top_label": 0, "fruit_icon": 0, "bottom_label": 1}),
+    ],
+)
+def test_real_juice_bottle_hard_cases(real: Perception, image: str, want: dict[str, int]) -> None:
+    scene = real.describe_file(LocoDataset(REAL).get(image).path)
+    got = scene.counts()
+    assert {k: got.get(k, 0) for k in want} == want, got

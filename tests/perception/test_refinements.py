@@ -1,0 +1,175 @@
+"""Region refinements: fine texture, occluded holes, sure cores, oversized single parts."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from logicode.perception.base import Region
+from logicode.perception.features import fine_texture, pixel_feature_names, pixel_features
+from logicode.perception.label import PrototypeLabeler
+from logicode.perception.segment import (
+    BACKGROUND,
+    Blob,
+    ClassicalSegmenter,
+    LabelStats,
+    _occluded_share,
+)
+
+
+def _square_stats(label: str, side: int, n: int = 3) -> LabelStats:
+    """Reference statistics of ``n`` solid squares of ``side`` pixels."""
+    a = float(side * side)
+    return LabelStats(
+        label,
+        areas=[a] * n,
+        ferets=[side * 1.414 + 1] * n,
+        minors=[float(side)] * n,
+        solidity=[1.0] * n,
+        fill=[1.0] * n,
+        own=[1.0] * n,
+        counts=[1] * n,
+        aspects=[1.0] * n,
+        widths=[float(side)] * n,
+        hull_areas=[a] * n,
+        occluded=[0.0] * n,
+    )
+
+
+def _segmenter(stats: dict[str, LabelStats]) -> ClassicalSegmenter:
+    seg = ClassicalSegmenter()
+    seg.scale = 1.0
+    seg.stats = stats
+    seg.classes = [BACKGROUND, *stats]
+    seg.parent = dict.fromkeys(stats)
+    return seg
+
+
+def test_fine_texture_tells_grain_from_smooth_and_ignores_light() -> None:
+    rng = np.random.default_rng(0)
+    img = np.full((200, 400, 3), 180, np.float32)
+    img[:, 200:] += rng.normal(0, 12, (200, 200, 3))  # grainy paper, same mean colour
+    img = np.clip(img, 0, 255).astype(np.uint8)
+    fine = fine_texture(img, (100, 50))
+    assert fine.shape == (50, 100)
+    smooth, grain = float(fine[10:40, 10:40].mean()), float(fine[10:40, 60:90].mean())
+    assert grain > smooth + 1.0
+    dim = fine_texture((img.astype(np.float32) * 0.5).astype(np.uint8), (100, 50))
+    assert abs(float(dim[10:40, 60:90].mean()) - grain) < 0.35 * grain  # lighting barely counts
+    small = np.ascontiguousarray(img[::4, ::4])
+    feats = pixel_features(small, fine=fine)
+    assert feats.shape[2] == len(pixel_feature_names(fine=True)) == len(pixel_feature_names()) + 1
+
+
+def test_holes_covered_by_parts_in_front_are_occlusions() -> None:
+    liquid = np.zeros((60, 60), bool)
+    liquid[5:55, 5:55] = True
+    label = np.zeros_like(liquid)
+    label[20:35, 15:45] = True
+    liquid &= ~label  # seen around the label stuck in front of it
+    assert _occluded_share(liquid, [liquid, label]) == 1.0
+    ring = np.zeros_like(liquid)
+    ring[20:40, 20:40] = True
+    ring[26:34, 26:34] = False
+    tray = np.ones_like(liquid)  # what shows through the ring holds it: no occlusion
+    assert _occluded_share(ring, [tray, ring]) == 0.0
+    assert _occluded_share(tray, [tray, ring]) == 0.0  # no hole at all
+    st = LabelStats("liquid", areas=[1000.0], hull_areas=[1600.0], fill=[0.62], occluded=[1.0])
+    assert st.occludable and st.max_area() == 1600.0
+    st.occluded = [0.0]
+    assert not st.occludable and st.max_area() == 1000.0
+
+
+def test_sure_core_trims_a_label_and_drops_a_hesitant_patch() -> None:
+    seg = _segmenter({"tag": _square_stats("tag", 30)})
+    prob = np.zeros((100, 100, 2), np.float32)
+    prob[..., 0] = 1.0
+    # a 30 x 30 label the classifier is sure of, with a 30 x 20 patch above it it is not
+    prob[40:70, 30:60, 1], prob[20:40, 30:60, 1] = 0.97, 0.7
+    prob[..., 0] -= prob[..., 1]
+    blob = Blob(30, 20, np.ones((50, 30), bool))
+    assert not seg._fits(blob, "tag")
+    parts = seg._confident_parts(blob, ("tag",), prob, [1], 900.0)
+    assert parts is not None and len(parts) == 1
+    x0, y0, x1, y1 = parts[0].box()
+    assert abs(y0 - 40) <= 2 and abs(y1 - 70) <= 2 and x0 == 30 and x1 == 60
+    patch = Blob(30, 20, np.ones((20, 30), bool))
+    assert seg._confident_parts(patch, ("tag",), prob, [1], 900.0) == []
+    # two sure labels side by side in one blob are two instances
+    prob[40:70, 62:92, 1], prob[40:70, 62:92, 0] = 0.97, 0.03
+    prob[40:70, 60:62, 1], prob[40:70, 60:62, 0] = 0.6, 0.4
+    pair = Blob(30, 40, np.ones((30, 62), bool))
+    parts = seg._confident_parts(pair, ("tag",), prob, [1], 900.0)
+    assert parts is not None and len(parts) == 2
+
+
+def test_an_oversized_single_part_is_not_split_but_two_parts_are() -> None:
+    seg = _segmenter({"icon": _square_stats("icon", 20)})
+    big = Blob(0, 0, np.ones((26, 26), bool))  # one icon drawn 1.3 x too wide
+    halves = [Blob(0, 0, np.ones((26, 13), bool)), Blob(13, 0, np.ones((26, 13), bool))]
+    assert not any(seg._fits(h, "icon") for h in halves)
+    assert seg._one_oversized(big, halves, ("icon",))
+    pair = Blob(0, 0, np.ones((20, 41), bool))  # two icons side by side: split
+    squares = [Blob(0, 0, np.ones((20, 20), bool)), Blob(21, 0, np.ones((20, 20), bool))]
+    assert not seg._one_oversized(pair, squares, ("icon",))
+
+
+def test_enclosed_scraps_without_any_parent_region_are_dropped() -> None:
+    seg = _segmenter({"label": _square_stats("label", 60), "icon": _square_stats("icon", 20)})
+    seg.parent = {"label": None, "icon": "label"}
+    seg.enclosed = {"label": False, "icon": True}
+    pred = np.zeros((100, 100), np.int64)
+    whole = Blob(10, 10, np.ones((20, 20), bool))
+    scrap = Blob(60, 60, np.ones((6, 8), bool))
+    found = [(whole, ("icon",), 0.9, {}), (scrap, ("icon",), 0.6, {})]
+    kept = seg._inside_parents(found, pred)
+    assert [k[0] for k in kept] == [whole]
+
+
+def test_names_of_one_candidate_set_respect_the_reference_counts() -> None:
+    lab = PrototypeLabeler()
+    lab.max_count = {"top": 1, "bottom": 1}
+    m = np.zeros((4, 4), bool)
+
+    def region(name: str) -> Region:
+        return Region(mask=m, candidates=("top", "bottom"), label=name)
+
+    # both named bottom; the first is nearer to top than the second is
+    a, b = region("bottom"), region("bottom")
+    lab._rename_within_counts([(a, {"top": 1.0, "bottom": 0.9}), (b, {"top": 3.0, "bottom": 0.5})])
+    assert (a.label, b.label) == ("top", "bottom")
+    # within the counts (a swap of places is no reason): names are kept
+    c, d = region("bottom"), region("top")
+    lab._rename_within_counts([(c, {"top": 0.2, "bottom": 0.9}), (d, {"top": 3.0, "bottom": 0.5})])
+    assert (c.label, d.label) == ("bottom", "top")
+    # more regions than the references ever show: nothing to reassign
+    e, f, g = region("top"), region("top"), region("bottom")
+    dists = {"top": 0.1, "bottom": 1.0}
+    lab._rename_within_counts([(e, dists), (f, dists), (g, dists)])
+    assert [r.label for r in (e, f, g)] == ["top", "top", "bottom"]
+
+
+def test_a_label_never_repeated_in_the_references_is_not_split_by_area() -> None:
+    yy, xx = np.mgrid[0:80, 0:120]
+    disc = (xx - 30) ** 2 + (yy - 40) ** 2 <= 400
+    two = disc | ((xx - 62) ** 2 + (yy - 40) ** 2 <= 400)  # two overlapping discs
+    sm_area = float(np.count_nonzero(disc))
+    st = LabelStats(
+        "pile",
+        areas=[sm_area] * 3,
+        ferets=[41.0] * 3,
+        minors=[40.0] * 3,
+        solidity=[0.9] * 3,  # not convex: the sure-core and convex rules stay out
+        fill=[1.0] * 3,
+        own=[1.0] * 3,
+        counts=[1, 1, 1],
+        aspects=[1.0] * 3,
+        widths=[40.0] * 3,
+        hull_areas=[sm_area] * 3,
+        occluded=[0.0] * 3,
+    )
+    seg = _segmenter({"pile": st})
+    pred = two.astype(np.int64)
+    prob = np.stack([~two, two], axis=2).astype(np.float32)
+    assert len(seg._group_regions(("pile",), pred, prob)) == 1  # one larger pile
+    st.counts = [2, 2, 1]
+    assert len(seg._group_regions(("pile",), pred, prob)) == 2  # two of them, split

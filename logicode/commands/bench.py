@@ -69,7 +69,16 @@ def print_summary(result: BenchResult) -> None:
     console = Console()
     table = Table(title="LogiBench")
     table.add_column("category", no_wrap=True)
-    for col in ("images", "acc %", "AUROC", "F1", "codegen", "held-out", "reasoning"):
+    for col in (
+        "images",
+        "acc %",
+        "AUROC",
+        "rules AUROC",
+        "F1",
+        "codegen",
+        "held-out",
+        "reasoning",
+    ):
         table.add_column(col, justify="right")
     groups = [*result.metrics.categories.values()]
     if len(groups) > 1:
@@ -81,12 +90,19 @@ def print_summary(result: BenchResult) -> None:
             str(g.n_scored) + (f" (+{g.n_error} errors)" if g.n_error else ""),
             pct(f["accuracy"]),
             pct(f["auroc"]),
+            pct(f["auroc_rules"]),
             pct(f["f1"]),
             pct(f["codegen_validated"]),
             pct(f["codegen_heldout"]),
             pct(f["reasoning_precision"]),
         )
     console.print(table)
+    score = result.run.get("score", {}).get("name", "")
+    console.print(
+        f"AUROC ranks by the image score {score} (verdict, then rule evidence plus the "
+        "scene's deviation from normal references); rules AUROC: the rules' score alone.",
+        highlight=False,
+    )
     for cat, rules in result.run.get("not_compiled", {}).items():
         for r in rules:
             why = r["reason"][:100]

@@ -969,8 +969,9 @@ class ClassicalSegmenter:
         """Blobs of colours no reference shows, with the labels they may be.
 
         A blob's candidates are the children of the label around it (top-level labels on
-        background) whose reference areas fit the blob's. Its pixels are handed to the
-        surrounding label in ``pred`` (in place), so that label's region stays whole.
+        background, and the labels it touches there) whose reference areas fit the blob's.
+        Its pixels are handed to the surrounding label in ``pred`` (in place), so that
+        label's region stays whole.
         """
         novel = (novelty > self.novelty_threshold).astype(np.uint8)
         novel = cv2.morphologyEx(novel, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
@@ -996,10 +997,15 @@ class ClassicalSegmenter:
                 continue
             outer = int(np.bincount(around, minlength=len(self.classes)).argmax())
             parent = self.classes[outer] if outer > 0 else None
+            # on the background, a new-colour patch touching a part may be part of it (a
+            # pin with a head of a new colour, its needle found beside it)
+            touching = (
+                {self.classes[c] for c in np.unique(around) if c > 0} if outer == 0 else set()
+            )
             cands = tuple(
                 lab
                 for lab, st in self.stats.items()
-                if self.parent.get(lab) == parent
+                if (self.parent.get(lab) == parent or lab in touching)
                 and st.areas
                 and 0.25 * min(st.areas) * s2 <= area <= 4.0 * max(st.areas) * s2
             )
@@ -1079,7 +1085,7 @@ class ClassicalSegmenter:
             judged = convex_hull(blob) if convex and _solidity(blob.mask) < RAGGED else blob
             if convex and not any(self._fits(judged, g) for g in group):
                 core = self._confident_parts(blob, group, prob, sel, min_area)
-                if not core:
+                if core == []:
                     continue  # no instance: a patch the classifier hesitated on
             if core is not None:
                 parts, note = core, {"confident_core": len(core)}

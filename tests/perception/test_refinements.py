@@ -173,3 +173,31 @@ def test_a_label_never_repeated_in_the_references_is_not_split_by_area() -> None
     assert len(seg._group_regions(("pile",), pred, prob)) == 1  # one larger pile
     st.counts = [2, 2, 1]
     assert len(seg._group_regions(("pile",), pred, prob)) == 2  # two of them, split
+
+
+def test_a_misshapen_label_region_with_some_sure_pixels_is_kept() -> None:
+    seg = _segmenter({"tag": _square_stats("tag", 30)})
+    pred = np.zeros((60, 60), np.int64)
+    pred[10:30, 10:40] = 1  # 20 x 30: large enough to judge, not square
+    prob = np.zeros((60, 60, 2), np.float32)
+    prob[..., 0] = 1.0
+    prob[10:30, 10:40] = (0.3, 0.7)
+    prob[12:22, 12:32] = (0.05, 0.95)  # sure, but less than half a tag
+    found = seg._group_regions(("tag",), pred, prob)
+    assert len(found) == 1 and found[0][0].area > 550  # (corners rounded by an opening)
+    prob[12:22, 12:32] = (0.3, 0.7)  # nothing sure at all: a hesitant patch, no tag
+    assert seg._group_regions(("tag",), pred, prob) == []
+
+
+def test_a_new_colour_patch_on_the_background_may_belong_to_the_part_it_touches() -> None:
+    seg = _segmenter({"tray": _square_stats("tray", 50), "pin": _square_stats("pin", 12)})
+    seg.parent = {"tray": None, "pin": "tray"}
+    seg.novelty_threshold = 10.0
+    pred = np.zeros((60, 60), np.int64)
+    pred[20:40, 30:33] = 2  # the pin's needle, found
+    novelty = np.zeros((60, 60), np.float32)
+    novelty[22:34, 18:30] = 50.0  # its head, a colour no reference shows
+    found = seg._novel_regions(pred, novelty)
+    assert len(found) == 1 and "pin" in found[0][1]
+    pred[20:40, 30:33] = 0  # touching nothing: only top-level labels of a fitting size
+    assert all("pin" not in c for _, c in seg._novel_regions(pred, novelty))

@@ -37,9 +37,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from logicode.spec import CategorySpec
 
 FEATURES = ("cx", "cy", "size", "aspect", "r", "g", "b")
 """Names of the per-component features, in order."""
@@ -53,6 +56,41 @@ MISSING_COST = 4.0
 
 ATTRIBUTE_COST = 4.0
 """Cost of one categorical attribute whose value differs between paired components."""
+
+APPEARANCE = np.array([name in ("r", "g", "b") for name in FEATURES])
+"""Features that describe a component's look (its colour) rather than its placement."""
+
+CATCH_ALL_VALUES = frozenset({"unknown", "other", "none"})
+"""Enum values meaning "none of the known ones" (the naming convention of
+:data:`logicode.perception.attributes.CATCH_ALL_VALUES`): never a normal variant."""
+
+VARIANT_MIN_SEEN = 2
+"""Distinct allowed values the references must show of an attribute before the values they
+miss count as normal variants (:func:`unseen_variants`)."""
+
+Allowed = dict[str, dict[str, frozenset[str]]]
+"""Per label, per enum attribute: the values the spec allows (catch-all values left out)."""
+
+
+def allowed_values(spec: CategorySpec) -> Allowed:
+    """The enum values a category's spec lists for each label and attribute.
+
+    Catch-all values (:data:`CATCH_ALL_VALUES`) are left out: they name an unknown kind, not
+    a product.
+
+    Args:
+        spec: The category spec.
+
+    Returns:
+        ``{label: {attribute: values}}`` for every enum attribute.
+    """
+    out: Allowed = {}
+    for comp in spec.components:
+        for attr in comp.attributes:
+            if attr.type == "enum" and attr.values:
+                values = frozenset(v for v in attr.values if v.lower() not in CATCH_ALL_VALUES)
+                out.setdefault(comp.label, {})[attr.name] = values
+    return out
 
 
 def _scene_size(scene: Mapping[str, Any]) -> tuple[float, float]:
@@ -127,8 +165,45 @@ def scene_parts(scene: Mapping[str, Any]) -> SceneParts:
     return SceneParts({k: np.vstack(v) for k, v in feats.items()}, attrs)
 
 
-def _attribute_mismatches(a: Mapping[str, str], b: Mapping[str, str]) -> int:
-    return sum(1 for k in set(a) | set(b) if a.get(k) != b.get(k))
+def _attribute_mismatches(
+    a: Mapping[str, str], b: Mapping[str, str], skip: frozenset[str] = frozenset()
+) -> int:
+    return sum(1 for k in set(a) | set(b) if k not in skip and a.get(k) != b.get(k))
+
+
+def unseen_variants(
+    refs: Iterable[SceneParts], allowed: Allowed, min_seen: int = VARIANT_MIN_SEEN
+) -> Allowed:
+    """Allowed enum values the references never show, for attributes that vary among them.
+
+    An attribute is a *variety* of the product when the normal references show at least
+    ``min_seen`` of its allowed values (e.g. several juice kinds); then the other values the
+    spec allows are normal variants the references happen to miss. An attribute the
+    references always show with one value (e.g. one head colour) has no unseen variants:
+    another value there is an anomaly.
+
+    Args:
+        refs: The reference scenes' parts.
+        allowed: Allowed values per label and attribute (:func:`allowed_values`).
+        min_seen: Distinct allowed values the references must show.
+
+    Returns:
+        ``{label: {attribute: values}}``, only non-empty entries.
+    """
+    seen: dict[str, dict[str, set[str]]] = {}
+    for ref in refs:
+        for label, comps in ref.attributes.items():
+            for attrs in comps:
+                for k, v in attrs.items():
+                    seen.setdefault(label, {}).setdefault(k, set()).add(v)
+    out: Allowed = {}
+    for label, attrs in allowed.items():
+        for k, values in attrs.items():
+            shown = seen.get(label, {}).get(k, set()) & values
+            missing = values - shown
+            if len(shown) >= min_seen and missing:
+                out.setdefault(label, {})[k] = frozenset(missing)
+    return out
 
 
 @dataclass
@@ -145,6 +220,7 @@ class ReferenceModel:
     missing_cost: float = MISSING_COST
     attribute_cost: float = ATTRIBUTE_COST
     loo: list[float] = field(default_factory=list)
+    unseen: Allowed = field(default_factory=dict)
 
     @classmethod
     def fit(
@@ -153,6 +229,8 @@ class ReferenceModel:
         *,
         missing_cost: float = MISSING_COST,
         attribute_cost: float = ATTRIBUTE_COST,
+        allowed: Allowed | None = None,
+        min_seen: int = VARIANT_MIN_SEEN,
     ) -> ReferenceModel:
         """Fit on normal reference scenes (JSON dicts).
 
@@ -160,6 +238,11 @@ class ReferenceModel:
             scenes: Normal scenes of one category (at least one).
             missing_cost: Cost of a missing or extra component.
             attribute_cost: Cost of a differing categorical attribute.
+            allowed: Enum values the spec allows (:func:`allowed_values`); with it, a
+                component showing an allowed variant the references never show
+                (:func:`unseen_variants`) is compared by placement only (no colour, no
+                cost for that attribute). ``None``: every difference counts.
+            min_seen: See :func:`unseen_variants`.
 
         Returns:
             The model.
@@ -176,7 +259,8 @@ class ReferenceModel:
             pooled = np.vstack([r.features[label] for r in refs if label in r.features])
             std = pooled.std(axis=0) if len(pooled) > 1 else np.zeros(len(FEATURES))
             scales[label] = np.maximum(std, FEATURE_FLOORS)
-        model = cls(refs, scales, 1.0, missing_cost, attribute_cost)
+        unseen = unseen_variants(refs, allowed, min_seen) if allowed else {}
+        model = cls(refs, scales, 1.0, missing_cost, attribute_cost, unseen=unseen)
         if len(refs) > 1:
             model.loo = [
                 min(model._distance(r, o) for j, o in enumerate(refs) if j != i)
@@ -187,6 +271,13 @@ class ReferenceModel:
 
     def _scale(self, label: str) -> np.ndarray:
         return self.scales.get(label, FEATURE_FLOORS)
+
+    def _unseen_in(self, label: str, attrs: Mapping[str, str]) -> frozenset[str]:
+        """The attributes of a component whose value is an unseen allowed variant."""
+        variants = self.unseen.get(label)
+        if not variants:
+            return frozenset()
+        return frozenset(k for k, v in attrs.items() if v in variants.get(k, ()))
 
     def _distance(self, a: SceneParts, b: SceneParts) -> float:
         from scipy.optimize import linear_sum_assignment
@@ -202,9 +293,19 @@ class ReferenceModel:
                 continue
             assert fa is not None and fb is not None
             z = (fa[:, None, :] - fb[None, :, :]) / self._scale(label)
-            cost = np.sqrt(np.mean(z * z, axis=2))
             aa, ab = a.attributes[label], b.attributes[label]
-            mism = np.array([[_attribute_mismatches(x, y) for y in ab] for x in aa], dtype=float)
+            skips = [self._unseen_in(label, x) for x in aa]
+            novel = np.array([bool(sk) for sk in skips])[:, None]
+            keep = np.where(novel, ~APPEARANCE[None, :], True)
+            zz = np.where(keep[:, None, :], z * z, 0.0)
+            cost = np.sqrt(zz.sum(axis=2) / keep.sum(axis=1)[:, None])
+            mism = np.array(
+                [
+                    [_attribute_mismatches(x, y, sk) for y in ab]
+                    for x, sk in zip(aa, skips, strict=True)
+                ],
+                dtype=float,
+            )
             cost = np.minimum(cost, 2.0 * self.missing_cost) + self.attribute_cost * mism
             rows, cols = linear_sum_assignment(cost)
             total += float(cost[rows, cols].sum())
@@ -227,6 +328,10 @@ class ReferenceModel:
             "norm": round(self.norm, 6),
             "missing_cost": self.missing_cost,
             "attribute_cost": self.attribute_cost,
+            "unseen_variants": {
+                label: {k: sorted(v) for k, v in attrs.items()}
+                for label, attrs in sorted(self.unseen.items())
+            },
         }
 
 

@@ -48,7 +48,7 @@ POSITIVE = "logical_anomaly"
 NEGATIVE = "good"
 GOOD_ROW = "good"
 DEFAULT_ERROR_WEIGHT = 0.5
-SCORE_NAME = "verdict+rules+deviation/1"
+SCORE_NAME = "verdict+rules+deviation/2"
 """Name of the image score definition (:func:`image_score`), kept in ``run.json`` settings."""
 MACRO_KEYS = (
     "accuracy",
@@ -390,13 +390,16 @@ def score_definition() -> dict[str, Any]:
             "x = r + d, r = rules-only score (sum of violated rules' confidences + "
             "error_weight per rule in error), d = deviation of the scene from the normal "
             "reference scenes (distance to the nearest reference / median leave-one-out "
-            "nearest-reference distance); score >= 1 iff verdict anomaly"
+            "nearest-reference distance; a part showing an enum value the spec allows but "
+            "the references never show, of an attribute the references show with at least "
+            "two values, is compared by placement only); score >= 1 iff verdict anomaly"
         ),
         "error_weight": DEFAULT_ERROR_WEIGHT,
         "features": list(dev.FEATURES),
         "feature_floors": [float(x) for x in dev.FEATURE_FLOORS],
         "missing_cost": dev.MISSING_COST,
         "attribute_cost": dev.ATTRIBUTE_COST,
+        "variant_min_seen": dev.VARIANT_MIN_SEEN,
         "auroc_rules": "AUROC of r alone (the score before the deviation term)",
         "auroc_deviation": "AUROC of d alone",
     }

@@ -161,8 +161,14 @@ def bench(
         int, typer.Option("--n-logical", min=0, help="Logical-anomaly test images (synthetic).")
     ] = 40,
     n_train: Annotated[
-        int, typer.Option("--n-train", min=1, help="Good reference images (synthetic).")
-    ] = 10,
+        int,
+        typer.Option(
+            "--n-train",
+            min=1,
+            help="Good reference (train/good) images (synthetic): the deviation's normal "
+            "scenes and the pool of compile and perception references.",
+        ),
+    ] = 30,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic datasets.")] = 0,
     refs: Annotated[
         Path | None,

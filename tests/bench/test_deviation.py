@@ -12,10 +12,13 @@ from logicode.bench.deviation import (
     FEATURE_FLOORS,
     MISSING_COST,
     ReferenceModel,
+    allowed_values,
     bounded,
     component_features,
     scene_parts,
+    unseen_variants,
 )
+from logicode.spec import load_spec
 
 W, H = 100, 200
 
@@ -111,3 +114,53 @@ def test_errors_and_no_model():
         ReferenceModel.fit([])
     with pytest.raises(ValueError, match="width"):
         scene_parts({"image": {}, "components": []})
+
+
+def kinds(*values: str, rgb: tuple[int, int, int] = (0, 0, 0)) -> list[dict[str, Any]]:
+    """One reference scene per value: a part of label ``p`` with ``kind`` and a colour."""
+    out = []
+    for i, v in enumerate(values):
+        colour = [min(255, c + 40 * i) for c in rgb]
+        out.append(scene(comp("p", 10.0 + i, rgb=colour, attributes={"kind": v})))
+    return out
+
+
+def test_allowed_values_come_from_the_spec_enums_without_catch_all_values():
+    spec = load_spec("juice_bottle")
+    allowed = allowed_values(spec)
+    enums = {
+        (c.label, a.name): set(a.values or ())
+        for c in spec.components
+        for a in c.attributes
+        if a.type == "enum"
+    }
+    assert {(label, k) for label, attrs in allowed.items() for k in attrs} == set(enums)
+    for (label, k), values in enums.items():
+        assert allowed[label][k] == {v for v in values if v != "unknown"}
+
+
+def test_unseen_variants_only_for_attributes_that_vary_among_the_references():
+    allowed = {"p": {"kind": frozenset({"a", "b", "c"})}}
+    two = [scene_parts(s) for s in kinds("a", "b")]
+    one = [scene_parts(s) for s in kinds("a", "a")]
+    assert unseen_variants(two, allowed) == {"p": {"kind": frozenset({"c"})}}
+    assert unseen_variants(one, allowed) == {}  # one value only: another one is an anomaly
+    assert unseen_variants(one, allowed, min_seen=1) == {"p": {"kind": frozenset({"b", "c"})}}
+
+
+def test_an_unseen_allowed_variant_is_compared_by_placement_only():
+    allowed = {"p": {"kind": frozenset({"a", "b", "c"})}}
+    refs = kinds("a", "b", rgb=(10, 10, 10))
+    plain = ReferenceModel.fit(refs)
+    aware = ReferenceModel.fit(refs, allowed=allowed)
+    # a new kind, in a new colour, where the first reference part is: only the kind is new
+    new_kind = scene(comp("p", 10.0, rgb=[250, 0, 0], attributes={"kind": "c"}))
+    assert aware.deviation(new_kind) == pytest.approx(0.0)
+    assert plain.deviation(new_kind) > 2 * plain.attribute_cost / plain.norm - 1e-9
+    # the same part misplaced still deviates: placement is compared
+    moved = scene(comp("p", 60.0, rgb=[250, 0, 0], attributes={"kind": "c"}))
+    assert aware.deviation(moved) > 1.0
+    # a value outside the spec (or a catch-all) is not a variant: full cost
+    odd = scene(comp("p", 10.0, rgb=[10, 10, 10], attributes={"kind": "zzz"}))
+    assert aware.deviation(odd) == pytest.approx(plain.deviation(odd))
+    assert aware.describe()["unseen_variants"] == {"p": {"kind": ["c"]}}

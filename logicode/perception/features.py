@@ -93,16 +93,19 @@ def fine_texture(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
     The image's grey level minus its slight blur (:data:`FINE_SIGMA`, full-resolution
     pixels) is squared, averaged down to ``size`` and its root divided by the local mean
-    grey (plus a floor that keeps dark noise small), so it does not follow the lighting:
-    grainy paper and a smooth liquid of the same colour differ here, while downsampling
-    erases the difference from every other feature.
+    grey (plus a floor that keeps dark noise small), so it does not follow the lighting;
+    its logarithm is taken relative to the image's median, so a blur or a noise level
+    that affects the whole image alike does not move it either. Grainy paper and a smooth
+    liquid of the same colour differ here, while downsampling erases the difference from
+    every other feature.
 
     Args:
         image: ``HWC uint8`` RGB at full resolution.
         size: ``(width, height)`` of the working resolution.
 
     Returns:
-        ``HW float32`` map of ``log(1 + 100 x relative high-pass amplitude)``.
+        ``HW float32`` map of ``log(1 + 100 x relative high-pass amplitude)`` minus its
+        median.
     """
     grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
     d = grey - cv2.GaussianBlur(grey, (0, 0), sigmaX=FINE_SIGMA, sigmaY=FINE_SIGMA)
@@ -110,7 +113,11 @@ def fine_texture(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     mean = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
     energy = _blur(energy, 1.0)
     mean = _blur(mean, 2.0)
-    return np.log1p(100.0 * np.sqrt(np.maximum(energy, 0.0)) / (mean + 20.0)).astype(np.float32)
+    out = np.log1p(100.0 * np.sqrt(np.maximum(energy, 0.0)) / (mean + 20.0))
+    # relative to the image's typical level: blur or sensor noise that changes every
+    # pixel's fine detail alike (a shift in this log scale) leaves the map unchanged
+    out -= float(np.median(out[::2, ::2]))
+    return out.astype(np.float32)
 
 
 def pixel_features(

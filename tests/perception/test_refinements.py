@@ -13,6 +13,9 @@ from logicode.perception.segment import (
     ClassicalSegmenter,
     LabelStats,
     _occluded_share,
+    split_blob,
+    split_lines,
+    straighter,
 )
 
 
@@ -201,3 +204,28 @@ def test_a_new_colour_patch_on_the_background_may_belong_to_the_part_it_touches(
     assert len(found) == 1 and "pin" in found[0][1]
     pred[20:40, 30:33] = 0  # touching nothing: only top-level labels of a fitting size
     assert all("pin" not in c for _, c in seg._novel_regions(pred, novelty))
+
+
+def test_crossing_bars_come_apart_along_their_lengths() -> None:
+    import cv2
+
+    a = np.zeros((120, 120), np.uint8)
+    b = np.zeros_like(a)
+    cv2.line(a, (10, 20), (110, 100), 1, 9)
+    cv2.line(b, (10, 100), (110, 20), 1, 9)
+    x = (a | b).astype(bool)
+    lines = split_lines(x, 2)
+    assert len(lines) == 2
+    for part in lines:  # each part is (almost) one bar
+        share = max(
+            np.count_nonzero(part & a.astype(bool)), np.count_nonzero(part & b.astype(bool))
+        )
+        assert share >= 0.85 * np.count_nonzero(part)
+    round_ = split_blob(x, 2, 40.0, trust_k=True)
+    assert straighter(round_, lines) is lines
+    # bars side by side: a watershed split is as thin, and is kept
+    side = np.zeros((60, 120), bool)
+    side[10:20, 10:110] = side[21:31, 10:110] = True
+    side[20, 10:110] = True
+    halves = [side & (np.arange(60)[:, None] <= 20), side & (np.arange(60)[:, None] > 20)]
+    assert straighter(halves, split_lines(side, 2)) is halves

@@ -74,13 +74,6 @@ CORE_MIN = 0.1
 pixels cover less than this times the smallest reference area is no instance: a patch the
 classifier hesitated on (a bright reflection next to a label of the same colour)."""
 
-ONE_FERET = 1.4
-"""See ``_one_oversized``: largest Feret diameter (times the references' largest) of a blob
-that may be one instance drawn too large rather than two."""
-
-ONE_AREA = 1.8
-"""See ``_one_oversized``: largest area (times the references' largest) of such a blob."""
-
 SLENDER = 0.12
 """Labels whose reference masks all have a minor / major axis ratio at most this are thin
 strips (walls, cables): judged by length and width rather than area."""
@@ -834,25 +827,6 @@ class ClassicalSegmenter:
         disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
         return cv2.morphologyEx(core, cv2.MORPH_OPEN, disc).astype(bool)
 
-    def _one_oversized(self, blob: Blob, parts: Sequence[Blob], group: tuple[str, ...]) -> bool:
-        """True when a blob split by area is rather one instance drawn a little too large.
-
-        The split is undone when no piece looks like a reference instance of the group's
-        labels (:meth:`_fits`) while the blob itself is small for two: its Feret diameter
-        at most :data:`ONE_FERET` x and its area at most :data:`ONE_AREA` x the
-        references' largest (two parts side by side are about twice as long, two
-        overlapping ones leave pieces that each look like one).
-        """
-        if any(self._fits(q, g) for q in parts for g in group):
-            return False
-        sts = [self.stats[g] for g in group if self.stats[g].areas]
-        if not sts:
-            return False
-        feret = shape_measures(blob.mask)["feret"]
-        max_feret = max(f for st in sts for f in st.ferets) * self.scale
-        max_area = max(st.max_area() for st in sts) * self.scale**2
-        return feret <= ONE_FERET * max_feret and blob.area <= ONE_AREA * max_area
-
     def _bar_width(self, sts: Sequence[LabelStats]) -> float:
         """Narrowest reference width (working pixels) when every label is a thin bar, else 0.
 
@@ -1127,8 +1101,6 @@ class ClassicalSegmenter:
                 # a split-off scrap far smaller than any instance is no instance
                 parts = [q for q in parts if q.area >= 0.3 * min_area] or parts
                 note = {"split_into": len(parts)}
-                if len(parts) >= 2 and not bar_width and self._one_oversized(blob, parts, group):
-                    parts, note = [blob], {"oversized_whole": True}
             for part in parts:
                 ys, xs = part.slices()
                 score = float(prob[ys, xs][part.mask][:, sel].sum(axis=1).mean())

@@ -105,17 +105,6 @@ def test_sure_core_trims_a_label_and_drops_a_hesitant_patch() -> None:
     assert parts is not None and len(parts) == 2
 
 
-def test_an_oversized_single_part_is_not_split_but_two_parts_are() -> None:
-    seg = _segmenter({"icon": _square_stats("icon", 20)})
-    big = Blob(0, 0, np.ones((26, 26), bool))  # one icon drawn 1.3 x too wide
-    halves = [Blob(0, 0, np.ones((26, 13), bool)), Blob(13, 0, np.ones((26, 13), bool))]
-    assert not any(seg._fits(h, "icon") for h in halves)
-    assert seg._one_oversized(big, halves, ("icon",))
-    pair = Blob(0, 0, np.ones((20, 41), bool))  # two icons side by side: split
-    squares = [Blob(0, 0, np.ones((20, 20), bool)), Blob(21, 0, np.ones((20, 20), bool))]
-    assert not seg._one_oversized(pair, squares, ("icon",))
-
-
 def test_enclosed_scraps_without_any_parent_region_are_dropped() -> None:
     seg = _segmenter({"label": _square_stats("label", 60), "icon": _square_stats("icon", 20)})
     seg.parent = {"label": None, "icon": "label"}

@@ -5,7 +5,7 @@ Usage:
         [--n-good 20] [--n-logical 20] [--n-train 30] [--seed 0]
         [--perturb blur=0.5 --perturb light=0.5 --perturb view=0.5 ...] [--out FILE.json]
     .venv/bin/python benchmarks/perception.py real [--data ../shared/data/mvtec_loco_juice_bottle]
-        [--refs examples/juice_bottle/refs] [--overlays DIR] [--out FILE.json]
+        [--refs examples/juice_bottle/refs] [--seed 0] [--overlays DIR] [--out FILE.json]
     .venv/bin/python benchmarks/perception.py speed --category screw_bag [--n 5]
 
 ``synthetic`` renders each category's dataset with ``logicode.data.synth`` (into a temporary
@@ -44,9 +44,12 @@ from typing import Any
 from logicode.data.loco import LocoDataset
 from logicode.data.synth import generate_dataset
 from logicode.data.synth.perturb import parse_perturb
+from logicode.perception.attributes import ReferenceAttributes
 from logicode.perception.evaluate import score_scene, summarise
+from logicode.perception.label import PrototypeLabeler
 from logicode.perception.pipeline import Perception
 from logicode.perception.refs import load_references
+from logicode.perception.segment import ClassicalSegmenter, SegmenterParams
 from logicode.spec import load_spec
 
 REPO = Path(__file__).resolve().parent.parent
@@ -152,6 +155,16 @@ def _facts(scene: Any) -> dict[str, float | None]:
     return out
 
 
+def _perception(spec: Any, seed: int) -> Perception:
+    """The default pipeline with every stage's random seed set to ``seed``."""
+    return Perception(
+        spec,
+        segmenter=ClassicalSegmenter(SegmenterParams(seed=seed)),
+        labeler=PrototypeLabeler(seed=seed),
+        attributes=ReferenceAttributes(seed=seed),
+    )
+
+
 def real(args: argparse.Namespace) -> dict[str, Any]:
     from logicode.perception.overlay import save_overlay
 
@@ -160,7 +173,7 @@ def real(args: argparse.Namespace) -> dict[str, Any]:
         return {"skipped": f"{data} not found"}
     spec = load_spec("juice_bottle")
     refs = load_references(args.refs, spec)
-    perception = Perception(spec).fit(refs)
+    perception = _perception(spec, args.seed).fit(refs)
     ds = LocoDataset(data)
     vocab = spec.vocabulary
     rows = []
@@ -218,6 +231,7 @@ def real(args: argparse.Namespace) -> dict[str, Any]:
     swapped = [r for r in rows if "swapped_labels" in r["defects"]]
     return {
         "references": [Path(r.source).name for r in refs],
+        "seed": args.seed,
         "fit_seconds": round(perception.fit_seconds, 2),
         "images": len(rows),
         "counts_as_expected": round(sum(r["counts_ok"] for r in rows) / len(rows), 4),
@@ -286,6 +300,7 @@ def main() -> None:
     r = sub.add_parser("real")
     r.add_argument("--data", default=os.environ.get("LOGICODE_JUICE_BOTTLE", str(DEFAULT_REAL)))
     r.add_argument("--refs", default=str(REPO / "examples" / "juice_bottle" / "refs"))
+    r.add_argument("--seed", type=int, default=0, help="Random seed of every stage.")
     r.add_argument("--overlays")
     r.add_argument("--out")
     p = sub.add_parser("speed")

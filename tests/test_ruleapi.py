@@ -650,7 +650,32 @@ def test_relations_take_plain_coordinates():
 
 def test_missing_attributes_name_what_exists():
     s = wrap_scene(scene_dict([comp("a", "nut", (0, 0, 10, 10))]))
-    with pytest.raises(AttributeError, match=r"no attribute 'region'; it has: .*subregion"):
+    with pytest.raises(AttributeError, match=r"no attribute 'region' \(did you mean 'subregion'"):
         _ = s.one("nut").region
     with pytest.raises(AttributeError, match="it has: "):
         _ = s.left_half().nope
+
+
+def test_points_parts_inside_a_part_and_its_own_attributes():
+    s = wrap_scene(
+        scene_dict(
+            [
+                comp("c", "compartment", (0, 0, 50, 50)),
+                comp("p", "pin", (10, 10, 20, 20), kind="flat"),
+                comp("q", "pin", (60, 10, 70, 20)),
+            ]
+        )
+    )
+    box, pin = s.one("compartment"), s.find("pin")[0]
+    assert pin.center.x == 15.0 and pin.centroid == pin.center == (15.0, 15.0)
+    x, y = pin.center
+    assert (x, y) == (15.0, 15.0)
+    assert [c.id for c in box.find("pin")] == ["p"] and box.count() == 1  # never itself
+    assert box.one("pin") is pin and s.find("pin").centroid.y == 15.0
+    assert pin.kind == pin.attr("kind") == "flat"
+    with pytest.raises(AttributeError, match=r"'kine' \(did you mean 'kind'\?\); its own"):
+        _ = pin.kine
+    with pytest.raises(AttributeError, match=r"'top_edge' \(did you mean 'top'\?\)"):
+        _ = pin.top_edge
+    with pytest.raises(AttributeError, match="carries no attributes of its own"):
+        _ = s.find("pin")[1].kind

@@ -12,7 +12,9 @@ For each rule of a category spec:
    :class:`~logicode.codegen.counterexamples.Mutation`: remove, add, move, resize, recolour,
    swap...) and report a violation on at least one of them.
 3. **Repair** a candidate that fails step 2: its failures go back to the model as text, for
-   a bounded number of rounds.
+   a bounded number of rounds. When a repair repeats code that already failed, the next
+   round starts afresh from the rule with only the failures (``retry.md``), without the
+   code the model would copy again.
 4. **Cross-check** the valid candidates: where they react differently to a counterexample,
    the model is asked, as schema-constrained JSON, which of the disputed changes break the
    rule, and the candidate that agrees best wins (the majority of candidates breaks ties).
@@ -53,6 +55,7 @@ TEMPLATES = (
     "codegen/category.md",
     "codegen/rule.md",
     "codegen/repair.md",
+    "codegen/retry.md",
     "codegen/expectations.md",
 )
 
@@ -395,11 +398,20 @@ class RuleCompiler:
             if last is not None and not last.ok and rounds < s.max_rounds:
                 rounds += 1
                 problems = self.problems(last, rule)
-                if repeated:
-                    problems.insert(0, _REPEATED)
                 feedback = "\n".join(f"- {p}" for p in problems)
-                repair = self.templates["codegen/repair.md"].render(feedback=feedback)
-                msgs = [*first, AIMessage(f"```python\n{last.code}```"), HumanMessage(repair)]
+                if repeated:
+                    # Shown its own code again, a small model copies it (seen: three identical
+                    # repairs); start afresh from the rule with only the lesson learnt.
+                    retry = self.templates["codegen/retry.md"].render(
+                        category=self.spec.category,
+                        rule=" ".join(rule.text.split()),
+                        feedback=feedback,
+                    )
+                    msgs = [first[0], HumanMessage(retry)]
+                    feedback = f"- {_REPEATED}\n{feedback}"
+                else:
+                    repair = self.templates["codegen/repair.md"].render(feedback=feedback)
+                    msgs = [*first, AIMessage(f"```python\n{last.code}```"), HumanMessage(repair)]
                 temp = 0.0 if rounds == 1 and not repeated else s.temperature
                 if repeated:  # greedy and mild sampling gave the same failing code again
                     temp = max(s.temperature, 1.0)

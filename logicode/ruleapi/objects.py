@@ -7,8 +7,9 @@ ground truth or the input dict (values are copied, lists frozen into tuples).
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from logicode.color import color_name
 from logicode.ruleapi.geometry import (
@@ -48,6 +49,13 @@ class _Frozen:
         raise AttributeError(_no_such_attribute(type(self), name))
 
 
+class Point(NamedTuple):
+    """A point (x, y) in px; unpacks like a tuple."""
+
+    x: float
+    y: float
+
+
 class Box(_Frozen):
     """Geometry of anything with a box: scene, Region, Component.
 
@@ -55,7 +63,8 @@ class Box(_Frozen):
         left, top, right, bottom: Box edges in px (right/bottom exclusive).
         width, height: Box size in px.
         x, y: Centre (the centroid for a Component).
-        bbox, center: Tuples (left, top, right, bottom) and (x, y).
+        bbox: Tuple (left, top, right, bottom).
+        center, centroid: The point (x, y); p.x and p.y work too.
     """
 
     __slots__ = ("left", "top", "right", "bottom", "width", "height", "x", "y", "_scene")
@@ -76,9 +85,39 @@ class Box(_Frozen):
         return (self.left, self.top, self.right, self.bottom)
 
     @property
-    def center(self) -> tuple[float, float]:
-        """(x, y)."""
-        return (self.x, self.y)
+    def center(self) -> Point:
+        """(x, y), also as .x and .y."""
+        return Point(self.x, self.y)
+
+    @property
+    def centroid(self) -> Point:
+        """Same as center."""
+        return Point(self.x, self.y)
+
+    def find(self, *labels: str) -> Group:
+        """Components with these labels whose centre lies in this box (never the box itself).
+
+        Example:
+            pins = compartment.find("pushpin")
+        """
+        if self._scene is None:
+            raise ValueError(
+                "this region comes from a plain (x0, y0, x1, y1) tuple and knows no components; "
+                "use scene.region(x0, y0, x1, y1) instead"
+            )
+        return Group(c for c in self._scene.find(*labels) if c is not self and self.contains(c))
+
+    def count(self, *labels: str) -> int:
+        """Number of components with these labels whose centre lies in this box.
+
+        Example:
+            if tray.left_half().count("nut") != 2: ...
+        """
+        return len(self.find(*labels))
+
+    def one(self, *labels: str) -> Component | None:
+        """The component with these labels in this box (largest if several); None if none."""
+        return _largest(self.find(*labels))
 
     def relative_to(self, other: Box) -> tuple[float, float]:
         """Position (rx, ry) of this centre in other's box, 0..1 (0,0 = top-left corner).
@@ -201,27 +240,6 @@ class Region(Box):
             col=int(col),
         )
 
-    def find(self, *labels: str) -> Group:
-        """Components with these labels whose centre lies in this region, sorted like scene.find."""
-        if self._scene is None:
-            raise ValueError(
-                "this region comes from a plain (x0, y0, x1, y1) tuple and knows no components; "
-                "use scene.region(x0, y0, x1, y1) instead"
-            )
-        return Group(c for c in self._scene.find(*labels) if self.contains(c))
-
-    def count(self, *labels: str) -> int:
-        """Number of components with these labels whose centre lies in this region.
-
-        Example:
-            if tray.left_half().count("nut") != 2: ...
-        """
-        return len(self.find(*labels))
-
-    def one(self, *labels: str) -> Component | None:
-        """The component with these labels in this region (largest if several); None if none."""
-        return _largest(self.find(*labels))
-
     def __repr__(self) -> str:
         return (
             f"Region(row={self.row}, col={self.col}, left={self.left:g}, top={self.top:g}, "
@@ -309,8 +327,15 @@ class Component(Box):
             _attrs=attrs,
         )
 
+    def __getattr__(self, name: str) -> Any:
+        # c.kind works like c.attr("kind") for the attributes this part carries.
+        attrs = object.__getattribute__(self, "_attrs")
+        if not name.startswith("_") and name in attrs:
+            return attrs[name]
+        raise AttributeError(_no_such_attribute(Component, name, attrs=attrs))
+
     def attr(self, name: str, default: Any = None) -> Any:
-        """Value of an attribute from the vocabulary (e.g. kind), or default if absent.
+        """Value of an attribute from the vocabulary, or default if absent (c.kind works too).
 
         Example:
             if sticker.attr("kind") != lid.attr("kind"): ...
@@ -331,7 +356,7 @@ class Group(list):
         area: Total area of the members (0 if empty).
         x, y: Area-weighted centre of the members.
         left, top, right, bottom, width, height: The box around all members.
-        bbox, center: Tuples as for a component.
+        bbox, center, centroid: As for a component.
     """
 
     __slots__ = ()
@@ -360,9 +385,14 @@ class Group(list):
         return _weighted(self._members("y"), "y")
 
     @property
-    def center(self) -> tuple[float, float]:
-        """(x, y)."""
-        return (self.x, self.y)
+    def center(self) -> Point:
+        """(x, y), also as .x and .y."""
+        return Point(self.x, self.y)
+
+    @property
+    def centroid(self) -> Point:
+        """Same as center."""
+        return Point(self.x, self.y)
 
     @property
     def left(self) -> float:
@@ -541,13 +571,39 @@ def _public_names(cls: type) -> list[str]:
     return sorted(names)
 
 
-def _no_such_attribute(cls: type, name: str, *, group: bool = False) -> str:
+def _no_such_attribute(
+    cls: type, name: str, *, group: bool = False, attrs: Mapping[str, Any] | None = None
+) -> str:
     kind = cls.__name__
-    have = ", ".join(_public_names(cls))
-    text = f"{kind} has no attribute {name!r}; it has: {have}"
+    names = _public_names(cls)
+    extra = sorted(attrs or ())
+    text = f"{kind} has no attribute {name!r}"
+    guess = _suggest(name, names, extra)
+    if guess:
+        text += f" (did you mean {guess!r}?)"
+    if extra:
+        text += f"; its own attributes (c.name or c.attr(name)): {', '.join(extra)}"
+    elif cls is Component:
+        text += "; it carries no attributes of its own"
+    text += f"; it has: {', '.join(names)}"
     if group:
         text += "; it is a list: loop over it or index it for single components"
     return text
+
+
+def _suggest(name: str, names: list[str], own: list[str]) -> str | None:
+    """The existing name closest to a wrong one, or None.
+
+    The part's own attribute names are tried first (a looser match), then a close spelling
+    or a word of the wrong name among the API names.
+    """
+    for pool, cutoff in ((own, 0.7), (names, 0.8)):
+        close = difflib.get_close_matches(name, pool, n=1, cutoff=cutoff)
+        if close:
+            return close[0]
+    words = [w for w in name.lower().split("_") if w]
+    hits = [n for n in [*own, *names] if n in words]
+    return hits[0] if hits else None
 
 
 def _largest(comps: list[Component]) -> Component | None:

@@ -111,7 +111,13 @@ def test_a_repeated_failing_answer_is_called_out(pool):
     comp, out, chat = compile_with(pool, [FALSE_ALARM, FALSE_ALARM, GOOD], candidates=1)
     assert out.entry.status == "ok" and out.entry.rounds == 2
     assert "repeated code that already failed" not in chat.calls[1][-1].content
-    assert "repeated code that already failed" in chat.calls[2][-1].content
+    # After a repeat the model starts afresh: the rule and the failures, not its own code.
+    retry = chat.calls[2]
+    assert len(retry) == 2 and not any(isinstance(m, AIMessage) for m in retry)
+    assert "repeating them will not help" in retry[-1].content
+    assert "exactly two nuts" in retry[-1].content.lower()
+    assert "on normal image 1 it reported" in retry[-1].content
+    assert "repeated code that already failed" in out.transcript[2]["feedback"]
     # The false alarm also shows what the normal scene really holds.
     assert "what normal image 1 really shows" in chat.calls[1][-1].content
     assert "nut: 2 found" in chat.calls[1][-1].content

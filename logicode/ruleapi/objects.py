@@ -92,13 +92,13 @@ class Box(_Frozen):
     @property
     def centroid(self) -> Point:
         """Same as center."""
-        return Point(self.x, self.y)
+        return self.center
 
     def find(self, *labels: str) -> Group:
         """Components with these labels whose centre lies in this box (never the box itself).
 
         Example:
-            pins = compartment.find("pushpin")
+            stickers = cup.find("sticker")
         """
         if self._scene is None:
             raise ValueError(
@@ -392,27 +392,27 @@ class Group(list):
     @property
     def centroid(self) -> Point:
         """Same as center."""
-        return Point(self.x, self.y)
+        return self.center
 
     @property
     def left(self) -> float:
         """Leftmost edge."""
-        return min(c.left for c in self._members("left"))
+        return self.bbox[0]
 
     @property
     def top(self) -> float:
         """Topmost edge."""
-        return min(c.top for c in self._members("top"))
+        return self.bbox[1]
 
     @property
     def right(self) -> float:
         """Rightmost edge."""
-        return max(c.right for c in self._members("right"))
+        return self.bbox[2]
 
     @property
     def bottom(self) -> float:
         """Lowest edge."""
-        return max(c.bottom for c in self._members("bottom"))
+        return self.bbox[3]
 
     @property
     def width(self) -> float:
@@ -426,8 +426,14 @@ class Group(list):
 
     @property
     def bbox(self) -> tuple[float, float, float, float]:
-        """(left, top, right, bottom)."""
-        return (self.left, self.top, self.right, self.bottom)
+        """(left, top, right, bottom) of the box around all members."""
+        members = self._members("bbox")
+        return (
+            min(c.left for c in members),
+            min(c.top for c in members),
+            max(c.right for c in members),
+            max(c.bottom for c in members),
+        )
 
     def __getattr__(self, name: str) -> Any:
         raise AttributeError(_no_such_attribute(Group, name, group=True))

@@ -224,6 +224,11 @@ def test_relative_to_subregion_and_halves():
     tray, p = s.one("tray"), s.find("nut")[1]
     assert p.id == "p"
     assert p.relative_to(tray) == pytest.approx((0.25, 0.8))
+    place = p.relative_to(tray)  # box x 140..160 of 100..300, y 170..190 of 100..200
+    assert (place.x, place.y) == pytest.approx((0.25, 0.8))
+    assert (place.left, place.top, place.right, place.bottom) == pytest.approx((0.2, 0.7, 0.3, 0.9))
+    with pytest.raises(AttributeError):
+        place.top = 0.5
     assert s.one("tray").relative_to(s) == pytest.approx((0.5, 0.375))
     left, right = tray.left_half(), tray.right_half()
     assert (left.left, left.right, right.left, right.right) == (100, 200, 200, 300)

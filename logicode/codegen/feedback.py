@@ -176,6 +176,12 @@ def hints(messages: Sequence[str], code: str, spec: CategorySpec) -> list[str]:
             "hint: a value was None; attr(name) returns None for a name the component lacks. "
             f"Attributes by label: {_attributes_text(spec)}"
         )
+    if any(float(p) >= 1000 for p in re.findall(r"(\d+(?:\.\d+)?)\s*%", text)):
+        out.append(
+            "hint: a value printed as a percentage is over 1000%: it is a pixel position, not a"
+            " fraction; for a position as a share of another part's size use"
+            " part.relative_to(other): .x/.y for the centre, .top/.bottom/.left/.right for edges"
+        )
     if "inside(" in code and any("inside" in m or "within" in m for m in messages):
         out.append(
             "hint: inside(a, b) is True when a lies within b's box: pass the smaller part first"
@@ -264,7 +270,10 @@ def scene_facts(
         )
         for small, big, ns, nb in ((ca, cb, a, b), (cb, ca, b, a)):
             if inside(small, big):
-                rx, ry = small.relative_to(big)
-                line += f", {ns}.relative_to({nb}) = (rx={rx:.2f}, ry={ry:.2f})"
+                p = small.relative_to(big)
+                line += (
+                    f", {ns}.relative_to({nb}) = (rx={p.x:.2f}, ry={p.y:.2f}, "
+                    f".top={p.top:.2f}, .bottom={p.bottom:.2f})"
+                )
         lines.append(line)
     return lines

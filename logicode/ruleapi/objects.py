@@ -56,6 +56,65 @@ class Point(NamedTuple):
     y: float
 
 
+class Placement(tuple):
+    """Where one box lies in another, as fractions 0..1 of the other's width and height.
+
+    Unpacks as ``rx, ry`` (the centre); ``.top`` / ``.bottom`` / ``.left`` / ``.right`` are
+    the edges, e.g. ``.top`` = how far down the other box this box's top edge lies.
+    """
+
+    _edges: tuple[float, float, float, float]
+
+    def __new__(
+        cls, x: float, y: float, left: float, top: float, right: float, bottom: float
+    ) -> Placement:
+        """Build from the centre and edge fractions."""
+        obj = super().__new__(cls, (x, y))
+        obj._edges = (left, top, right, bottom)
+        return obj
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name != "_edges" or hasattr(self, "_edges"):
+            raise AttributeError("Placement objects are read-only")
+        object.__setattr__(self, name, value)
+
+    @property
+    def x(self) -> float:
+        """Centre, as a fraction of the other box's width from its left edge."""
+        return self[0]
+
+    @property
+    def y(self) -> float:
+        """Centre, as a fraction of the other box's height from its top edge."""
+        return self[1]
+
+    @property
+    def left(self) -> float:
+        """Left edge, as a fraction of the other box's width from its left edge."""
+        return self._edges[0]
+
+    @property
+    def top(self) -> float:
+        """Top edge, as a fraction of the other box's height from its top edge."""
+        return self._edges[1]
+
+    @property
+    def right(self) -> float:
+        """Right edge, as a fraction of the other box's width from its left edge."""
+        return self._edges[2]
+
+    @property
+    def bottom(self) -> float:
+        """Bottom edge, as a fraction of the other box's height from its top edge."""
+        return self._edges[3]
+
+    def __repr__(self) -> str:
+        return (
+            f"Placement(x={self.x:.2f}, y={self.y:.2f}, left={self.left:.2f}, "
+            f"top={self.top:.2f}, right={self.right:.2f}, bottom={self.bottom:.2f})"
+        )
+
+
 class Box(_Frozen):
     """Geometry of anything with a box: scene, Region, Component.
 
@@ -119,15 +178,29 @@ class Box(_Frozen):
         """The component with these labels in this box (largest if several); None if none."""
         return _largest(self.find(*labels))
 
-    def relative_to(self, other: Box) -> tuple[float, float]:
-        """Position (rx, ry) of this centre in other's box, 0..1 (0,0 = top-left corner).
+    def relative_to(self, other: Box) -> Placement:
+        """Where this lies in other's box, 0..1: (rx, ry) of its centre, .top .bottom etc. of edges.
+
+        Unpacks as (rx, ry), the centre (0, 0 = other's top-left corner); p.top, p.bottom,
+        p.left, p.right are this box's edges, e.g. p.top = how far down other's height this
+        box's top edge lies (0.25 = a quarter of the way down from other's top).
 
         Example:
             rx, ry = logo.relative_to(lid)
-            if not (between(rx, 0.45, 0.55) and between(ry, 0.1, 0.3)): ...
+            top = logo.relative_to(lid).top  # logo's top edge, share of lid height below lid.top
         """
         left, top, right, bottom, _, _ = _geom(other, "relative_to", "other")
-        return (_div(self.x - left, right - left), _div(self.y - top, bottom - top))
+        w, h = right - left, bottom - top
+
+        def fx(v: float) -> float:
+            return _div(v - left, w)
+
+        def fy(v: float) -> float:
+            return _div(v - top, h)
+
+        return Placement(
+            fx(self.x), fy(self.y), fx(self.left), fy(self.top), fx(self.right), fy(self.bottom)
+        )
 
     def subregion(self, x0: float, y0: float, x1: float, y1: float) -> Region:
         """Region covering fractions x0..x1, y0..y1 (0..1) of this box.

@@ -60,6 +60,9 @@ def test_hints_by_error_text():
     assert any("scene.one" in h for h in hints(["'NoneType' object has no attr"], "", JB))
     inside = hints(["the icon is not inside the label"], "inside(label, icon)", JB)
     assert any("smaller part first" in h for h in inside)
+    pixels = hints(["it reported: label centre is at 86433% of the bottle height"], "", JB)
+    assert any("relative_to" in h for h in pixels)
+    assert not any("relative_to" in h for h in hints(["fill is 95% of the bottle"], "", JB))
 
 
 def test_scene_facts_measure_the_named_parts():

@@ -78,6 +78,7 @@ def results() -> Iterator[list[dict]]:
         "crumb_right": tray_scene(k2={"bbox": [600, 420, 620, 440], "centroid": [610, 430]}),
         "no_long_bolt": tray_scene(b2={"bbox": [500, 680, 540, 690], "centroid": [520, 685]}),
         "sticker_unknown": tray_scene(s0={"attributes": {"kind": None}}),
+        "lid_high": tray_scene(l={"bbox": [350, 101, 450, 201], "centroid": [400, 151]}),
     }
     with sandbox.SandboxPool(api_module="logicode.ruleapi", workers=1) as pool:
         pack = pool.load_pack({f"r{i}": code for i, (_, code) in enumerate(pairs)})
@@ -105,3 +106,5 @@ def test_examples_fire_on_what_their_rule_forbids(results):
     assert bolts["no_long_bolt"] == "fail"
     stickers = next(v for t, v in verdicts.items() if t.startswith("Every sticker lies in"))
     assert stickers["sticker_unknown"] == "fail"
+    lid = next(v for t, v in verdicts.items() if t.startswith("The lid is centred"))
+    assert lid["lid_high"] == "fail"  # only its top edge is out of range

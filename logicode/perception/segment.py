@@ -74,6 +74,10 @@ CORE_MIN = 0.1
 pixels cover less than this times the smallest reference area is no instance: a patch the
 classifier hesitated on (a bright reflection next to a label of the same colour)."""
 
+SCATTERED_PIECES = 5
+"""A label shown once per image whose reference masks have at least this many connected
+pieces (median) is a scattered amount (see :attr:`LabelStats.scattered`)."""
+
 SLENDER = 0.12
 """Labels whose reference masks all have a minor / major axis ratio at most this are thin
 strips (walls, cables): judged by length and width rather than area."""
@@ -102,6 +106,28 @@ class LabelStats:
     """Share of each mask's hole pixels covered by another component in front of it (one
     that does not hold the mask): 1 for a liquid seen around the labels stuck on its glass,
     0 for a ring's own hole (what shows through it holds the ring)."""
+    pieces: list[int] = field(default_factory=list)
+    """Connected pieces (8-connected) of each mask."""
+    piece_areas: list[float] = field(default_factory=list)
+    """Area of every connected piece of every mask."""
+
+    @property
+    def scattered(self) -> bool:
+        """True when the label is an amount of many loose things, shown once per image.
+
+        Its reference masks are one region each (never two in an image) made of at least
+        :data:`SCATTERED_PIECES` separate pieces in the median (all almonds of a mix
+        together): an image shows it as a scatter of small pieces, however few.
+        """
+        return (
+            bool(self.pieces)
+            and max(self.counts, default=0) <= 1
+            and float(np.median(self.pieces)) >= SCATTERED_PIECES
+        )
+
+    def median_piece(self) -> float:
+        """Median area of one connected piece of the references' masks."""
+        return float(np.median(self.piece_areas)) if self.piece_areas else 0.0
 
     @property
     def occludable(self) -> bool:
@@ -456,6 +482,9 @@ class ClassicalSegmenter:
                 st.widths.append(sm["minor_len"])
                 st.own.append(float(np.count_nonzero(layer[m] == index[lab])) / area)
                 st.occluded.append(_occluded_share(m, masks))
+                n_cc, _, cc_stats, _ = cv2.connectedComponentsWithStats(m.astype(np.uint8), 8)
+                st.pieces.append(n_cc - 1)
+                st.piece_areas.extend(float(a) for a in cc_stats[1:, cv2.CC_STAT_AREA])
                 for other in labels:
                     if other != lab:
                         c = float(np.count_nonzero(unions[other][m])) / area
@@ -1015,6 +1044,8 @@ class ClassicalSegmenter:
         ferets = [f * self.scale for st in sts for f in st.ferets]
         if not areas:
             return []
+        if all(st.scattered for st in sts):
+            return self._scattered_region(group, np.isin(pred, list(allc)), prob, own)
         min_area, med_area = min(areas), float(np.median(areas))
         max_area = max(st.max_area() for st in sts) * s2  # holes filled when occludable
         max_feret = max(ferets)
@@ -1050,7 +1081,8 @@ class ClassicalSegmenter:
             for st in sts
         )
         # labels the references never show more than once in an image: a large blob of
-        # them is one large instance (a pile, an amount), not several to split by area
+        # them is one large instance (a pile, an amount), not several to split by area,
+        # unless they are convex parts and every piece of the split looks like a whole one
         single = sum(max(st.counts, default=0) for st in sts) <= 1
         for blob in blobs:
             if blob.area < 0.3 * min_area:
@@ -1078,9 +1110,6 @@ class ClassicalSegmenter:
             if k_parts >= 2 and solid and self._convex_like(blob, sts):
                 k_parts = 1
                 note = {"convex_whole": True}
-            if k_parts >= 2 and single:
-                k_parts = 1  # never more than one in a reference: a larger one, not two
-                note = {"single_in_references": True}
             if k_parts >= 2:
                 size = math.sqrt(float(np.median([a for st in sts for a in st.hull_areas])) * s2)
                 pieces: list[np.ndarray] = []
@@ -1101,6 +1130,11 @@ class ClassicalSegmenter:
                 # a split-off scrap far smaller than any instance is no instance
                 parts = [q for q in parts if q.area >= 0.3 * min_area] or parts
                 note = {"split_into": len(parts)}
+                if single and not (convex and all(self._complete(q, group) for q in parts)):
+                    # never more than one in a reference: a larger one (a pile), not
+                    # several, unless the label is a convex part and each piece looks
+                    # like a whole instance of it (two fruit touching)
+                    parts, note = [blob], {"single_in_references": True}
             for part in parts:
                 ys, xs = part.slices()
                 score = float(prob[ys, xs][part.mask][:, sel].sum(axis=1).mean())
@@ -1108,6 +1142,37 @@ class ClassicalSegmenter:
                     part = convex_hull(part)
                 out.append((part, min(max(score, 0.0), 1.0), dict(note)))
         return out
+
+    def _scattered_region(
+        self, group: tuple[str, ...], mask: np.ndarray, prob: np.ndarray, own: Sequence[int]
+    ) -> list[tuple[Blob, float, dict[str, Any]]]:
+        """The one region of a scattered amount (:attr:`LabelStats.scattered`), if any.
+
+        Its things may be few and far apart (a few almonds in a mix of chips), each far
+        smaller than the references' whole region, so neither size nor distance joins
+        them: every connected piece of the group's mask that holds a pixel the classifier
+        is sure of (probability at least :data:`CORE_PROB`, opened by 3 x 3 so that thin
+        lines where two other things meet drop out) belongs to it. There is none when
+        those sure pixels cover less than the references' median piece (the edges of
+        other things the classifier hesitates on give a few unsure pixels, no sure
+        ones).
+        """
+        p = prob[:, :, list(own)].sum(axis=2)
+        sure = (mask & (p >= CORE_PROB)).astype(np.uint8)
+        # thin lines of sure pixels (where two other things meet) are no things
+        sure = cv2.morphologyEx(sure, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
+        s2 = self.scale * self.scale
+        need = min(self.stats[g].median_piece() for g in group) * s2
+        n_sure = int(np.count_nonzero(sure))
+        if n_sure == 0 or n_sure < need:
+            return []
+        _, lab_map, _, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), 8)
+        ids = np.unique(lab_map[sure])
+        region = np.isin(lab_map, ids[ids > 0])
+        blob = Blob(0, 0, region).tight()
+        ys, xs = blob.slices()
+        score = float(p[ys, xs][blob.mask].mean())
+        return [(blob, min(max(score, 0.0), 1.0), {"scattered": True, "sure": n_sure})]
 
     def info(self) -> dict[str, Any]:
         """Provenance for ``scene.meta``."""

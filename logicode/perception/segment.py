@@ -765,7 +765,11 @@ class ClassicalSegmenter:
         median area (both with holes filled when the labels have holes), rounded
         (touching or overlapping parts hide little of their outline), and at least 2
         when the blob is larger than any reference instance: filled area over 1.3 x,
-        area over 1.3 x or Feret diameter over 1.2 x the references' largest.
+        area over 1.3 x or Feret diameter over 1.2 x the references' largest. A blob of
+        bars (all labels' reference masks at most :data:`BAR_ASPECT`) whose minor axis is
+        at most 1.25 x their widest (one straight strip: none beside or across another)
+        holds its Feret diameter over the references' median one, rounded: a longer bar
+        is one.
         """
         sts = [self.stats[g] for g in group if self.stats[g].hull_areas]
         if not sts or any(self._fits(blob, g) for g in group):
@@ -774,11 +778,19 @@ class ClassicalSegmenter:
         rings = not all(st.solid for st in sts)
         filled = float(np.count_nonzero(ndi.binary_fill_holes(blob.mask) if rings else blob.mask))
         hulls = [a * s2 for st in sts for a in (st.hull_areas if rings else st.areas)]
+        bars = all(st.aspects and max(st.aspects) <= BAR_ASPECT for st in sts)
+        widest = max(w for st in sts for w in st.widths) * self.scale
+        sm = shape_measures(blob.mask)
+        feret = sm["feret"]
+        ferets = [f * self.scale for st in sts for f in st.ferets]
+        if bars and sm["minor_len"] <= 1.25 * widest:
+            # one straight strip one bar wide (none beside or across another): as many
+            # bars as its length holds, whatever the area (a longer bar has the area of
+            # two short ones)
+            return max(1, int(round(feret / float(np.median(ferets)))))
         k = int(round(filled / float(np.median(hulls))))
         if k < 2:
             areas = [st.max_area() * s2 for st in sts]
-            ferets = [f * self.scale for st in sts for f in st.ferets]
-            feret = shape_measures(blob.mask)["feret"]
             if (
                 filled > 1.3 * max(hulls)
                 or blob.area > 1.3 * max(areas)
@@ -1125,8 +1137,11 @@ class ClassicalSegmenter:
                 if k_parts < 4 and all(
                     st.aspects and max(st.aspects) <= BAR_ASPECT for st in sts
                 ):  # bars across or along each other: straight pieces beat round ones
-                    pieces = straighter(pieces, split_lines(blob.mask, k_parts))
+                    lines = split_lines(blob.mask, k_parts)
+                    pieces = straighter(pieces, lines, 0.6 * bar_width)
                 parts = [Blob(blob.x0, blob.y0, m).tight() for m in pieces]
+                if bar_width:
+                    parts = bar_pieces(parts, min_area, bar_width)
                 # a split-off scrap far smaller than any instance is no instance
                 parts = [q for q in parts if q.area >= 0.3 * min_area] or parts
                 note = {"split_into": len(parts)}
@@ -1607,14 +1622,31 @@ def _hough_lines(mask: np.ndarray, k: int) -> list[tuple[np.ndarray, np.ndarray]
     return lines
 
 
-def straighter(a: list[np.ndarray], b: list[np.ndarray]) -> list[np.ndarray]:
+def bar_pieces(parts: list[Blob], min_area: float, bar_width: float) -> list[Blob]:
+    """The pieces of a split blob of bars that can be bars (all of them if none can).
+
+    A piece smaller than the smallest reference bar (``min_area``) and thinner than 0.6 x
+    the narrowest one (``bar_width``, :func:`_mean_width`) is not a bar: the rim of a
+    part next to it that the pixel classifier took for bar.
+    """
+    keep = [q for q in parts if q.area >= min_area or _mean_width(q.mask) >= 0.6 * bar_width]
+    return keep or parts
+
+
+def straighter(
+    a: list[np.ndarray], b: list[np.ndarray], min_width: float = 0.0
+) -> list[np.ndarray]:
     """The split whose parts are thinner bars: ``b`` only when clearly so, else ``a``.
 
     A split's thickness is its thickest part's minor axis; ``b`` wins when it has as many
     parts as ``a`` and its thickness is at most 0.8 x ``a``'s (a bar crossed by another
-    may be two collinear pieces).
+    may be two collinear pieces), unless one of its parts is narrower than ``min_width``
+    (:func:`_mean_width`): a bar cut along its length, or two bars end to end cut into
+    two side by side, gives strips thinner than any bar.
     """
     if len(b) != len(a) or len(b) < 2:
+        return a
+    if min_width > 0 and min(_mean_width(_tight(m)) for m in b) < min_width:
         return a
 
     def thickness(parts: list[np.ndarray]) -> float:

@@ -1,10 +1,17 @@
-"""Exact counts: scattered amounts, touching convex parts shown once per reference."""
+"""Exact counts: scattered amounts, touching convex parts shown once, bars by length."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from logicode.perception.segment import BACKGROUND, ClassicalSegmenter, LabelStats
+from logicode.perception.segment import (
+    BACKGROUND,
+    Blob,
+    ClassicalSegmenter,
+    LabelStats,
+    bar_pieces,
+    straighter,
+)
 
 
 def _segmenter(stats: dict[str, LabelStats]) -> ClassicalSegmenter:
@@ -89,3 +96,54 @@ def test_touching_convex_parts_shown_once_per_reference_are_split() -> None:
     seg = _segmenter({"pile": _stats("pile", area, 41.0, 0.9)})
     seg.stats["pile"].aspects = [1.0] * 3
     assert len(seg._group_regions(("pile",), pred, prob)) == 1
+
+
+def _rod_stats() -> LabelStats:
+    """Three reference rods, 8 px wide and 60 px long."""
+    return LabelStats(
+        "rod",
+        areas=[480.0] * 3,
+        ferets=[60.5] * 3,
+        minors=[8.0] * 3,
+        solidity=[1.0] * 3,
+        fill=[1.0] * 3,
+        own=[1.0] * 3,
+        counts=[2] * 3,
+        aspects=[0.13] * 3,
+        widths=[8.0] * 3,
+        hull_areas=[480.0] * 3,
+        occluded=[0.0] * 3,
+    )
+
+
+def test_a_straight_strip_one_bar_wide_is_counted_by_its_length() -> None:
+    seg = _segmenter({"rod": _rod_stats()})
+
+    def strip(length: int) -> Blob:
+        return Blob(0, 0, np.ones((8, length), bool))
+
+    # 1.4 x the longest rod, 1.4 x its area: one longer rod, not two
+    assert seg._instances_in(strip(84), ("rod",)) == 1
+    assert seg._instances_in(strip(125), ("rod",)) == 2  # two end to end
+    cross = np.zeros((60, 60), bool)
+    cross[26:34, :] = True
+    cross[:, 26:34] = True  # two rods across each other: counted by area
+    assert seg._instances_in(Blob(0, 0, cross), ("rod",)) == 2
+
+
+def test_a_split_of_bars_into_strips_thinner_than_a_bar_is_refused() -> None:
+    collinear = [np.zeros((8, 80), bool), np.zeros((8, 80), bool)]
+    collinear[0][:, :40], collinear[1][:, 40:] = True, True
+    halves = [np.zeros((8, 80), bool), np.zeros((8, 80), bool)]
+    halves[0][:4], halves[1][4:] = True, True
+    assert straighter(collinear, halves) is halves  # thinner parts win...
+    assert straighter(collinear, halves, 0.6 * 8) is collinear  # ...unless thinner than a bar
+
+
+def test_a_split_off_piece_thinner_than_a_bar_is_no_bar() -> None:
+    rod = Blob(0, 0, np.ones((8, 60), bool))
+    rim = Blob(0, 20, np.ones((2, 40), bool))  # a thin rim of something else
+    assert bar_pieces([rod, rim], 480.0, 8.0) == [rod]
+    assert bar_pieces([rim], 480.0, 8.0) == [rim]  # nothing better: kept
+    short = Blob(0, 30, np.ones((8, 30), bool))  # a short bar keeps its width
+    assert bar_pieces([rod, short], 480.0, 8.0) == [rod, short]

@@ -145,7 +145,9 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
     if args.threads:
         cfg_kw["threads"] = args.threads
     chat = get_chat_model("embedded", **cfg_kw)
-    settings = CompileSettings(candidates=args.candidates, max_rounds=args.max_rounds)
+    settings = CompileSettings(
+        candidates=args.candidates, max_rounds=args.max_rounds, presence=args.presence
+    )
     rows: list[dict[str, Any]] = []
     rows_path = Path(args.rows) if args.rows else None
     done = finished_rows(rows_path, settings.__dict__) if rows_path and args.resume else {}
@@ -263,6 +265,12 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--candidates", type=int, default=2)
     ap.add_argument("--max-rounds", type=int, default=3)
+    ap.add_argument(
+        "--presence",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="Hold candidates to the model's answers on removing the parts a rule names.",
+    )
     ap.add_argument("--threads", type=int, default=0, help="llama.cpp threads (0: default).")
     ap.add_argument(
         "--phrasings",

@@ -83,6 +83,10 @@ class CompileSettings:
         counterexample_refs: Reference scenes used to build counterexamples.
         menu_size: Most disputed changes shown to the model.
         seed: Base sampling seed.
+        presence: Ask the model once per rule whether removing each part the rule names
+            breaks it, and hold every candidate to those answers (catches "exactly one X"
+            code that never counts X, and code that reports a missing part the rule only
+            mentions conditionally).
     """
 
     candidates: int = 2
@@ -90,6 +94,7 @@ class CompileSettings:
     temperature: float = 0.7
     max_tokens: int = 400
     expectations: str = "both"
+    presence: bool = False
     counterexample_refs: int = 2
     menu_size: int = 14
     seed: int = 0
@@ -105,11 +110,15 @@ class Behaviour:
     ref_failed: list[int] = field(default_factory=list)  # indices of references it broke on
     fired: dict[str, bool | None] = field(default_factory=dict)  # mutation key -> violation?
     errors: dict[str, str] = field(default_factory=dict)  # mutation key -> error message
+    messages: dict[str, str] = field(default_factory=dict)  # mutation key -> its violations
+    expected: list[str] = field(default_factory=list)  # changes it judged against expectation
 
     @property
     def valid(self) -> bool:
-        """Compiles, passes every reference and raises on no counterexample."""
-        return self.problem is None and not self.ref_failures and not self.errors
+        """Compiles, passes every reference, never raises, meets what it was held to."""
+        return (
+            self.problem is None and not self.ref_failures and not self.errors and not self.expected
+        )
 
     @property
     def ok(self) -> bool:
@@ -272,6 +281,28 @@ class RuleCompiler:
                 b.errors[key] = res["error"]["message"]
             else:
                 b.fired[key] = b.fired.get(key, False) or res["status"] == "fail"
+                if res["status"] == "fail" and key not in b.messages:
+                    b.messages[key] = "; ".join(v["message"] for v in res["violations"][:2])
+        return b
+
+    def hold_to(self, b: Behaviour, expected: dict[str, bool]) -> Behaviour:
+        """Record where ``b`` contradicts the expected verdicts (mutation key -> breaks)."""
+        by_key = {m.key(): m for m, _ in self.mutations}
+        for key, breaks in expected.items():
+            fired = b.fired.get(key)
+            if fired is None or fired == breaks:
+                continue
+            change = by_key[key].describe()
+            if breaks:
+                b.expected.append(
+                    f"after we {change}, it reported nothing, but the rule is broken then"
+                )
+            else:
+                b.expected.append(
+                    f"after we {change}, it reported: {b.messages.get(key, 'a violation')}; but"
+                    " the rule still holds then (a part that is missing is reported by the rule"
+                    " about its presence, unless THIS rule requires it)"
+                )
         return b
 
     # --- expectations ----------------------------------------------------------------------
@@ -307,6 +338,16 @@ class RuleCompiler:
                 if isinstance(n, int) and 1 <= n <= len(menu):
                     out[menu[n - 1].key()] = verdict == "breaks"
         return out
+
+    def presence_expectations(self, rule: RuleSpec) -> dict[str, bool]:
+        """Does removing each part the rule names break it? The model's answer, by mutation key.
+
+        Empty when the model gives none (then nothing is held to it).
+        """
+        labels = mentioned_labels(rule.text, self.spec.vocabulary, self.spec)
+        by_key = {m.key(): m for m, _ in self.mutations}
+        menu = [by_key[k] for k in (f"remove:{x}" for x in labels) if k in by_key]
+        return self.model_expectations(rule, menu)
 
     def arbitrate(
         self, rule: RuleSpec, valid: Sequence[Behaviour]
@@ -358,6 +399,7 @@ class RuleCompiler:
         by_key = {m.key(): m for m, _ in self.mutations}
         for key, msg in list(b.errors.items())[:2]:
             out.append(f"after we {by_key[key].describe()}, it raised an error: {msg}")
+        out.extend(b.expected[:2])
         if not out and b.vacuous:
             out.append(
                 "it never reports a violation: it must return violation(...) when the rule is"
@@ -393,6 +435,7 @@ class RuleCompiler:
         last: Behaviour | None = None
         failed_codes: set[str] = set()
         repeated = False
+        presence: dict[str, bool] | None = None
         while len(valid) < s.candidates:
             feedback = None
             if last is not None and not last.ok and rounds < s.max_rounds:
@@ -425,12 +468,19 @@ class RuleCompiler:
             else:
                 break
             last = self.evaluate(extract_code(answer))
+            transcript.append({"step": step, "feedback": feedback, "answer": answer})
+            if s.presence and last.ok:
+                if presence is None:  # asked once, when the first candidate could use it
+                    presence = self.presence_expectations(rule)
+                    transcript.append(
+                        {"step": "presence", "feedback": None, "answer": str(presence)}
+                    )
+                self.hold_to(last, presence)
             key = _normalise(last.code)
             repeated = key in failed_codes
             if not last.ok:
                 failed_codes.add(key)
             behaviours.append(last)
-            transcript.append({"step": step, "feedback": feedback, "answer": answer})
             if last.ok:
                 valid.append(last)
             elif rounds >= s.max_rounds and sampled >= s.candidates:

@@ -178,3 +178,43 @@ def test_compile_writes_a_pack_with_provenance(pool, tmp_path):
     assert m.model == {"name": "scripted"} and m.spec_sha256 == "f" * 64
     assert set(m.prompts) >= {"codegen/system.md", "codegen/rule.md", "codegen/repair.md"}
     assert len(m.api_sha256) == 64
+
+
+def test_presence_answers_hold_every_candidate(pool):
+    # Code that never counts the nuts passes validation (it fires on an added nut); asked once
+    # per rule, the model says removing a nut breaks the rule, so that code is sent back.
+    only_extra = GOOD.replace("!= 2", "> 2")
+    comp, out, chat = compile_with(
+        pool,
+        [only_extra, GOOD],
+        expectations={"breaks": [1], "keeps": []},
+        presence=True,
+        candidates=1,
+    )
+    assert out.entry.status == "ok" and "!= 2" in out.code and out.entry.rounds == 1
+    assert "after we remove the nut, it reported nothing, but the rule is broken" in (
+        chat.calls[1][-1].content
+    )
+    assert [t["step"] for t in out.transcript][:2] == ["candidate 1", "presence"]
+
+
+def test_presence_keeps_reject_code_that_reports_the_missing_part(pool):
+    comp, out, chat = compile_with(
+        pool,
+        [GOOD] * 3,
+        expectations={"breaks": [], "keeps": [1]},
+        presence=True,
+        candidates=1,
+        max_rounds=1,
+    )
+    assert out.entry.status == "failed" and out.code is None
+    assert "after we remove the nut, it reported: 1 nuts, expected 2; but the rule still holds" in (
+        out.entry.reason
+    )
+
+
+def test_presence_is_off_by_default_and_without_answers(pool):
+    only_extra = GOOD.replace("!= 2", "> 2")
+    for kwargs in ({}, {"presence": True}):  # the second: the model gives no answer
+        comp, out, chat = compile_with(pool, [only_extra], candidates=1, **kwargs)
+        assert out.entry.status == "ok" and "> 2" in out.code

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
@@ -26,27 +27,12 @@ from logicode.spec import load_spec
 CATEGORY = "juice_bottle"
 SPEC = load_spec(CATEGORY)
 
-CODE = {
-    "bottle_filled": """def check(scene):
-    n = scene.count("liquid")
-    if n != 1:
-        return [violation(f"{n} liquid regions, expected 1", *scene.find("liquid"))]
-    return []
-""",
-    "bottom_label_present": """def check(scene):
-    labels = scene.find("bottom_label")
-    if len(labels) != 1:
-        return [violation(f"{len(labels)} bottom labels, expected 1", *labels)]
-    return []
-""",
-    "labels_order": """def check(scene):
-    top = scene.one("top_label")
-    bottom = scene.one("bottom_label")
-    if top is not None and bottom is not None and not below(bottom, top):
-        return [violation("the bottom label is not below the top label", bottom, top)]
-    return []
-""",
-}
+# Hand-written, correct code for three rules (what a perfect model answers).
+CODE = yaml.safe_load(
+    (
+        Path(__file__).resolve().parents[1] / "fixtures" / "rules" / "juice_bottle_handwritten.yaml"
+    ).read_text(encoding="utf-8")
+)
 
 
 class ScriptedChat(BaseChatModel):

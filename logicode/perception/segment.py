@@ -78,6 +78,14 @@ SCATTERED_PIECES = 5
 """A label shown once per image whose reference masks have at least this many connected
 pieces (median) is a scattered amount (see :attr:`LabelStats.scattered`)."""
 
+LAYOUT_SAME = 0.25
+"""A label whose instances in every reference lie within this times the layout's spacing
+of one in every other reference has a fixed layout (see :func:`fixed_layout`)."""
+
+LAYOUT_FAR = 0.4
+"""A region of a fixed-layout label farther than this times the spacing from every
+reference position is no instance of it (see ``ClassicalSegmenter._off_layout``)."""
+
 SLENDER = 0.12
 """Labels whose reference masks all have a minor / major axis ratio at most this are thin
 strips (walls, cables): judged by length and width rather than area."""
@@ -359,6 +367,7 @@ class ClassicalSegmenter:
         self.colours: np.ndarray = np.zeros((0, 3), np.float32)
         self._colour_lut: np.ndarray | None = None
         self.novelty_threshold: float = math.inf
+        self.layout: dict[str, tuple[np.ndarray, float]] = {}
 
     # --- fitting ------------------------------------------------------------------------
 
@@ -411,6 +420,7 @@ class ClassicalSegmenter:
         self.clf = MLPClassifier(seed=self.params.seed).fit(x, y, len(self.classes), w[y])
         self._fit_colours(x, y)
         self._make_groups(labels, index)
+        self.layout = fixed_layout(refs, labels, self.parent)
         logger.info(
             "segmenter: scale %.3f, classes %s, parents %s, groups %s, pixel accuracy %.3f",
             self.scale,
@@ -642,6 +652,7 @@ class ClassicalSegmenter:
             found = self._absorb(found, blob, cands)
         found = self._merge_siblings(found)
         found = self._inside_parents(found, pred)
+        found = self._off_layout(found)
         regions: list[Region] = []
         for blob, cands, score, note in found:
             mask, box = upsample_with_box(blob.full(pred.shape), full)
@@ -709,6 +720,51 @@ class ClassicalSegmenter:
                 if above & set(og) and _overlap(blob, other):
                     keep[k] = (other.minus(blob), og, score, note)
         return [k for k in keep if k[0].area > 0]
+
+    def _off_layout(
+        self, found: list[tuple[Blob, tuple[str, ...], float, dict[str, Any]]]
+    ) -> list[tuple[Blob, tuple[str, ...], float, dict[str, Any]]]:
+        """Drop regions of a fixed-layout label that lie where no reference has one.
+
+        For a label of :func:`fixed_layout` (walls of a grid), a region the size of one
+        reference instance (0.5-1.5 x their areas; a larger one, e.g. two cells joined,
+        is not judged) whose centroid, taken relative to the box of the one region of its
+        parent, is farther than :data:`LAYOUT_FAR` x the layout's spacing from every
+        reference position is no instance (an edge of the parent taken for one).
+        """
+        layout = getattr(self, "layout", {})
+        if not layout:
+            return found
+        s2 = self.scale * self.scale
+        out = []
+        for item in found:
+            blob, group, _, _ = item
+            lab = group[0] if len(group) == 1 else None
+            par = self.parent.get(lab or "")
+            if lab not in layout or par is None:
+                out.append(item)
+                continue
+            parents = [b for b, g, _, _ in found if par in g]
+            st = self.stats[lab]
+            if len(parents) != 1 or not (
+                0.5 * min(st.areas) * s2 <= blob.area <= 1.5 * max(st.areas) * s2
+            ):
+                out.append(item)
+                continue
+            x0, y0, x1, y1 = _mask_box(parents[0])
+            ys, xs = np.nonzero(blob.mask)
+            pos = np.array(
+                [
+                    (blob.x0 + xs.mean() + 0.5 - x0) / max(x1 - x0, 1),
+                    (blob.y0 + ys.mean() + 0.5 - y0) / max(y1 - y0, 1),
+                ]
+            )
+            points, spacing = layout[lab]
+            if float(np.linalg.norm(points - pos, axis=1).min()) > LAYOUT_FAR * spacing:
+                logger.debug("dropped a %s region where no reference has one", lab)
+                continue
+            out.append(item)
+        return out
 
     def _merge_siblings(
         self, found: list[tuple[Blob, tuple[str, ...], float, dict[str, Any]]]
@@ -1129,7 +1185,9 @@ class ClassicalSegmenter:
                     st.aspects and st.widths and max(st.aspects) <= BAR_ASPECT for st in sts
                 ):  # a network of thin bars (walls of a grid): cut where they meet
                     width = max(m for st in sts for m in st.widths) * self.scale
-                    pieces = split_at_junctions(blob.mask, k_parts, width, 0.5 * min_area)
+                    pieces = split_at_junctions(
+                        blob.mask, k_parts, width, 0.5 * min_area, 1.5 * max_area
+                    )
                 if not pieces:
                     pieces = split_blob(
                         blob.mask, k_parts, size, fill_holes=not solid, trust_k=True
@@ -1272,6 +1330,83 @@ class Blob:
         m[ay0 - y0 : ay1 - y0, ax0 - x0 : ax1 - x0] |= self.mask
         m[by0 - y0 : by1 - y0, bx0 - x0 : bx1 - x0] |= other.mask
         return Blob(x0, y0, m)
+
+
+def _mask_box(blob: Blob) -> tuple[int, int, int, int]:
+    """``(x0, y0, x1, y1)`` of a blob's pixels in image coordinates."""
+    rows = np.flatnonzero(blob.mask.any(axis=1))
+    cols = np.flatnonzero(blob.mask.any(axis=0))
+    if rows.size == 0:
+        return blob.box()
+    return (
+        blob.x0 + int(cols[0]),
+        blob.y0 + int(rows[0]),
+        blob.x0 + int(cols[-1]) + 1,
+        blob.y0 + int(rows[-1]) + 1,
+    )
+
+
+def _relative_centroids(masks: Sequence[np.ndarray], frame: np.ndarray) -> np.ndarray:
+    """Centroids of ``masks`` as fractions of the box of ``frame`` (``n x 2``: x, y)."""
+    ys, xs = np.nonzero(frame)
+    x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
+    out = []
+    for m in masks:
+        my, mx = np.nonzero(m)
+        out.append(
+            ((mx.mean() + 0.5 - x0) / max(x1 - x0, 1), (my.mean() + 0.5 - y0) / max(y1 - y0, 1))
+        )
+    return np.array(out, np.float64).reshape(-1, 2)
+
+
+def fixed_layout(
+    refs: Sequence[Reference], labels: Sequence[str], parent: dict[str, str | None]
+) -> dict[str, tuple[np.ndarray, float]]:
+    """Labels whose instances sit at the same places in every reference (walls of a grid).
+
+    Positions are centroids relative to the box of the parent's one instance (every
+    reference shows exactly one parent and at least two of the label). The layout's
+    spacing is the median distance from an instance to its nearest neighbour in the same
+    reference; the layout is fixed when every instance of every reference has one in
+    every other reference within :data:`LAYOUT_SAME` x that spacing. Parts that lie
+    anywhere (screws in a bag) have no fixed layout.
+
+    Returns:
+        ``label -> (all reference positions, spacing)`` for the fixed labels.
+    """
+    out: dict[str, tuple[np.ndarray, float]] = {}
+    if len(refs) < 2:
+        return out
+    for lab in labels:
+        par = parent.get(lab)
+        if par is None:
+            continue
+        per_ref = []
+        for ref in refs:
+            labs = ref.labels()
+            frames = [m for m, x in zip(ref.masks(), labs, strict=True) if x == par]
+            mine = [m for m, x in zip(ref.masks(), labs, strict=True) if x == lab and m.any()]
+            if len(frames) != 1 or len(mine) < 2 or not frames[0].any():
+                break
+            per_ref.append(_relative_centroids(mine, frames[0]))
+        else:
+            nearest = []
+            for pts in per_ref:
+                d = np.linalg.norm(pts[:, None] - pts[None], axis=2)
+                np.fill_diagonal(d, np.inf)
+                nearest.append(d.min(axis=1))
+            spacing = float(np.median(np.concatenate(nearest)))
+            if spacing <= 0:
+                continue
+            worst = max(
+                float(np.linalg.norm(a[:, None] - b[None], axis=2).min(axis=1).max())
+                for i, a in enumerate(per_ref)
+                for j, b in enumerate(per_ref)
+                if i != j
+            )
+            if worst <= LAYOUT_SAME * spacing:
+                out[lab] = (np.concatenate(per_ref), spacing)
+    return out
 
 
 def merge_fragments(
@@ -1482,20 +1617,26 @@ def _kmeans_split(mask: np.ndarray, k: int) -> list[np.ndarray]:
     return out
 
 
-def split_at_junctions(mask: np.ndarray, k: int, width: float, min_area: float) -> list[np.ndarray]:
+def split_at_junctions(
+    mask: np.ndarray, k: int, width: float, min_area: float, max_area: float | None = None
+) -> list[np.ndarray]:
     """Split a network of thin bars (a grid of walls) where the bars meet.
 
     The mask's skeleton is found; its branch points, grown by 0.8 x the bars' width, are
     cut out, and the 4-connected pieces of at least ``min_area`` pixels are the parts (the
     cut pixels and smaller specks then go to the nearest part). Returns an empty list
     unless the mask has at least two junctions and the cut gives ``k`` parts or one fewer
-    or more, so the caller can fall back to :func:`split_blob`.
+    or more, so the caller can fall back to :func:`split_blob`. With ``max_area``, a cut
+    into other numbers of parts is kept too when every part is at most that large (no
+    two bars left joined) and there are at least half of ``k``: ``k`` comes from the
+    mask's area, which blur and light widen, while the parts are counted one by one.
 
     Args:
         mask: ``HW bool`` blob.
         k: Expected number of parts.
         width: Largest width of one bar (pixels).
         min_area: Smallest area of a part (pixels).
+        max_area: Largest area of one part (pixels), if known.
     """
     from skimage.morphology import skeletonize
 
@@ -1516,7 +1657,9 @@ def split_at_junctions(mask: np.ndarray, k: int, width: float, min_area: float) 
     sizes = np.bincount(labels.ravel(), minlength=n + 1)
     keep = np.flatnonzero(sizes >= min_area)
     keep = keep[keep > 0]
-    if abs(len(keep) - k) > 1:
+    if abs(len(keep) - k) > 1 and (
+        max_area is None or len(keep) < 0.5 * k or float(sizes[keep].max()) > max_area
+    ):
         return []
     # the cut pixels (and specks) go to the nearest kept piece
     seeds = np.where(np.isin(labels, keep), labels, 0)

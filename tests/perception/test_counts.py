@@ -1,6 +1,8 @@
-"""Exact counts: scattered amounts, touching convex parts shown once, bars by length."""
+"""Exact counts: scattered amounts, touching convex parts, bars by length, grid walls."""
 
 from __future__ import annotations
+
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -10,6 +12,8 @@ from logicode.perception.segment import (
     ClassicalSegmenter,
     LabelStats,
     bar_pieces,
+    fixed_layout,
+    split_at_junctions,
     straighter,
 )
 
@@ -147,3 +151,65 @@ def test_a_split_off_piece_thinner_than_a_bar_is_no_bar() -> None:
     assert bar_pieces([rim], 480.0, 8.0) == [rim]  # nothing better: kept
     short = Blob(0, 30, np.ones((8, 30), bool))  # a short bar keeps its width
     assert bar_pieces([rod, short], 480.0, 8.0) == [rod, short]
+
+
+def _grid(k_lines: tuple[int, int] = (2, 3)) -> np.ndarray:
+    """A network of walls 6 px wide: ``k_lines`` horizontal and vertical lines."""
+    mask = np.zeros((90, 120), bool)
+    for i in range(k_lines[0]):
+        y = 28 + 30 * i
+        mask[y : y + 6, :] = True
+    for i in range(k_lines[1]):
+        x = 28 + 30 * i
+        mask[:, x : x + 6] = True
+    return mask
+
+
+def test_a_grid_cut_into_wall_sized_pieces_is_kept_whatever_the_area_says() -> None:
+    grid = _grid()
+    assert len(split_at_junctions(grid, 17, 6.0, 50.0)) == 17  # 8 + 9 wall pieces
+    # blur widens walls: the area promises 21 pieces; the cut finds 17 of one wall each
+    assert split_at_junctions(grid, 21, 6.0, 50.0) == []
+    assert len(split_at_junctions(grid, 21, 6.0, 50.0, max_area=300.0)) == 17
+    # pieces larger than one wall: walls left joined, no trust in the cut
+    assert split_at_junctions(grid, 21, 6.0, 50.0, max_area=100.0) == []
+
+
+def _ref(walls: list[tuple[int, int]], pins: list[tuple[int, int]], dx: int) -> SimpleNamespace:
+    """A reference: a frame shifted by ``dx``, 8 x 8 walls and pins at the given corners."""
+    frame = np.zeros((80, 140), bool)
+    frame[10:70, 10 + dx : 110 + dx] = True
+    masks, labels = [frame], ["frame"]
+    for name, spots in (("wall", walls), ("pin", pins)):
+        for x, y in spots:
+            m = np.zeros((80, 140), bool)
+            m[y : y + 8, x + dx : x + dx + 8] = True
+            masks.append(m)
+            labels.append(name)
+    return SimpleNamespace(masks=lambda: masks, labels=lambda: labels)
+
+
+def test_walls_at_fixed_places_drop_a_wall_sized_region_where_none_ever_is() -> None:
+    walls = [(31, 36), (56, 36), (81, 36)]
+    refs = [
+        _ref(walls, [(20, 20), (60, 50)], 0),
+        _ref(walls, [(90, 15), (30, 55)], 10),
+        _ref(walls, [(50, 50), (85, 20)], 20),
+    ]
+    parent = {"frame": None, "wall": "frame", "pin": "frame"}
+    layout = fixed_layout(refs, ["frame", "wall", "pin"], parent)
+    assert set(layout) == {"wall"}  # the pins lie anywhere
+    st = _stats("wall", 64.0, 11.3, 1.0)
+    seg = _segmenter({"frame": _stats("frame", 6000.0, 117.0, 1.0), "wall": st})
+    seg.parent, seg.layout = parent, layout
+    frame = Blob(15, 10, np.ones((60, 100), bool))
+
+    def wall(x: int, y: int, w: int = 8) -> tuple[Blob, tuple[str, ...], float, dict]:
+        return (Blob(x, y, np.ones((8, w), bool)), ("wall",), 1.0, {})
+
+    at_home = [wall(46, 36), wall(71, 36), wall(96, 36)]  # the frame moved by 15 px
+    on_rim = wall(50, 62)  # a wall-sized piece on the frame's edge
+    joined = wall(20, 62, 16)  # twice a wall: not judged
+    found = [(frame, ("frame",), 1.0, {}), *at_home, on_rim, joined]
+    kept = seg._off_layout(found)
+    assert [k[0] for k in kept] == [frame] + [w[0] for w in at_home] + [joined[0]]

@@ -411,7 +411,14 @@ class RuleCompiler:
                 "it never reports a violation: it must return violation(...) when the rule is"
                 " broken, for example when a part it checks is missing, added or moved"
             )
-        out.extend(hints([*b.errors.values(), *b.ref_failures], b.code, self.spec))
+        out.extend(
+            hints(
+                [*b.errors.values(), *b.ref_failures],
+                b.code,
+                self.spec,
+                rule.text if rule is not None else "",
+            )
+        )
         if rule is not None and b.ref_failed:
             labels = mentioned_labels(rule.text, self.spec.vocabulary, self.spec)
             if labels:

@@ -158,13 +158,18 @@ def unknown_attributes(code: str, spec: CategorySpec) -> str | None:
     return "; ".join(problems) if problems else None
 
 
-def hints(messages: Sequence[str], code: str, spec: CategorySpec) -> list[str]:
+_Y_COMPARISON = re.compile(r"\.y\s*[<>]|[<>]=?\s*[\w.()\[\]]*\.y\b")
+_VERTICAL_WORDS = re.compile(r"\b(above|below|upper|lower|higher|top half|bottom half)\b", re.I)
+
+
+def hints(messages: Sequence[str], code: str, spec: CategorySpec, rule_text: str = "") -> list[str]:
     """Advice for the repair prompt from a candidate's error and violation messages.
 
     Args:
         messages: Error messages and false-alarm reports of the candidate.
         code: The candidate's code.
         spec: The category spec.
+        rule_text: The rule, for advice that depends on what it says.
 
     Returns:
         Hint sentences (possibly none).
@@ -181,6 +186,12 @@ def hints(messages: Sequence[str], code: str, spec: CategorySpec) -> list[str]:
             "hint: a value printed as a percentage is over 1000%: it is a pixel position, not a"
             " fraction; for a position as a share of another part's size use"
             " part.relative_to(other): .x/.y for the centre, .top/.bottom/.left/.right for edges"
+        )
+    if messages and _Y_COMPARISON.search(code) and _VERTICAL_WORDS.search(rule_text):
+        out.append(
+            "hint: y grows DOWNWARDS, so 'above' or 'upper' means a SMALLER y; use above(a, b)"
+            " and below(a, b) (they take components, points or y values) instead of comparing"
+            " .y yourself"
         )
     if "inside(" in code and any("inside" in m or "within" in m for m in messages):
         out.append(

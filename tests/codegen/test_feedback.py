@@ -63,6 +63,12 @@ def test_hints_by_error_text():
     pixels = hints(["it reported: label centre is at 86433% of the bottle height"], "", JB)
     assert any("relative_to" in h for h in pixels)
     assert not any("relative_to" in h for h in hints(["fill is 95% of the bottle"], "", JB))
+    code = "if cereal.centroid.y <= box.y:\n    out.append(violation('x'))"
+    rule = "The cereals lie above the box's centre."
+    assert any("SMALLER y" in h for h in hints(["it reported: x"], code, JB, rule))
+    assert not any("SMALLER y" in h for h in hints(["it reported: x"], code, JB, "Two nuts."))
+    assert not any("SMALLER y" in h for h in hints(["it reported: x"], "above(a, b)", JB, rule))
+    assert any("SMALLER y" in h for h in hints(["x"], "if b.y > label.y:", JB, "upper half"))
 
 
 def test_scene_facts_measure_the_named_parts():

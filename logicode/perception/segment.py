@@ -643,11 +643,13 @@ class ClassicalSegmenter:
         full = image.shape[:2]
         found: list[tuple[Blob, tuple[str, ...], float, dict[str, Any]]] = []
         novel: list[tuple[Blob, tuple[str, ...]]] = []
+        orphans: list[Blob] = []
         if self.params.novelty and math.isfinite(self.novelty_threshold):
-            novel = self._novel_regions(pred, novelty)
+            novel = self._novel_regions(pred, novelty, orphans)
         for group in self.groups:
             for blob, score, note in self._group_regions(group, pred, prob):
                 found.append((blob, group, score, note))
+        novel += self._inside_regions(orphans, found)
         for blob, cands in novel:
             found = self._absorb(found, blob, cands)
         found = self._merge_siblings(found)
@@ -1045,15 +1047,53 @@ class ClassicalSegmenter:
         keep.append((merged, ordered, 0.5, {"novel_colour": True}))
         return keep
 
+    def _inside_regions(
+        self,
+        orphans: list[Blob],
+        found: list[tuple[Blob, tuple[str, ...], float, dict[str, Any]]],
+    ) -> list[tuple[Blob, tuple[str, ...]]]:
+        """New-colour blobs the pixel classes gave no place, placed by the regions found.
+
+        A colour no reference shows can make the classifier doubt the pixels round it too
+        (the floor round a pin's head of a new colour taken for background), so the blob
+        seemed to lie on the background and fitted nothing there. When at least half of
+        it lies in the filled outline of a region found, the smallest such region is the
+        part around it, and its candidates are that part's children of a fitting size.
+        """
+        s2 = self.scale * self.scale
+        out = []
+        for blob in orphans:
+            best: tuple[int, tuple[str, ...]] | None = None
+            for other, group, _, _ in found:
+                if best is not None and other.area >= best[0]:
+                    continue
+                if _box_overlap(blob.box(), other.box()) < 0.5 * blob.area:
+                    continue
+                if _overlap(blob, other.filled()) >= 0.5 * blob.area:
+                    best = (other.area, group)
+            if best is None:
+                continue
+            cands = tuple(
+                lab
+                for lab, st in self.stats.items()
+                if self.parent.get(lab) in best[1]
+                and st.areas
+                and 0.25 * min(st.areas) * s2 <= blob.area <= 4.0 * max(st.areas) * s2
+            )
+            if cands:
+                out.append((blob, cands))
+        return out
+
     def _novel_regions(
-        self, pred: np.ndarray, novelty: np.ndarray
+        self, pred: np.ndarray, novelty: np.ndarray, orphans: list[Blob] | None = None
     ) -> list[tuple[Blob, tuple[str, ...]]]:
         """Blobs of colours no reference shows, with the labels they may be.
 
         A blob's candidates are the children of the label around it (top-level labels on
         background, and the labels it touches there) whose reference areas fit the blob's.
         Its pixels are handed to the surrounding label in ``pred`` (in place), so that
-        label's region stays whole.
+        label's region stays whole. Blobs on the background that fit nothing there are
+        added to ``orphans`` (see :meth:`_inside_regions`).
         """
         novel = (novelty > self.novelty_threshold).astype(np.uint8)
         novel = cv2.morphologyEx(novel, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
@@ -1092,6 +1132,8 @@ class ClassicalSegmenter:
                 and 0.25 * min(st.areas) * s2 <= area <= 4.0 * max(st.areas) * s2
             )
             if not cands:
+                if outer == 0 and orphans is not None:
+                    orphans.append(Blob(x, y, lab_map[y : y + h, x : x + w] == i))
                 continue
             blob = Blob(x, y, lab_map[y : y + h, x : x + w] == i)
             pred[y : y + h, x : x + w][blob.mask] = outer
@@ -1532,6 +1574,13 @@ def _overlap(a: Blob, b: Blob) -> int:
     ma = a.mask[y0 - ay0 : y1 - ay0, x0 - ax0 : x1 - ax0]
     mb = b.mask[y0 - by0 : y1 - by0, x0 - bx0 : x1 - bx0]
     return int(np.count_nonzero(ma & mb))
+
+
+def _box_overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> int:
+    """Pixels two ``(x0, y0, x1, y1)`` boxes share."""
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    return max(w, 0) * max(h, 0)
 
 
 def _box_iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:

@@ -213,3 +213,28 @@ def test_walls_at_fixed_places_drop_a_wall_sized_region_where_none_ever_is() -> 
     found = [(frame, ("frame",), 1.0, {}), *at_home, on_rim, joined]
     kept = seg._off_layout(found)
     assert [k[0] for k in kept] == [frame] + [w[0] for w in at_home] + [joined[0]]
+
+
+def _square(label: str, side: int) -> LabelStats:
+    a = float(side * side)
+    return _stats(label, a, side * 1.414 + 1, 1.0)
+
+
+def test_a_new_colour_the_classifier_doubts_the_floor_around_is_placed_by_regions() -> None:
+    seg = _segmenter({"cell": _square("cell", 60), "pin": _square("pin", 12)})
+    seg.parent = {"cell": None, "pin": "cell"}
+    seg.novelty_threshold = 10.0
+    pred = np.zeros((100, 160), np.int64)
+    pred[10:70, 10:70] = 1  # a cell...
+    pred[25:55, 25:55] = 0  # ...whose floor round the new colour looks like background
+    novelty = np.zeros((100, 160), np.float32)
+    novelty[34:46, 34:46] = 50.0  # a pin head of a colour no reference shows
+    novelty[80:92, 120:132] = 50.0  # the same colour on the background, far from any cell
+    orphans: list[Blob] = []
+    assert seg._novel_regions(pred, novelty, orphans) == []  # the rings say background
+    assert len(orphans) == 2
+    cell = Blob(10, 10, pred[10:70, 10:70] == 1)  # a ring: its filled outline holds the pin
+    placed = seg._inside_regions(orphans, [(cell, ("cell",), 1.0, {})])
+    assert len(placed) == 1
+    blob, cands = placed[0]
+    assert cands == ("pin",) and blob.box() == (34, 34, 46, 46)

@@ -116,6 +116,9 @@ class BenchConfig:
             pool the compile and perception references are chosen from (30 by default:
             chosen on the seed-1 development set, see ``docs/bench.md``).
         seed: Seed of the synthetic datasets.
+        perception_seed: Random seed of every perception stage (``perceived`` only): the
+            pixel classifier's training sample depends on it, so runs with several seeds
+            show how much the figures move with it.
         refs: Reference annotations (LabelMe, COCO or scene JSON folder, or a synthetic
             dataset) for perception and for compiling; default: the dataset's own
             ``train/good`` scenes, else ``examples/<category>/refs``.
@@ -137,6 +140,7 @@ class BenchConfig:
     n_logical: int = 40
     n_train: int = 30
     seed: int = 0
+    perception_seed: int = 0
     refs: Path | None = None
     max_refs: int = 5
     compile: CompileSettings = field(default_factory=CompileSettings)
@@ -155,6 +159,8 @@ class BenchConfig:
             "max_refs": self.max_refs,
             "score": SCORE_NAME,
         }
+        if self.scenes == "perceived":
+            out["perception_seed"] = self.perception_seed
         if self.rules_pack is None:
             out.update(backend=self.backend, model=self.model, compile=asdict(self.compile))
         if self.dataset.startswith("synth:"):
@@ -605,13 +611,22 @@ def build_perception(target: Target, spec: CategorySpec, cfg: BenchConfig) -> An
         BenchError: The perception front end is not installed, or there are no references.
     """
     try:
+        from logicode.perception.attributes import ReferenceAttributes
+        from logicode.perception.label import PrototypeLabeler
         from logicode.perception.pipeline import Perception
+        from logicode.perception.segment import ClassicalSegmenter, SegmenterParams
     except ImportError as exc:
         raise BenchError(
             f"--scenes perceived needs the perception front end (logicode.perception): {exc}"
         ) from None
     refs = perception_references(target, spec, cfg)
-    return Perception(spec).fit(refs)
+    seed = cfg.perception_seed
+    return Perception(
+        spec,
+        segmenter=ClassicalSegmenter(SegmenterParams(seed=seed)),
+        labeler=PrototypeLabeler(seed=seed),
+        attributes=ReferenceAttributes(seed=seed),
+    ).fit(refs)
 
 
 def perception_quality(

@@ -170,6 +170,14 @@ def bench(
         ),
     ] = 30,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic datasets.")] = 0,
+    perception_seed: Annotated[
+        int,
+        typer.Option(
+            "--perception-seed",
+            help="Random seed of the perception stages (--scenes perceived); run several to "
+            "see how much the figures depend on it.",
+        ),
+    ] = 0,
     refs: Annotated[
         Path | None,
         typer.Option(
@@ -217,6 +225,7 @@ def bench(
             n_logical=n_logical,
             n_train=n_train,
             seed=seed,
+            perception_seed=perception_seed,
             refs=refs,
             max_refs=max_refs,
             compile=CompileSettings(candidates=candidates, max_rounds=max_rounds),

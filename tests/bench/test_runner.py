@@ -18,6 +18,8 @@ from logicode.bench.records import read_records
 from logicode.bench.runner import (
     BenchConfig,
     BenchError,
+    Target,
+    build_perception,
     entry_compiled,
     rule_right,
     run_bench,
@@ -278,6 +280,27 @@ def test_perceived_mode_describes_images_and_scores_perception(
     assert 0.0 <= quality["counts_exact"] <= 1.0
     # the codegen judgement still uses the ground-truth scenes
     assert all(c.heldout_right for c in result.codegen)
+    # another perception seed makes other scenes: not mixed into these records
+    with pytest.raises(BenchError, match="other settings"):
+        run_bench(
+            config(
+                dataset,
+                out,
+                scenes="perceived",
+                rules_pack=pack,
+                rule_ids=(),
+                max_refs=2,
+                perception_seed=1,
+            )
+        )
+
+
+def test_the_perception_seed_reaches_every_stage(dataset: Path, tmp_path: Path) -> None:
+    cfg = config(dataset, tmp_path / "o", scenes="perceived", max_refs=2, perception_seed=3)
+    target = Target(CATEGORY, dataset, True)
+    perception = build_perception(target, load_spec(CATEGORY), cfg)
+    assert perception.segmenter.params.seed == 3
+    assert perception.labeler.seed == 3 and perception.attributes.seed == 3
 
 
 # --- error paths ------------------------------------------------------------------------------

@@ -193,11 +193,53 @@ def hints(messages: Sequence[str], code: str, spec: CategorySpec, rule_text: str
             " and below(a, b) (they take components, points or y values) instead of comparing"
             " .y yourself"
         )
-    if "inside(" in code and any("inside" in m or "within" in m for m in messages):
+    missing = _unguarded_ones(messages, code)
+    if missing:
+        test = " or ".join(f"{n} is None" for n in missing)
+        verb = "comes" if len(missing) == 1 else "come"
+        out.append(
+            f"hint: {' and '.join(missing)} {verb} from .one(...), which is None when that part"
+            f" is missing: right after getting it, add `if {test}: return []` (unless the rule"
+            " itself is about that part being present)"
+        )
+    reports = [m for m in messages if "it reported" in m]
+    if "inside(" in code and any("inside" in m or "within" in m for m in reports):
         out.append(
             "hint: inside(a, b) is True when a lies within b's box: pass the smaller part first"
         )
     return out
+
+
+def _unguarded_ones(messages: Sequence[str], code: str) -> list[str]:
+    """Variables bound by ``.one(...)`` used on the lines where an error says "is None"."""
+    lines = set()
+    for m in messages:
+        hit = re.search(r"(?:is None\b|'NoneType' object).*?\(line (\d+)\)", m)
+        if hit:
+            lines.add(int(hit.group(1)))
+    if not lines:
+        return []
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return []
+    ones = set()
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+            and isinstance(node.value, ast.Call)
+            and isinstance(node.value.func, ast.Attribute)
+            and node.value.func.attr == "one"
+        ):
+            ones.add(node.targets[0].id)
+    used = {
+        node.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Name) and node.id in ones and node.lineno in lines
+    }
+    return sorted(used)
 
 
 def mentioned_labels(

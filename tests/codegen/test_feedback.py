@@ -58,7 +58,7 @@ def test_hints_by_error_text():
     assert any("liquid: juice" in h for h in none)
     assert hints(["it reported: ok"], "pass", JB) == []
     assert any("scene.one" in h for h in hints(["'NoneType' object has no attr"], "", JB))
-    inside = hints(["the icon is not inside the label"], "inside(label, icon)", JB)
+    inside = hints(["image 1 it reported: icon is not inside the label"], "inside(label, icon)", JB)
     assert any("smaller part first" in h for h in inside)
     pixels = hints(["it reported: label centre is at 86433% of the bottle height"], "", JB)
     assert any("relative_to" in h for h in pixels)
@@ -79,3 +79,27 @@ def test_scene_facts_measure_the_named_parts():
     rel = [line for line in lines if line.startswith("inside(")]
     assert rel and all("above(" in line for line in rel)
     assert "absent: none" in scene_facts(reference(), ["absent"])[1]
+
+
+def test_a_missing_part_error_names_the_unguarded_variables():
+    code = (
+        "def check(scene):\n"
+        '    divider = scene.one("divider")\n'
+        '    box = scene.one("box")\n'
+        "    out = []\n"
+        '    for region in scene.find("almonds"):\n'
+        "        if not region.is_below(divider):\n"
+        "            out.append(violation('x', region))\n"
+        "        if not inside(region, box):\n"
+        "            out.append(violation('y', region))\n"
+        "    return out\n"
+    )
+    tail = "is None, the component is missing; check that it exists first (scene.one() returns"
+    errors = [
+        f"TypeError: inside(): b {tail} None when there is none) (line 8)",
+        f"TypeError: below(): b {tail} None when there is none) (line 6)",
+    ]
+    out = hints(errors, code, JB)
+    assert any("if box is None or divider is None: return []" in h for h in out)
+    assert not any("smaller part first" in h for h in out)  # an error, not a false report
+    assert not any("is None: return" in h for h in hints(["it reported: x is None"], code, JB))

@@ -19,6 +19,11 @@ How it works (every number comes from the references, none from a product):
    split by a distance-transform watershed) and kept when enough of their pixels are the
    group's own. Each becomes a :class:`~logicode.perception.base.Region` upsampled to the
    image's full resolution.
+5. **Counts.** What the references show decides how a blob is counted: a label shown once
+   per image as many loose pieces (a scattered amount) is one region of every piece the
+   classifier is sure of; a straight strip one bar wide holds as many bars as its length;
+   a network of bars is cut at its junctions; regions of a label the references always
+   show at the same places (walls of a grid) are dropped where no reference has one.
 """
 
 from __future__ import annotations
@@ -739,6 +744,7 @@ class ClassicalSegmenter:
             return found
         s2 = self.scale * self.scale
         out = []
+        frames: dict[str, tuple[int, int, int, int] | None] = {}
         for item in found:
             blob, group, _, _ = item
             lab = group[0] if len(group) == 1 else None
@@ -746,14 +752,17 @@ class ClassicalSegmenter:
             if lab not in layout or par is None:
                 out.append(item)
                 continue
-            parents = [b for b, g, _, _ in found if par in g]
+            if par not in frames:
+                parents = [b for b, g, _, _ in found if par in g]
+                frames[par] = _mask_box(parents[0]) if len(parents) == 1 else None
+            frame = frames[par]
             st = self.stats[lab]
-            if len(parents) != 1 or not (
+            if frame is None or not (
                 0.5 * min(st.areas) * s2 <= blob.area <= 1.5 * max(st.areas) * s2
             ):
                 out.append(item)
                 continue
-            x0, y0, x1, y1 = _mask_box(parents[0])
+            x0, y0, x1, y1 = frame
             ys, xs = np.nonzero(blob.mask)
             pos = np.array(
                 [

@@ -20,7 +20,7 @@ from itertools import combinations
 from typing import Any
 
 from logicode.ruleapi import wrap_scene
-from logicode.ruleapi.geometry import above, inside, left_of
+from logicode.ruleapi.geometry import above, below, inside, left_of, right_of
 from logicode.spec import CategorySpec
 
 _HINTS: tuple[tuple[str, str], ...] = (
@@ -42,6 +42,11 @@ _HINTS: tuple[tuple[str, str], ...] = (
         "the group is empty",
         "hint: scene.find(label) returns an empty group when there is none of that part; test"
         " `if not group:` first and return [] unless the rule is about that part being present",
+    ),
+    (
+        "must return a list of violations",
+        "hint: return a list: `return [violation(...)]` when the rule is broken, `return []`"
+        " when it holds",
     ),
     (
         "list index out of range",
@@ -203,6 +208,11 @@ def hints(messages: Sequence[str], code: str, spec: CategorySpec, rule_text: str
             " itself is about that part being present)"
         )
     reports = [m for m in messages if "it reported" in m]
+    if reports and re.search(r"\b(above|below|left_of|right_of)\(", code):
+        out.append(
+            "hint: above(a, b) is True when a is above b (below, left_of, right_of alike): check"
+            " the order of the two arguments against the true values shown below"
+        )
     if "inside(" in code and any("inside" in m or "within" in m for m in reports):
         out.append(
             "hint: inside(a, b) is True when a lies within b's box: pass the smaller part first"
@@ -319,7 +329,8 @@ def scene_facts(
         ca, cb = firsts[a], firsts[b]
         line = (
             f"inside({a}, {b}) = {inside(ca, cb)}, inside({b}, {a}) = {inside(cb, ca)}, "
-            f"above({a}, {b}) = {above(ca, cb)}, left_of({a}, {b}) = {left_of(ca, cb)}"
+            f"above({a}, {b}) = {above(ca, cb)}, below({a}, {b}) = {below(ca, cb)}, "
+            f"left_of({a}, {b}) = {left_of(ca, cb)}, right_of({a}, {b}) = {right_of(ca, cb)}"
         )
         for small, big, ns, nb in ((ca, cb, a, b), (cb, ca, b, a)):
             if inside(small, big):

@@ -103,3 +103,11 @@ def test_a_missing_part_error_names_the_unguarded_variables():
     assert any("if box is None or divider is None: return []" in h for h in out)
     assert not any("smaller part first" in h for h in out)  # an error, not a false report
     assert not any("is None: return" in h for h in hints(["it reported: x is None"], code, JB))
+
+
+def test_relation_and_return_type_hints():
+    order = hints(["on normal image 1 it reported: x"], "if not below(top, bottom):", JB)
+    assert any("order of the two arguments" in h for h in order)
+    assert not any("order" in h for h in hints(["image 1 it reported: x"], "a.y > 3", JB))
+    wrong = "check() must return a list of violations ([] when the rule holds), got dict"
+    assert any("return [violation(...)]" in h for h in hints([wrong], "", JB))

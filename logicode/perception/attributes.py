@@ -283,13 +283,19 @@ def region_features(
     image: np.ndarray,
     masks: Sequence[np.ndarray],
     boxes: Sequence[tuple[int, int, int, int] | None] | None = None,
+    wanted: Sequence[bool] | None = None,
 ) -> list[dict[str, float]]:
-    """Instance features of each mask, positions in the box of the mask that holds it."""
+    """Instance features of each mask, positions in the box of the mask that holds it.
+
+    ``wanted`` (one flag per mask) skips the masks whose features nobody needs (their
+    entry is empty); every mask still counts as a box that may hold another.
+    """
     frames = containing_boxes(masks, boxes)
     boxes = boxes if boxes is not None else [None] * len(masks)
+    wanted = wanted if wanted is not None else [True] * len(masks)
     return [
-        instance_features(image, m, frame=f, box=b) if (b is not None or m.any()) else {}
-        for m, f, b in zip(masks, frames, boxes, strict=True)
+        instance_features(image, m, frame=f, box=b) if w and (b is not None or m.any()) else {}
+        for m, f, b, w in zip(masks, frames, boxes, wanted, strict=True)
     ]
 
 
@@ -391,7 +397,13 @@ class ReferenceAttributes:
         keys = set(self.enums) | set(self.numbers) | set(self.fallback)
         if not keys:
             return
-        feats = region_features(image, [r.mask for r in regions], [r.bbox() for r in regions])
+        with_keys = {lab for lab, _ in keys}
+        feats = region_features(
+            image,
+            [r.mask for r in regions],
+            [r.bbox() for r in regions],
+            [r.label in with_keys for r in regions],
+        )
         needs: dict[str, set[str]] = {}
         for (lab, _), num in self.numbers.items():
             needs.setdefault(lab, set()).add(num.feature)

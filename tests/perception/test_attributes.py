@@ -78,3 +78,17 @@ def test_jittered_masks_erode_and_dilate() -> None:
     areas = sorted(int(j.sum()) for j in jittered_masks(m))
     assert areas[0] < m.sum() < areas[-1]
     assert PATH_FEATURE == "path_len"
+
+
+def test_region_features_skip_unwanted_masks_but_keep_them_as_frames() -> None:
+    from logicode.perception.attributes import region_features
+
+    image = np.full((40, 60, 3), 100, np.uint8)
+    frame = np.zeros((40, 60), bool)
+    frame[5:35, 5:55] = True
+    part = np.zeros((40, 60), bool)
+    part[10:20, 10:30] = True
+    feats = region_features(image, [frame, part], wanted=[False, True])
+    assert feats[0] == {}
+    full = region_features(image, [frame, part])
+    assert feats[1] == full[1] and full[0]  # positions still in the frame's box

@@ -896,7 +896,8 @@ def check_run_file(out: Path, cfg: BenchConfig) -> dict[str, Any]:
         atomic_write_text(path, json.dumps(state, indent=1) + "\n")
         return state
     old = state.get("settings", {})
-    for key in sorted(set(old) | set(settings)):
+    # In the settings' own order: the first difference named is the one a user chose.
+    for key in [*settings, *(k for k in old if k not in settings)]:
         if old.get(key) != settings.get(key):
             raise BenchError(
                 f"{out} holds a bench run with other settings ({key}: {old.get(key)!r} -> "

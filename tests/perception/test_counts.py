@@ -5,26 +5,16 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import numpy as np
+from test_refinements import _segmenter  # tests/perception is on sys.path
 
 from logicode.perception.segment import (
-    BACKGROUND,
     Blob,
-    ClassicalSegmenter,
     LabelStats,
     bar_pieces,
     fixed_layout,
     split_at_junctions,
     straighter,
 )
-
-
-def _segmenter(stats: dict[str, LabelStats]) -> ClassicalSegmenter:
-    seg = ClassicalSegmenter()
-    seg.scale = 1.0
-    seg.stats = stats
-    seg.classes = [BACKGROUND, *stats]
-    seg.parent = dict.fromkeys(stats)
-    return seg
 
 
 def _stats(label: str, area: float, feret: float, solidity: float, **kw: list) -> LabelStats:

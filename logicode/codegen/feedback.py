@@ -6,6 +6,7 @@ from the category spec and the failing normal reference, never from knowledge of
 
 * :func:`unknown_attributes` catches ``comp.attr("name")`` calls with a name no component of
   the spec has (the model then compared ``None`` and raised false alarms).
+* :func:`unknown_labels` catches ``scene.find("name")`` calls with a name that is no label.
 * :func:`hints` adds advice for a few error patterns seen in practice.
 * :func:`scene_facts` shows the measurements and relations of the parts a rule talks about in
   the normal scene it wrongly rejected, so the model can see which comparison is wrong.
@@ -85,28 +86,89 @@ def _label_of_call(node: ast.AST) -> str | None:
     return None
 
 
-def _variable_labels(tree: ast.AST) -> dict[str, str]:
-    """Variables bound to components of one label, by name.
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
 
-    Recognised: ``x = scene.one("L")``, ``x = scene.find("L")[i]``, ``for x in
-    scene.find("L")`` and ``xs = scene.find("L"); for x in xs`` (comprehensions too).
+
+def _assigned_labels(tree: ast.AST) -> tuple[dict[str, str], dict[str, str]]:
+    """Names assigned one component (``x = scene.one("L")``) or one label's group, by name.
+
+    A name assigned more than once with different values is left out (its label is unsure).
     """
-    labels: dict[str, str] = {}
+    seen: dict[str, set[str | None]] = {}
+    groups: dict[str, str] = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.Assign) and len(node.targets) == 1:
             target = node.targets[0]
-            label = _label_of_call(node.value)
-            if isinstance(target, ast.Name) and label is not None:
-                labels[target.id] = label
-    for node in ast.walk(tree):
-        if isinstance(node, ast.For | ast.comprehension):
-            it = node.iter
-            label = _label_of_call(it)
-            if label is None and isinstance(it, ast.Name):
-                label = labels.get(it.id)
-            if label is not None and isinstance(node.target, ast.Name):
-                labels.setdefault(node.target.id, label)
-    return labels
+            if isinstance(target, ast.Name):
+                label = _label_of_call(node.value)
+                seen.setdefault(target.id, set()).add(label)
+                if label is not None and not isinstance(node.value, ast.Subscript):
+                    groups[target.id] = label
+    single = {n: next(iter(ls)) for n, ls in seen.items() if len(ls) == 1}
+    ones = {n: label for n, label in single.items() if label is not None}
+    return ones, {n: g for n, g in groups.items() if n in ones}
+
+
+def _attr_receivers(tree: ast.AST) -> list[tuple[ast.Call, str, str | None]]:
+    """Every literal ``name.attr("x")`` call with its receiver's name and label (if known).
+
+    Labels follow the code's scopes: a loop or comprehension variable has the label of what
+    it iterates over (``for x in scene.find("L")``, ``for x in xs`` after ``xs =
+    scene.find("L")``) inside that loop or comprehension only, so one name reused for two
+    labels in two comprehensions is judged right in each.
+    """
+    ones, groups = _assigned_labels(tree)
+    found: list[tuple[ast.Call, str, str | None]] = []
+
+    def iter_label(it: ast.AST) -> str | None:
+        label = _label_of_call(it)
+        if label is None and isinstance(it, ast.Name):
+            label = groups.get(it.id)
+        return label
+
+    def bind(
+        env: dict[str, str | None], target: ast.AST, label: str | None
+    ) -> dict[str, str | None]:
+        if isinstance(target, ast.Name):
+            return {**env, target.id: label}
+        return env
+
+    def visit(node: ast.AST, env: dict[str, str | None]) -> None:
+        if isinstance(node, ast.For):
+            visit(node.iter, env)
+            inner = bind(env, node.target, iter_label(node.iter))
+            for child in node.body:
+                visit(child, inner)
+            for child in node.orelse:
+                visit(child, env)
+            return
+        if isinstance(node, _COMPREHENSIONS):
+            inner = env
+            for gen in node.generators:
+                visit(gen.iter, inner)
+                inner = bind(inner, gen.target, iter_label(gen.iter))
+                for cond in gen.ifs:
+                    visit(cond, inner)
+            elts = [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]
+            for child in elts:
+                visit(child, inner)
+            return
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "attr"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
+            receiver = node.func.value
+            name = receiver.id if isinstance(receiver, ast.Name) else ""
+            found.append((node, name, env.get(name) if name else None))
+        for child in ast.iter_child_nodes(node):
+            visit(child, env)
+
+    visit(tree, dict(ones))
+    return found
 
 
 def unknown_attributes(code: str, spec: CategorySpec) -> str | None:
@@ -129,28 +191,18 @@ def unknown_attributes(code: str, spec: CategorySpec) -> str | None:
         return None
     by_label = attribute_names(spec)
     known = {a for attrs in by_label.values() for a in attrs}
-    variables = _variable_labels(tree)
     problems: list[str] = []
-    for node in ast.walk(tree):
-        if not (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr == "attr"
-            and node.args
-            and isinstance(node.args[0], ast.Constant)
-            and isinstance(node.args[0].value, str)
-        ):
-            continue
+    for node, receiver, label in _attr_receivers(tree):
         name = node.args[0].value
-        receiver = node.func.value
-        label = variables.get(receiver.id) if isinstance(receiver, ast.Name) else None
         if label is not None and label in spec.vocabulary and name not in by_label.get(label, []):
             own = by_label.get(label)
             has = f"its attributes are: {', '.join(own)}" if own else "it has no attributes"
             problem = (
-                f"line {node.lineno}: {receiver.id} is a {label}, which has no attribute "
+                f"line {node.lineno}: {receiver} is a {label}, which has no attribute "
                 f"{name!r} ({has}), so attr({name!r}) is always None"
             )
+            if own and len(own) == 1:
+                problem += f": write {receiver}.attr({own[0]!r}) instead"
         elif name not in known:
             problem = (
                 f"line {node.lineno}: it reads attr({name!r}), which no component has (attr "
@@ -163,7 +215,55 @@ def unknown_attributes(code: str, spec: CategorySpec) -> str | None:
     return "; ".join(problems) if problems else None
 
 
+def unknown_labels(code: str, spec: CategorySpec) -> str | None:
+    """A problem sentence if the code asks ``find/one/count("name")`` for a name no label has.
+
+    Such a call always finds nothing (seen: ``scene.find("left_compart")`` and
+    ``scene.find("cup")`` for a product without those labels), so the code never fires or
+    fires on every image.
+
+    Args:
+        code: Candidate rule code (unparsable code yields ``None``: the policy reports it).
+        spec: The category spec.
+
+    Returns:
+        The problem, or ``None`` when every literal label is in the vocabulary.
+    """
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return None
+    bad: list[str] = []
+    for node in ast.walk(tree):
+        if not (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("find", "one", "count")
+        ):
+            continue
+        for arg in node.args:
+            if (
+                isinstance(arg, ast.Constant)
+                and isinstance(arg.value, str)
+                and arg.value not in spec.vocabulary
+            ):
+                call = f"line {node.lineno}: {node.func.attr}({arg.value!r})"
+                if call not in bad:
+                    bad.append(call)
+    if not bad:
+        return None
+    return (
+        f"{'; '.join(bad)} asks for a label this product does not have, so it finds nothing;"
+        f" the labels are: {', '.join(spec.vocabulary)}"
+    )
+
+
 _Y_COMPARISON = re.compile(r"\.y\s*[<>]|[<>]=?\s*[\w.()\[\]]*\.y\b")
+_SCALED_SIZE = re.compile(
+    r"\d*\.\d+\s*\*\s*[\w.()]*\b(height|width|area)\b|\b(height|width|area)\b\s*\*\s*\d*\.\d+"
+)
+_NUM = r"\s*(?:0|1|0?\.\d+|1\.0*|\d+\s*/\s*\d+)\s*"
+_FRACTION_REGION = re.compile(rf"\.region\({_NUM},{_NUM},{_NUM},{_NUM}\)")
 _VERTICAL_WORDS = re.compile(r"\b(above|below|upper|lower|higher|top half|bottom half)\b", re.I)
 
 
@@ -191,6 +291,23 @@ def hints(messages: Sequence[str], code: str, spec: CategorySpec, rule_text: str
             "hint: a value printed as a percentage is over 1000%: it is a pixel position, not a"
             " fraction; for a position as a share of another part's size use"
             " part.relative_to(other): .x/.y for the centre, .top/.bottom/.left/.right for edges"
+        )
+    if messages and "relative_to(" in code and _SCALED_SIZE.search(code):
+        out.append(
+            "hint: relative_to(...) already gives fractions of the other part's size (0 to 1):"
+            " compare them with the rule's fractions directly (0.16 for 16%), without"
+            " multiplying by a height, width or area"
+        )
+    if _FRACTION_REGION.search(code):
+        out.append(
+            "hint: scene.region(x0, y0, x1, y1) takes PIXEL edges; for fractions of the image"
+            " or of a part use .subregion(x0, y0, x1, y1) (0..1) or .left_half(),"
+            " .right_half(), .top_half(), .bottom_half()"
+        )
+    if "Region has no attribute" in text and "region(" in code:
+        out.append(
+            "hint: scene.region(...) is a rectangle of the image you define, not a part of the"
+            " product: get a part the rule names with scene.one(label) and measure that"
         )
     if messages and _Y_COMPARISON.search(code) and _VERTICAL_WORDS.search(rule_text):
         out.append(

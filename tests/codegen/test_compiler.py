@@ -124,10 +124,14 @@ def test_a_repeated_failing_answer_is_called_out(pool):
 
 
 def test_code_that_never_fires_is_never_emitted(pool):
-    comp, out, chat = compile_with(pool, [VACUOUS] * 6, max_rounds=2)
+    comp, out, chat = compile_with(pool, [VACUOUS] * 6, max_rounds=2, stated_counts=False)
     assert out.entry.status == "failed"
     assert out.code is None
     assert "never reports a violation" in out.entry.reason
+    # With the rule's stated count ("exactly two nuts") the reason is more precise.
+    comp, out, chat = compile_with(pool, [VACUOUS] * 6, max_rounds=2)
+    assert out.entry.status == "failed" and out.code is None
+    assert "after we remove the nut, it reported nothing" in out.entry.reason
 
 
 def test_garbage_answers_fail_with_a_reason(pool):
@@ -145,7 +149,7 @@ def test_the_model_settles_disputes_between_candidates(pool):
     disputed = sorted(k for k in a.fired if a.fired[k] != b.fired[k])
     assert "remove:nut" in disputed
     exp = {"breaks": [disputed.index("remove:nut") + 1], "keeps": []}
-    comp, out, chat = compile_with(pool, [only_extra, GOOD], expectations=exp)
+    comp, out, chat = compile_with(pool, [only_extra, GOOD], expectations=exp, stated_counts=False)
     assert out.entry.status == "ok"
     assert "!= 2" in out.code
     check = out.entry.validation["cross_check"]
@@ -163,7 +167,9 @@ def test_agreeing_candidates_need_no_judge(pool):
 def test_without_a_judge_the_majority_decides(pool):
     only_extra = GOOD.replace("!= 2", "> 2")
     rival = GOOD.replace("nuts", "found")
-    comp, out, chat = compile_with(pool, [only_extra, GOOD, rival], candidates=3, expectations=None)
+    comp, out, chat = compile_with(
+        pool, [only_extra, GOOD, rival], candidates=3, expectations=None, stated_counts=False
+    )
     assert out.entry.status == "ok" and "!= 2" in out.code
 
 
@@ -190,6 +196,7 @@ def test_presence_answers_hold_every_candidate(pool):
         expectations={"breaks": [1], "keeps": []},
         presence=True,
         candidates=1,
+        stated_counts=False,
     )
     assert out.entry.status == "ok" and "!= 2" in out.code and out.entry.rounds == 1
     assert "after we remove the nut, it reported nothing, but the rule is broken" in (
@@ -216,5 +223,45 @@ def test_presence_keeps_reject_code_that_reports_the_missing_part(pool):
 def test_presence_is_off_by_default_and_without_answers(pool):
     only_extra = GOOD.replace("!= 2", "> 2")
     for kwargs in ({}, {"presence": True}):  # the second: the model gives no answer
-        comp, out, chat = compile_with(pool, [only_extra], candidates=1, **kwargs)
+        comp, out, chat = compile_with(
+            pool, [only_extra], candidates=1, stated_counts=False, **kwargs
+        )
         assert out.entry.status == "ok" and "> 2" in out.code
+
+
+def test_a_second_candidate_is_not_repaired_once_one_is_valid(pool):
+    comp, out, chat = compile_with(pool, [GOOD, FALSE_ALARM, GOOD], candidates=2)
+    assert out.entry.status == "ok" and out.entry.rounds == 0
+    assert [t["step"] for t in out.transcript] == ["candidate 1", "candidate 2"]
+    assert len(chat.calls) == 2
+
+
+def test_a_fresh_candidate_follows_a_chain_of_failed_repairs(pool):
+    broken = [FALSE_ALARM, POLICY, CRASHES_ON_MISSING, VACUOUS]
+    comp, out, chat = compile_with(pool, [*broken, GOOD], candidates=2, max_rounds=3)
+    steps = [t["step"] for t in out.transcript]
+    assert steps == ["candidate 1", "repair 1", "repair 2", "candidate 2", "repair 3"]
+    assert out.entry.status == "ok" and out.entry.rounds == 3
+    # The fresh candidate starts from the rule alone; its repair shows its own code.
+    assert len(chat.calls[3]) == 2
+    assert "return []" in chat.calls[4][2].content
+    assert "after we remove the nut, it reported nothing" in chat.calls[4][-1].content
+
+
+def test_chain_rounds_bound_the_repairs_of_one_candidate(pool):
+    script = [FALSE_ALARM, POLICY, GOOD]
+    comp, out, chat = compile_with(pool, script, candidates=1, max_rounds=3, chain_rounds=1)
+    assert [t["step"] for t in out.transcript] == ["candidate 1", "repair 1", "candidate 2"]
+    assert out.entry.status == "ok"
+
+
+ONLY_EXTRA = GOOD.replace("len(nuts) != 2", "len(nuts) > 2")
+
+
+def test_counts_stated_by_the_rule_hold_every_candidate(pool):
+    # "There are exactly two nuts": code that ignores a missing nut is rejected and repaired.
+    comp, out, chat = compile_with(pool, [ONLY_EXTRA, GOOD], candidates=1)
+    assert out.entry.status == "ok" and out.entry.rounds == 1 and "!= 2" in out.code
+    assert "after we remove the nut, it reported nothing" in chat.calls[1][-1].content
+    comp, out, chat = compile_with(pool, [ONLY_EXTRA], candidates=1, stated_counts=False)
+    assert out.entry.status == "ok" and out.entry.rounds == 0

@@ -6,6 +6,7 @@ from logicode.codegen.feedback import (
     mentioned_labels,
     scene_facts,
     unknown_attributes,
+    unknown_labels,
 )
 from logicode.spec import load_spec
 
@@ -111,3 +112,66 @@ def test_relation_and_return_type_hints():
     assert not any("order" in h for h in hints(["image 1 it reported: x"], "a.y > 3", JB))
     wrong = "check() must return a list of violations ([] when the rule holds), got dict"
     assert any("return [violation(...)]" in h for h in hints([wrong], "", JB))
+
+
+def test_a_single_attribute_is_named_as_the_fix():
+    code = 'def check(scene):\n    juice = scene.one("liquid")\n    return juice.attr("kind")\n'
+    assert "write juice.attr('juice') instead" in unknown_attributes(code, JB)
+
+
+def test_unknown_labels_are_named_with_the_vocabulary():
+    code = (
+        "def check(scene):\n"
+        "    left = scene.find('left_compartment')[0]\n"
+        "    n = scene.count('liquid', 'cup')\n"
+        "    return [violation('x')] if scene.one('bottle') is None else []\n"
+    )
+    msg = unknown_labels(code, JB)
+    assert "line 2: find('left_compartment')" in msg and "line 3: count('cup')" in msg
+    assert "'liquid'" not in msg and "the labels are: bottle, liquid" in msg
+    assert (
+        unknown_labels(code.replace("'left_compartment'", "'bottle'").replace(", 'cup'", ""), JB)
+        is None
+    )
+    assert unknown_labels("def check(:", JB) is None
+
+
+def test_fraction_and_region_hints():
+    mixed = (
+        "top = liquid.relative_to(bottle).top\n"
+        "if not between(top, 0.16 * bottle.height, 0.24 * bottle.height):"
+    )
+    reports = ["on normal image 1 it reported: liquid too high"]
+    assert any("fractions of the other part" in h for h in hints(reports, mixed, JB))
+    plain = "top = liquid.relative_to(bottle).top\nif not between(top, 0.16, 0.24):"
+    assert not any("fractions of the other part" in h for h in hints(reports, plain, JB))
+    err = ["on normal image 1 it raised an error: AttributeError: Region has no attribute 'area'"]
+    code = "box = scene.region(0, 0, scene.width, scene.height)\nbox.area"
+    assert any("not a part of the product" in h for h in hints(err, code, JB))
+    assert not any("not a part of the product" in h for h in hints(err, "box.area", JB))
+
+
+def test_one_name_reused_in_two_comprehensions_is_judged_in_each():
+    sc = load_spec("splicing_connectors")
+    code = (
+        "def check(scene):\n"
+        "    clamps = set(c.attr('clamps') for c in scene.find('connector'))\n"
+        "    colours = set(c.attr('color') for c in scene.find('cable'))\n"
+        "    wrong = [c.attr('clamps') for c in scene.find('cable')]\n"
+        "    return []\n"
+    )
+    msg = unknown_attributes(code, sc)
+    assert msg is not None and "line 4: c is a cable" in msg and "line 3" not in msg
+    twice = (
+        "def check(scene):\n    x = scene.one('liquid')\n    x = scene.one('fruit_icon')\n"
+        "    return x.attr('kind')\n"
+    )
+    assert unknown_attributes(twice, JB) is None  # x's label is unsure: nothing claimed
+
+
+def test_a_region_given_fractions_gets_the_pixel_hint():
+    code = "left = scene.region(0, 0, 0.5, 1)\nright = scene.region(0.5, 0, 1, 1)"
+    assert any("PIXEL edges" in h for h in hints([], code, JB))
+    pixels = "box = scene.region(0, 0, scene.width, scene.height / 2)"
+    assert not any("PIXEL edges" in h for h in hints([], pixels, JB))
+    assert not any("PIXEL edges" in h for h in hints([], "scene.region(0, 0, 800, 1)", JB))

@@ -1,0 +1,99 @@
+"""What a rule's own words promise about counts ("exactly two nuts"), as expected verdicts.
+
+A rule that says "there are exactly two nuts" is broken when a nut is removed or a third one
+added. Small models often write code that returns ``[]`` when a part is missing (seen:
+"the top label carries exactly one fruit icon" compiled into code that ignores a missing
+icon), and the counterexamples alone cannot tell that this is wrong: the rule might have been
+conditional. The rule's text can: this module reads the phrase "exactly N <label>" and turns
+it into expected verdicts on the ``remove`` and ``duplicate`` counterexamples of that label.
+
+It is deliberately narrow, so that it is never wrong rather than often helpful:
+
+* only "exactly" followed by a number (word or digits) and a label of the vocabulary counts;
+* the number must equal that label's count in every normal reference (so "exactly one screw
+  is a long screw" with two screws per image promises nothing);
+* a sentence that states a condition ("if", "when", "unless" before the phrase) promises
+  nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from logicode.codegen.counterexamples import Mutation
+from logicode.spec import CategorySpec
+
+_NUMBERS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+}
+_CONDITION = re.compile(r"\b(if|when|whenever|unless|provided)\b", re.I)
+
+
+def stated_counts(text: str, vocabulary: Sequence[str]) -> dict[str, int]:
+    """Labels whose exact count the rule states unconditionally: label -> count.
+
+    Example:
+        ``stated_counts("There are exactly two nuts.", ["nut"]) == {"nut": 2}``
+    """
+    out: dict[str, int] = {}
+    for sentence in re.split(r"(?<=[.;:])\s+", " ".join(text.split())):
+        for hit in re.finditer(r"\bexactly\s+(\d+|[a-z]+)\s+(?=([a-z][a-z _-]*))", sentence, re.I):
+            if _CONDITION.search(sentence[: hit.start()]):
+                continue
+            word = hit.group(1).lower()
+            n = int(word) if word.isdigit() else _NUMBERS.get(word)
+            if n is None:
+                continue
+            words = " " + " ".join(re.findall(r"[a-z0-9]+", hit.group(2).lower())) + " "
+            for label in vocabulary:
+                phrase = " ".join(p for p in re.split(r"[_\s-]+", label.lower()) if p)
+                if re.match(rf" {re.escape(phrase)}(e?s)? ", words):
+                    out.setdefault(label, n)
+                    break
+    return out
+
+
+def stated_expectations(
+    text: str,
+    spec: CategorySpec,
+    references: Sequence[Mapping[str, Any]],
+    mutations: Sequence[Mutation],
+) -> dict[str, bool]:
+    """Expected verdicts (mutation key -> breaks) that the rule's count phrases imply.
+
+    Args:
+        text: The rule in English.
+        spec: The category spec (its vocabulary).
+        references: Normal reference scenes; a stated count must match all of them.
+        mutations: The counterexamples in use; only their ``remove`` and ``duplicate`` of a
+            counted label get an expectation (both break the rule).
+
+    Returns:
+        Mutation key -> True for each change the stated counts forbid (empty if none).
+    """
+    counts = stated_counts(text, spec.vocabulary)
+    out: dict[str, bool] = {}
+    for label, n in counts.items():
+        seen = {
+            sum(1 for c in ref.get("components", []) if c.get("label") == label)
+            for ref in references
+        }
+        if seen != {n}:
+            continue
+        for m in mutations:
+            if m.label == label and m.op in ("remove", "duplicate"):
+                out[m.key()] = True
+    return out

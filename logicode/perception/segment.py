@@ -91,6 +91,14 @@ LAYOUT_FAR = 0.4
 """A region of a fixed-layout label farther than this times the spacing from every
 reference position is no instance of it (see ``ClassicalSegmenter._off_layout``)."""
 
+LONG_BAR = 1.3
+"""A straight strip one bar wide at most this times the longest reference bar (and shorter
+than two of the shortest) is one bar, too long (see ``ClassicalSegmenter._bars_in_strip``)."""
+
+TRUNK_OPEN = 0.3
+"""A blob of bars is opened by a disc of this times the narrowest bar's width to find its
+trunk without thin rims (see :func:`bar_trunk`)."""
+
 SLENDER = 0.12
 """Labels whose reference masks all have a minor / major axis ratio at most this are thin
 strips (walls, cables): judged by length and width rather than area."""
@@ -836,7 +844,11 @@ class ClassicalSegmenter:
         bars (all labels' reference masks at most :data:`BAR_ASPECT`) whose minor axis is
         at most 1.25 x their widest (one straight strip: none beside or across another)
         holds its Feret diameter over the references' median one, rounded: a longer bar
-        is one.
+        is one, too long (:meth:`_bars_in_strip`). The same holds for its trunk
+        (:func:`bar_trunk`: the blob opened by a disc of :data:`TRUNK_OPEN` x the
+        narrowest bar's width) when that is one such strip and all the opening took off
+        is thinner than a bar and smaller than one: the rim of a ring next to the bar
+        that the classifier took for bar (a nut's outer edge).
         """
         sts = [self.stats[g] for g in group if self.stats[g].hull_areas]
         if not sts or any(self._fits(blob, g) for g in group):
@@ -854,7 +866,15 @@ class ClassicalSegmenter:
             # one straight strip one bar wide (none beside or across another): as many
             # bars as its length holds, whatever the area (a longer bar has the area of
             # two short ones)
-            return max(1, int(round(feret / float(np.median(ferets)))))
+            return self._bars_in_strip(feret, ferets)
+        if bars:
+            narrowest = min(w for st in sts for w in st.widths) * self.scale
+            min_area = min(a for st in sts for a in st.areas) * s2
+            trunk = bar_trunk(blob.mask, narrowest, min_area)
+            if trunk is not None:
+                tm = shape_measures(trunk)
+                if tm["minor_len"] <= 1.25 * widest:
+                    return self._bars_in_strip(tm["feret"], ferets)
         k = int(round(filled / float(np.median(hulls))))
         if k < 2:
             areas = [st.max_area() * s2 for st in sts]
@@ -865,6 +885,18 @@ class ClassicalSegmenter:
             ):
                 k = 2
         return k
+
+    @staticmethod
+    def _bars_in_strip(feret: float, ferets: Sequence[float]) -> int:
+        """How many bars lie end to end in a straight strip one bar wide.
+
+        Its Feret diameter over the references' median one, rounded; but one when it is
+        at most :data:`LONG_BAR` x the longest reference bar and shorter than two of the
+        shortest end to end (a bar too long, not two).
+        """
+        if feret <= LONG_BAR * max(ferets) and feret < 1.9 * min(ferets):
+            return 1
+        return max(1, int(round(feret / float(np.median(ferets)))))
 
     def _confident_parts(
         self,
@@ -1821,6 +1853,48 @@ def _hough_lines(mask: np.ndarray, k: int) -> list[tuple[np.ndarray, np.ndarray]
         c, s_ = math.cos(theta), math.sin(theta)
         lines.append((np.array([rho * c, rho * s_]), np.array([-s_, c])))
     return lines
+
+
+def bar_trunk(mask: np.ndarray, bar_width: float, min_area: float) -> np.ndarray | None:
+    """The one bar-wide trunk of a blob of bars, without thin rims stuck to it.
+
+    The blob is opened by a disc of radius :data:`TRUNK_OPEN` x ``bar_width`` (at least
+    one pixel): what a bar keeps, a thin rim (the edge of a ring the classifier took for
+    bar) loses. The trunk is the largest piece left.
+
+    Args:
+        mask: ``HW bool`` blob.
+        bar_width: Narrowest reference width of one bar (pixels).
+        min_area: Smallest reference area of one bar (pixels).
+
+    Returns:
+        The trunk (crop-sized mask), or None when the opening took nothing off, left no
+        piece of at least half ``min_area``, left two such pieces (bars joined by a thin
+        bridge), or took off a piece that is no rim: at least ``min_area`` or, at its
+        widest, wider than 0.6 x ``bar_width``.
+    """
+    r = max(1, int(round(TRUNK_OPEN * bar_width)))
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    m = mask.astype(np.uint8)
+    opened = cv2.morphologyEx(m, cv2.MORPH_OPEN, disc)
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(opened, 8)
+    big = [i for i in range(1, n) if stats[i, cv2.CC_STAT_AREA] >= 0.5 * min_area]
+    if len(big) != 1:
+        return None
+    trunk = lab == big[0]
+    rest = mask & ~trunk
+    if not rest.any():
+        return None
+    n_r, lab_r, stats_r, _ = cv2.connectedComponentsWithStats(rest.astype(np.uint8), 8)
+    for i in range(1, n_r):
+        if stats_r[i, cv2.CC_STAT_AREA] >= min_area:
+            return None
+        piece = lab_r == i
+        # widest point of the piece: twice its largest distance to its own edge
+        depth = 2.0 * float(ndi.distance_transform_edt(np.pad(piece, 1)).max())
+        if depth > 0.6 * bar_width:
+            return None
+    return trunk
 
 
 def bar_pieces(parts: list[Blob], min_area: float, bar_width: float) -> list[Blob]:

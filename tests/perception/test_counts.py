@@ -11,6 +11,7 @@ from logicode.perception.segment import (
     Blob,
     LabelStats,
     bar_pieces,
+    bar_trunk,
     fixed_layout,
     split_at_junctions,
     straighter,
@@ -228,3 +229,53 @@ def test_a_new_colour_the_classifier_doubts_the_floor_around_is_placed_by_region
     assert len(placed) == 1
     blob, cands = placed[0]
     assert cands == ("pin",) and blob.box() == (34, 34, 46, 46)
+
+
+def _screw_stats() -> LabelStats:
+    """Three reference screws, 14 px wide and 80 px long (working pixels)."""
+    st = _rod_stats()
+    st.label = "screw"
+    st.areas, st.hull_areas = [1120.0] * 3, [1120.0] * 3
+    st.ferets, st.minors, st.widths = [80.5] * 3, [14.0] * 3, [14.0] * 3
+    st.aspects = [0.18] * 3
+    return st
+
+
+def _screw_with_rim(rim_width: int) -> np.ndarray:
+    """A 14 x 100 screw with the outer edge of a ring (``rim_width`` thick) touching it."""
+    canvas = np.zeros((90, 130), bool)
+    canvas[40:54, 10:110] = True
+    yy, xx = np.mgrid[0:90, 0:130]
+    r = np.hypot(xx - 60, yy - 22)
+    canvas |= (r <= 30) & (r > 30 - rim_width) & (yy > 22)  # the lower half of a ring's rim
+    return canvas
+
+
+def test_a_bar_with_a_thin_rim_stuck_to_it_is_one_bar() -> None:
+    seg = _segmenter({"screw": _screw_stats()})
+    # a long screw whose side touches the outer rim of a nut (the rim taken for screw):
+    # too wide for one strip and over 1.3 x the largest area, yet its trunk is one screw
+    with_rim = Blob(0, 0, _screw_with_rim(3))
+    assert seg._instances_in(with_rim, ("screw",)) == 1
+    # a thick arc is no rim: the old rule (area) stands
+    assert seg._instances_in(Blob(0, 0, _screw_with_rim(12)), ("screw",)) == 2
+
+
+def test_bar_trunk_refuses_two_bars_on_a_thin_bridge() -> None:
+    two = np.zeros((40, 200), bool)
+    two[10:24, 0:90] = True
+    two[10:24, 110:200] = True
+    two[16:18, 90:110] = True  # a thin bridge between two bars
+    assert bar_trunk(two, 14.0, 1120.0) is None
+    assert bar_trunk(np.ones((14, 100), bool), 14.0, 1120.0) is None  # nothing taken off
+    trunk = bar_trunk(_screw_with_rim(3), 14.0, 1120.0)
+    assert trunk is not None and not trunk[10:30, 30:90].any()  # the rim is gone
+
+
+def test_a_strip_up_to_a_bar_and_a_bit_long_is_one_too_long_bar() -> None:
+    seg = _segmenter({"screw": _screw_stats()})
+    seg.stats["screw"].ferets = [60.0, 60.0, 90.0]  # short and long screws, median 60
+    # 1.25 x the long screw (a screw too long): 1.9 x the median, yet one
+    assert seg._instances_in(Blob(0, 0, np.ones((14, 112), bool)), ("screw",)) == 1
+    # two short ones end to end are two
+    assert seg._instances_in(Blob(0, 0, np.ones((14, 122), bool)), ("screw",)) == 2

@@ -130,6 +130,8 @@ def test_find_sorts_top_to_bottom_then_left_to_right_and_counts():
     found.clear()
     assert s.count("nut") == 3
     assert (s.width, s.height, s.category) == (200, 400, "demo")
+    with pytest.raises(TypeError, match=r"got Component; to look inside a part"):
+        s.find("nut", s.one("bolt"))
 
 
 def test_one_is_none_single_or_largest():

@@ -325,10 +325,10 @@ def hints(messages: Sequence[str], code: str, spec: CategorySpec, rule_text: str
             " itself is about that part being present)"
         )
     reports = [m for m in messages if "it reported" in m]
-    if reports and re.search(r"\b(above|below|left_of|right_of)\(", code):
+    if reports and re.search(r"\b(?:is_)?(?:above|below|left_of|right_of)\(", code):
         out.append(
-            "hint: above(a, b) is True when a is above b (below, left_of, right_of alike): check"
-            " the order of the two arguments against the true values shown below"
+            "hint: above(a, b) and a.is_above(b) are True when a is above b (below, left_of,"
+            " right_of alike): check which part comes first against the true values shown below"
         )
     if "inside(" in code and any("inside" in m or "within" in m for m in reports):
         out.append(

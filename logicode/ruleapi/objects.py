@@ -620,7 +620,10 @@ def _flatten_labels(labels: Iterable[Any]) -> list[str]:
         elif isinstance(item, (list, tuple, set, frozenset)):
             out.extend(_flatten_labels(item))
         else:
-            raise TypeError(f"labels must be strings, got {type(item).__name__}")
+            raise TypeError(
+                f"labels must be strings, got {type(item).__name__}; to look inside a part,"
+                " use part.find(label)"
+            )
     return out
 
 

@@ -108,7 +108,9 @@ def test_a_missing_part_error_names_the_unguarded_variables():
 
 def test_relation_and_return_type_hints():
     order = hints(["on normal image 1 it reported: x"], "if not below(top, bottom):", JB)
-    assert any("order of the two arguments" in h for h in order)
+    assert any("which part comes first" in h for h in order)
+    method = hints(["on normal image 1 it reported: x"], "if not d.is_left_of(t):", JB)
+    assert any("which part comes first" in h for h in method)
     assert not any("order" in h for h in hints(["image 1 it reported: x"], "a.y > 3", JB))
     wrong = "check() must return a list of violations ([] when the rule holds), got dict"
     assert any("return [violation(...)]" in h for h in hints([wrong], "", JB))

@@ -161,6 +161,28 @@ class RuleOutcome:
     transcript: list[dict[str, Any]] = field(default_factory=list)
 
 
+def _merge_images(lines: Sequence[str]) -> list[str]:
+    """Failures on normal images, one line per distinct failure ("on normal images 1, 2 and 3").
+
+    The same error on every reference would otherwise fill the repair prompt with copies.
+    """
+    groups: dict[str, list[str]] = {}
+    for line in lines:
+        hit = re.match(r"on normal image (\d+) (.*)\Z", line, re.S)
+        number, rest = (hit.group(1), hit.group(2)) if hit else ("", line)
+        groups.setdefault(rest, []).append(number)
+    out = []
+    for rest, numbers in groups.items():
+        numbers = [n for n in numbers if n]
+        if not numbers:
+            out.append(rest)
+        elif len(numbers) == 1:
+            out.append(f"on normal image {numbers[0]} {rest}")
+        else:
+            out.append(f"on normal images {', '.join(numbers[:-1])} and {numbers[-1]} {rest}")
+    return out
+
+
 def extract_code(text: str) -> str | None:
     """The rule code in a model answer: the fenced block defining ``check``, else bare code.
 
@@ -416,10 +438,16 @@ class RuleCompiler:
         """
         if b.problem:
             return [b.problem]
-        out = list(b.ref_failures[:3])
+        out = _merge_images(b.ref_failures)[:3]
         by_key = {m.key(): m for m, _ in self.mutations}
-        for key, msg in list(b.errors.items())[:2]:
-            out.append(f"after we {by_key[key].describe()}, it raised an error: {msg}")
+        shown = " ".join(out)
+        by_msg: dict[str, list[str]] = {}
+        for key, msg in b.errors.items():
+            if msg not in shown:  # the same error on a normal image is already there
+                by_msg.setdefault(msg, []).append(by_key[key].describe())
+        for msg, changes in list(by_msg.items())[:2]:
+            more = f" (and {len(changes) - 2} other changes)" if len(changes) > 2 else ""
+            out.append(f"after we {' or '.join(changes[:2])}{more}, it raised an error: {msg}")
         out.extend(b.expected[:2])
         if not out and b.vacuous:
             out.append(

@@ -265,3 +265,15 @@ def test_counts_stated_by_the_rule_hold_every_candidate(pool):
     assert "after we remove the nut, it reported nothing" in chat.calls[1][-1].content
     comp, out, chat = compile_with(pool, [ONLY_EXTRA], candidates=1, stated_counts=False)
     assert out.entry.status == "ok" and out.entry.rounds == 0
+
+
+def test_the_same_error_everywhere_is_shown_once(pool):
+    raises = "```python\ndef check(scene):\n    return [scene.one('lid').wobble]\n```"
+    chat = ScriptedChat(script=[raises, GOOD], calls=[])
+    comp = RuleCompiler(chat, SPEC, [reference(), reference()], pool, CompileSettings(candidates=1))
+    out = comp.compile_rule(SPEC.rules[0])
+    assert out.entry.status == "ok"
+    feedback = chat.calls[1][-1].content
+    assert "on normal images 1 and 2 it raised an error: AttributeError" in feedback
+    assert feedback.count("Component has no attribute 'wobble'") == 1  # not once per scene
+    assert "after we remove the lid" in feedback  # a different error is still shown

@@ -1,4 +1,4 @@
-"""What a rule's own words promise about counts ("exactly two nuts"), as expected verdicts.
+"""What a rule's own words promise ("exactly two nuts", "if there is a lid"), as verdicts.
 
 A rule that says "there are exactly two nuts" is broken when a nut is removed or a third one
 added. Small models often write code that returns ``[]`` when a part is missing (seen:
@@ -7,7 +7,13 @@ icon), and the counterexamples alone cannot tell that this is wrong: the rule mi
 conditional. The rule's text can: this module reads the phrase "exactly N <label>" and turns
 it into expected verdicts on the ``remove`` and ``duplicate`` counterexamples of that label.
 
-It is deliberately narrow, so that it is never wrong rather than often helpful:
+The opposite mistake (seen: "if there is liquid, its top edge lies between 16 % and 24 %..."
+compiled into code that reports a missing liquid) is read from a leading condition: a
+sentence that starts "If there is a liquid, ..." holds when the liquid is removed, provided
+every reference has exactly one liquid (so removing it makes the condition false) and the
+condition has no "or" (removing one of two alternatives leaves the other).
+
+Both readings are deliberately narrow, so that they are never wrong rather than often helpful:
 
 * only "exactly" followed by a number (word or digits) and a label of the vocabulary counts;
 * the number must equal that label's count in every normal reference (so "exactly one screw
@@ -39,6 +45,7 @@ _NUMBERS = {
     "eleven": 11,
     "twelve": 12,
 }
+_COUNT_OPS = ("remove", "duplicate")
 _CONDITION = re.compile(r"\b(if|when|whenever|unless|provided)\b", re.I)
 
 
@@ -66,6 +73,25 @@ def stated_counts(text: str, vocabulary: Sequence[str]) -> dict[str, int]:
     return out
 
 
+def conditional_labels(text: str, vocabulary: Sequence[str]) -> list[str]:
+    """Labels named in a leading "If ..., " condition without "or", in vocabulary order.
+
+    Example:
+        ``conditional_labels("If there is a lid, it is red.", ["lid"]) == ["lid"]``
+    """
+    found: set[str] = set()
+    for sentence in re.split(r"(?<=[.;:])\s+", " ".join(text.split())):
+        hit = re.match(r"\s*(?:if|when)\b([^,]*),", sentence, re.I)
+        if hit is None or re.search(r"\bor\b", hit.group(1), re.I):
+            continue
+        words = " " + " ".join(re.findall(r"[a-z0-9]+", hit.group(1).lower())) + " "
+        for label in vocabulary:
+            phrase = " ".join(p for p in re.split(r"[_\s-]+", label.lower()) if p)
+            if re.search(rf" {re.escape(phrase)}(e?s)? ", words):
+                found.add(label)
+    return [label for label in vocabulary if label in found]
+
+
 def stated_expectations(
     text: str,
     spec: CategorySpec,
@@ -79,21 +105,26 @@ def stated_expectations(
         spec: The category spec (its vocabulary).
         references: Normal reference scenes; a stated count must match all of them.
         mutations: The counterexamples in use; only their ``remove`` and ``duplicate`` of a
-            counted label get an expectation (both break the rule).
+            counted label (both break the rule) and ``remove`` of a label the leading
+            condition names (keeps the rule) get an expectation.
 
     Returns:
-        Mutation key -> True for each change the stated counts forbid (empty if none).
+        Mutation key -> breaks (empty if the words promise nothing).
     """
-    counts = stated_counts(text, spec.vocabulary)
-    out: dict[str, bool] = {}
-    for label, n in counts.items():
-        seen = {
+
+    def seen(label: str) -> set[int]:
+        return {
             sum(1 for c in ref.get("components", []) if c.get("label") == label)
             for ref in references
         }
-        if seen != {n}:
-            continue
-        for m in mutations:
-            if m.label == label and m.op in ("remove", "duplicate"):
-                out[m.key()] = True
+
+    out: dict[str, bool] = {}
+    for label in conditional_labels(text, spec.vocabulary):
+        if seen(label) == {1}:
+            out.update({m.key(): False for m in mutations if m.label == label and m.op == "remove"})
+    for label, n in stated_counts(text, spec.vocabulary).items():
+        if seen(label) == {n}:
+            out.update(
+                {m.key(): True for m in mutations if m.label == label and m.op in _COUNT_OPS}
+            )
     return out

@@ -3,7 +3,7 @@
 from test_counterexamples import SPEC, reference  # tests/codegen on sys.path
 
 from logicode.codegen.counterexamples import propose_mutations
-from logicode.codegen.phrases import stated_counts, stated_expectations
+from logicode.codegen.phrases import conditional_labels, stated_counts, stated_expectations
 
 VOCAB = ["tray", "lid", "nut", "fruit_icon", "top_label"]
 
@@ -34,3 +34,27 @@ def test_expectations_need_the_references_to_agree():
     assert exp == {"remove:nut": True, "duplicate:nut": True}
     # "exactly one nut is big" with two nuts per reference promises nothing about nuts.
     assert stated_expectations("Exactly one nut is big.", SPEC, [ref], changes) == {}
+
+
+def test_a_leading_condition_names_parts_whose_removal_keeps_the_rule():
+    assert conditional_labels("If there is a lid, it is round.", VOCAB) == ["lid"]
+    text = "The level is fixed: if there are a lid and a tray, the lid is on the tray."
+    assert conditional_labels(text, VOCAB) == ["tray", "lid"]
+    assert conditional_labels("When a top label exists, it is upright.", VOCAB) == ["top_label"]
+    # Alternatives, a condition that does not lead, or no condition at all: nothing.
+    assert conditional_labels("If there is a lid or a tray, it is red.", VOCAB) == []
+    assert conditional_labels("The lid is round if there is a tray.", VOCAB) == []
+    assert conditional_labels("There are exactly two nuts.", VOCAB) == []
+
+
+def test_condition_expectations_need_one_part_per_reference():
+    ref = reference()  # one tray, one lid, two nuts
+    changes = propose_mutations(SPEC, ref)
+    exp = stated_expectations("If there is a lid, it is round.", SPEC, [ref], changes)
+    assert exp == {"remove:lid": False}
+    # "If there are nuts, there are exactly two": removing one nut leaves the condition true.
+    both = "If there are nuts, the lid is round. There are exactly two nuts."
+    assert stated_expectations(both, SPEC, [ref], changes) == {
+        "remove:nut": True,
+        "duplicate:nut": True,
+    }

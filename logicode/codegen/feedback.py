@@ -288,9 +288,10 @@ def hints(messages: Sequence[str], code: str, spec: CategorySpec, rule_text: str
         )
     if any(float(p) >= 1000 for p in re.findall(r"(\d+(?:\.\d+)?)\s*%", text)):
         out.append(
-            "hint: a value printed as a percentage is over 1000%: it is a pixel position, not a"
+            "hint: a value printed as a percentage is over 1000%: it is a pixel measure, not a"
             " fraction; for a position as a share of another part's size use"
-            " part.relative_to(other): .x/.y for the centre, .top/.bottom/.left/.right for edges"
+            " part.relative_to(other) (.x/.y for the centre, .top/.bottom/.left/.right for"
+            " edges), for an area as a share of another part's area ratio(a.area, b.area)"
         )
     if messages and "relative_to(" in code and _SCALED_SIZE.search(code):
         out.append(

@@ -91,10 +91,6 @@ LAYOUT_FAR = 0.4
 """A region of a fixed-layout label farther than this times the spacing from every
 reference position is no instance of it (see ``ClassicalSegmenter._off_layout``)."""
 
-LONG_BAR = 1.3
-"""A straight strip one bar wide at most this times the longest reference bar (and shorter
-than two of the shortest) is one bar, too long (see ``ClassicalSegmenter._bars_in_strip``)."""
-
 TRUNK_OPEN = 0.3
 """A blob of bars is opened by a disc of this times the narrowest bar's width to find its
 trunk without thin rims (see :func:`bar_trunk`)."""
@@ -844,7 +840,7 @@ class ClassicalSegmenter:
         bars (all labels' reference masks at most :data:`BAR_ASPECT`) whose minor axis is
         at most 1.25 x their widest (one straight strip: none beside or across another)
         holds its Feret diameter over the references' median one, rounded: a longer bar
-        is one, too long (:meth:`_bars_in_strip`). The same holds for its trunk
+        is one. The same holds for its trunk
         (:func:`bar_trunk`: the blob opened by a disc of :data:`TRUNK_OPEN` x the
         narrowest bar's width) when that is one such strip and all the opening took off
         is thinner than a bar and smaller than one: the rim of a ring next to the bar
@@ -866,7 +862,7 @@ class ClassicalSegmenter:
             # one straight strip one bar wide (none beside or across another): as many
             # bars as its length holds, whatever the area (a longer bar has the area of
             # two short ones)
-            return self._bars_in_strip(feret, ferets)
+            return max(1, int(round(feret / float(np.median(ferets)))))
         if bars:
             narrowest = min(w for st in sts for w in st.widths) * self.scale
             min_area = min(a for st in sts for a in st.areas) * s2
@@ -874,7 +870,7 @@ class ClassicalSegmenter:
             if trunk is not None:
                 tm = shape_measures(trunk)
                 if tm["minor_len"] <= 1.25 * widest:
-                    return self._bars_in_strip(tm["feret"], ferets)
+                    return max(1, int(round(tm["feret"] / float(np.median(ferets)))))
         k = int(round(filled / float(np.median(hulls))))
         if k < 2:
             areas = [st.max_area() * s2 for st in sts]
@@ -885,18 +881,6 @@ class ClassicalSegmenter:
             ):
                 k = 2
         return k
-
-    @staticmethod
-    def _bars_in_strip(feret: float, ferets: Sequence[float]) -> int:
-        """How many bars lie end to end in a straight strip one bar wide.
-
-        Its Feret diameter over the references' median one, rounded; but one when it is
-        at most :data:`LONG_BAR` x the longest reference bar and shorter than two of the
-        shortest end to end (a bar too long, not two).
-        """
-        if feret <= LONG_BAR * max(ferets) and feret < 1.9 * min(ferets):
-            return 1
-        return max(1, int(round(feret / float(np.median(ferets)))))
 
     def _confident_parts(
         self,
@@ -1297,7 +1281,55 @@ class ClassicalSegmenter:
                 if convex and _solidity(part.mask) < RAGGED:
                     part = convex_hull(part)
                 out.append((part, min(max(score, 0.0), 1.0), dict(note)))
-        return out
+        return self._join_partials(out, group)
+
+    def _join_partials(
+        self, found: list[tuple[Blob, float, dict[str, Any]]], group: tuple[str, ...]
+    ) -> list[tuple[Blob, float, dict[str, Any]]]:
+        """Join pieces of one instance that something lying across it cut apart.
+
+        A part lying on a ring cuts it into pieces that may not touch (a washer under
+        another washer and a nut shows two arcs, their outline far from the references').
+        Two regions of the group that each look like less than a whole instance
+        (:meth:`_complete`) are joined when their union has the size of one instance of a
+        label of the group: its area at most 1.2 x the largest reference area, its Feret
+        diameter at most 1.15 x the largest reference one, and its convex hull at least
+        0.6 x the smallest reference area with holes filled. The smallest union first,
+        until none is left.
+        """
+        if len(found) < 2:
+            return found
+        found = list(found)
+        while True:
+            partial = [i for i, (b, _, _) in enumerate(found) if not self._complete(b, group)]
+            best: tuple[int, int, int, Blob] | None = None
+            for a, i in enumerate(partial):
+                for j in partial[a + 1 :]:
+                    bi, bj = found[i][0], found[j][0]
+                    area = bi.area + bj.area
+                    if best is not None and area >= best[0]:
+                        continue
+                    union = bi.union(bj)
+                    if any(self._one_size(union, g) for g in group):
+                        best = (area, i, j, union)
+            if best is None:
+                return found
+            _, i, j, union = best
+            score = max(found[i][1], found[j][1])
+            note = {**found[j][2], **found[i][2], "joined": True}
+            found = [f for k, f in enumerate(found) if k not in (i, j)] + [(union, score, note)]
+
+    def _one_size(self, blob: Blob, label: str) -> bool:
+        """True when a blob has the size of one reference instance (see ``_join_partials``)."""
+        st = self.stats.get(label)
+        if st is None or not st.areas or not st.hull_areas:
+            return False
+        s2 = self.scale * self.scale
+        if blob.area > 1.2 * st.max_area() * s2:
+            return False
+        if shape_measures(blob.mask)["feret"] > 1.15 * max(st.ferets) * self.scale:
+            return False
+        return float(np.count_nonzero(convex_hull(blob).mask)) >= 0.6 * min(st.hull_areas) * s2
 
     def _scattered_region(
         self, group: tuple[str, ...], mask: np.ndarray, prob: np.ndarray, own: Sequence[int]

@@ -272,10 +272,32 @@ def test_bar_trunk_refuses_two_bars_on_a_thin_bridge() -> None:
     assert trunk is not None and not trunk[10:30, 30:90].any()  # the rim is gone
 
 
-def test_a_strip_up_to_a_bar_and_a_bit_long_is_one_too_long_bar() -> None:
-    seg = _segmenter({"screw": _screw_stats()})
-    seg.stats["screw"].ferets = [60.0, 60.0, 90.0]  # short and long screws, median 60
-    # 1.25 x the long screw (a screw too long): 1.9 x the median, yet one
-    assert seg._instances_in(Blob(0, 0, np.ones((14, 112), bool)), ("screw",)) == 1
-    # two short ones end to end are two
-    assert seg._instances_in(Blob(0, 0, np.ones((14, 122), bool)), ("screw",)) == 2
+def test_arcs_of_one_ring_cut_apart_by_parts_on_top_are_joined() -> None:
+    yy, xx = np.mgrid[0:60, 0:200]
+    r = np.hypot(xx - 30, yy - 30)
+    ring = (r <= 28) & (r > 14)
+    area, hull = float(ring.sum()), float((r <= 28).sum())
+    st = LabelStats(
+        "washer",
+        areas=[area] * 3,
+        ferets=[57.0] * 3,
+        minors=[56.0] * 3,
+        solidity=[1.0] * 3,
+        fill=[area / hull] * 3,
+        own=[1.0] * 3,
+        counts=[2] * 3,
+        aspects=[1.0] * 3,
+        widths=[56.0] * 3,
+        hull_areas=[hull] * 3,
+        occluded=[0.0] * 3,
+    )
+    seg = _segmenter({"washer": st})
+    band = np.abs(yy - 30) < 16  # parts lying across the ring's top and bottom
+    left = Blob(0, 0, ring & band & (xx < 30))
+    right = Blob(0, 0, ring & band & (xx >= 30))
+    assert not seg._complete(left, ("washer",))
+    joined = seg._join_partials([(left, 0.8, {}), (right, 0.9, {})], ("washer",))
+    assert len(joined) == 1 and joined[0][0].area == left.area + right.area
+    # an arc of another ring far away stays apart
+    far = Blob(0, 0, np.roll(ring & band & (xx >= 30), 130, axis=1))
+    assert len(seg._join_partials([(left, 0.8, {}), (far, 0.9, {})], ("washer",))) == 2

@@ -22,6 +22,7 @@ from typing import Any
 
 from logicode.ruleapi import wrap_scene
 from logicode.ruleapi.geometry import above, below, inside, left_of, right_of
+from logicode.ruleapi.objects import Component
 from logicode.spec import CategorySpec
 
 _HINTS: tuple[tuple[str, str], ...] = (
@@ -264,6 +265,7 @@ _SCALED_SIZE = re.compile(
 )
 _NUM = r"\s*(?:0|1|0?\.\d+|1\.0*|\d+\s*/\s*\d+)\s*"
 _FRACTION_REGION = re.compile(rf"\.region\({_NUM},{_NUM},{_NUM},{_NUM}\)")
+_TURN_WORDS = re.compile(r"\b(rotat\w*|tilt\w*|upright|straight|crooked|askew)\b", re.I)
 _VERTICAL_WORDS = re.compile(r"\b(above|below|upper|lower|higher|top half|bottom half)\b", re.I)
 
 
@@ -316,6 +318,17 @@ def hints(messages: Sequence[str], code: str, spec: CategorySpec, rule_text: str
             " and below(a, b) (they take components, points or y values) instead of comparing"
             " .y yourself"
         )
+    for part, name, wanted in _invented_accessors(text, code):
+        out.append(
+            f"hint: {part} has no {name}; it already has {', '.join(wanted)} itself: read"
+            f" {part}.{wanted[0]} directly"
+        )
+    if messages and re.search(r"\.angle\b", code) and _TURN_WORDS.search(rule_text):
+        out.append(
+            "hint: c.angle is the direction of a part's long axis (a nearly square part reads"
+            " about 0 or 90); how far a part is turned from the image axes is c.tilt (0 ="
+            " straight)"
+        )
     missing = _unguarded_ones(messages, code)
     if missing:
         test = " or ".join(f"{n} is None" for n in missing)
@@ -336,6 +349,47 @@ def hints(messages: Sequence[str], code: str, spec: CategorySpec, rule_text: str
             "hint: inside(a, b) is True when a lies within b's box: pass the smaller part first"
         )
     return out
+
+
+def _invented_accessors(text: str, code: str) -> list[tuple[str, str, list[str]]]:
+    """``v = part.X()`` where X does not exist, then ``v.Y`` with Y a real component name.
+
+    Seen: ``rect = label.region()`` then ``rect.angle``, where ``label.angle`` was there all
+    along. Returns (part, X, [Y...]) for each such invented accessor named in an error.
+    """
+    missing = set(re.findall(r"(?:Component|Region|Group) has no attribute '(\w+)'", text))
+    if not missing:
+        return []
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return []
+    real = {n for n in dir(Component) if not n.startswith("_")}
+    via: dict[str, tuple[str, str]] = {}  # v -> (part, X)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+            if isinstance(value, ast.Call):
+                value = value.func
+            if (
+                isinstance(target, ast.Name)
+                and isinstance(value, ast.Attribute)
+                and value.attr in missing
+                and isinstance(value.value, ast.Name)
+            ):
+                via[target.id] = (value.value.id, value.attr)
+    wanted: dict[tuple[str, str], list[str]] = {}
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in via
+            and node.attr in real
+        ):
+            names = wanted.setdefault(via[node.value.id], [])
+            if node.attr not in names:
+                names.append(node.attr)
+    return [(part, f"{name}()", names) for (part, name), names in wanted.items()]
 
 
 def _unguarded_ones(messages: Sequence[str], code: str) -> list[str]:

@@ -177,3 +177,31 @@ def test_a_region_given_fractions_gets_the_pixel_hint():
     pixels = "box = scene.region(0, 0, scene.width, scene.height / 2)"
     assert not any("PIXEL edges" in h for h in hints([], pixels, JB))
     assert not any("PIXEL edges" in h for h in hints([], "scene.region(0, 0, 800, 1)", JB))
+
+
+def test_an_invented_accessor_points_at_the_real_attribute():
+    code = (
+        "def check(scene):\n"
+        "    label = scene.one('top_label')\n"
+        "    rect = label.region()\n"
+        "    if rect.angle > 3 or rect.corners:\n"
+        "        return [violation('x', label)]\n"
+        "    return []\n"
+    )
+    err = [
+        "on normal image 1 it raised an error: AttributeError: Component has no attribute"
+        " 'region' (did you mean 'subregion'?) (line 3)"
+    ]
+    out = hints(err, code, JB)
+    assert (
+        "hint: label has no region(); it already has angle itself: read label.angle directly" in out
+    )
+    assert not any("region()" in h for h in hints(["it reported: x"], code, JB))
+
+
+def test_angle_for_a_turn_rule_points_at_tilt():
+    rule = "The labels are upright: not rotated by more than 3 degrees."
+    out = hints(["on normal image 1 it reported: x"], "if lab.angle > 3:", JB, rule)
+    assert any("c.tilt" in h for h in out)
+    assert not any("c.tilt" in h for h in hints(["it reported: x"], "if lab.tilt > 3:", JB, rule))
+    assert not any("c.tilt" in h for h in hints(["it reported: x"], "lab.angle", JB, "Two nuts."))

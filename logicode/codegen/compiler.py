@@ -59,7 +59,7 @@ from logicode.codegen.feedback import (
     unknown_labels,
 )
 from logicode.codegen.pack import PackManifest, RuleEntry, RulePack, code_sha256
-from logicode.codegen.phrases import stated_expectations
+from logicode.codegen.phrases import stated_expectations, stated_hints
 from logicode.prompts import PromptTemplate, load_template
 from logicode.ruleapi import api_reference
 from logicode.spec import CategorySpec, RuleSpec
@@ -449,6 +449,8 @@ class RuleCompiler:
             more = f" (and {len(changes) - 2} other changes)" if len(changes) > 2 else ""
             out.append(f"after we {' or '.join(changes[:2])}{more}, it raised an error: {msg}")
         out.extend(b.expected[:2])
+        if b.expected and rule is not None and self.settings.stated_counts:
+            out.extend(stated_hints(rule.text, self.spec, self.references))
         if not out and b.vacuous:
             out.append(
                 "it never reports a violation: it must return violation(...) when the rule is"

@@ -92,6 +92,33 @@ def conditional_labels(text: str, vocabulary: Sequence[str]) -> list[str]:
     return [label for label in vocabulary if label in found]
 
 
+def _seen(references: Sequence[Mapping[str, Any]], label: str) -> set[int]:
+    """How many parts of ``label`` each reference has (the distinct counts)."""
+    return {
+        sum(1 for c in ref.get("components", []) if c.get("label") == label) for ref in references
+    }
+
+
+def stated_hints(
+    text: str, spec: CategorySpec, references: Sequence[Mapping[str, Any]]
+) -> list[str]:
+    """Repair hints for the expectations :func:`stated_expectations` gives, as code to write."""
+    out = []
+    for label, n in stated_counts(text, spec.vocabulary).items():
+        if _seen(references, label) == {n}:
+            out.append(
+                f"hint: the rule says exactly {n} {label}: report a violation when"
+                f' len(scene.find("{label}")) != {n}'
+            )
+    for label in conditional_labels(text, spec.vocabulary):
+        if _seen(references, label) == {1}:
+            out.append(
+                f"hint: the rule holds when there is no {label}: start with"
+                f' `if scene.one("{label}") is None: return []`'
+            )
+    return out
+
+
 def stated_expectations(
     text: str,
     spec: CategorySpec,
@@ -111,19 +138,12 @@ def stated_expectations(
     Returns:
         Mutation key -> breaks (empty if the words promise nothing).
     """
-
-    def seen(label: str) -> set[int]:
-        return {
-            sum(1 for c in ref.get("components", []) if c.get("label") == label)
-            for ref in references
-        }
-
     out: dict[str, bool] = {}
     for label in conditional_labels(text, spec.vocabulary):
-        if seen(label) == {1}:
+        if _seen(references, label) == {1}:
             out.update({m.key(): False for m in mutations if m.label == label and m.op == "remove"})
     for label, n in stated_counts(text, spec.vocabulary).items():
-        if seen(label) == {n}:
+        if _seen(references, label) == {n}:
             out.update(
                 {m.key(): True for m in mutations if m.label == label and m.op in _COUNT_OPS}
             )

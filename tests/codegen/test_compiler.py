@@ -263,6 +263,7 @@ def test_counts_stated_by_the_rule_hold_every_candidate(pool):
     comp, out, chat = compile_with(pool, [ONLY_EXTRA, GOOD], candidates=1)
     assert out.entry.status == "ok" and out.entry.rounds == 1 and "!= 2" in out.code
     assert "after we remove the nut, it reported nothing" in chat.calls[1][-1].content
+    assert 'len(scene.find("nut")) != 2' in chat.calls[1][-1].content
     comp, out, chat = compile_with(pool, [ONLY_EXTRA], candidates=1, stated_counts=False)
     assert out.entry.status == "ok" and out.entry.rounds == 0
 

@@ -3,7 +3,12 @@
 from test_counterexamples import SPEC, reference  # tests/codegen on sys.path
 
 from logicode.codegen.counterexamples import propose_mutations
-from logicode.codegen.phrases import conditional_labels, stated_counts, stated_expectations
+from logicode.codegen.phrases import (
+    conditional_labels,
+    stated_counts,
+    stated_expectations,
+    stated_hints,
+)
 
 VOCAB = ["tray", "lid", "nut", "fruit_icon", "top_label"]
 
@@ -58,3 +63,16 @@ def test_condition_expectations_need_one_part_per_reference():
         "remove:nut": True,
         "duplicate:nut": True,
     }
+
+
+def test_stated_hints_say_what_to_write():
+    ref = reference()
+    assert stated_hints("There are exactly two nuts.", SPEC, [ref]) == [
+        'hint: the rule says exactly 2 nut: report a violation when len(scene.find("nut")) != 2'
+    ]
+    cond = stated_hints("If there is a lid, it is round.", SPEC, [ref])
+    assert cond == [
+        'hint: the rule holds when there is no lid: start with `if scene.one("lid") is None:'
+        " return []`"
+    ]
+    assert stated_hints("Exactly one nut is big.", SPEC, [ref]) == []

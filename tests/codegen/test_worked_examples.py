@@ -37,7 +37,13 @@ def tray_scene(**changes: Any) -> dict:
     """A normal tray: lid centred in the upper third, 2 nuts, 6 cups (2 x 3) with stickers."""
     comps = [
         comp("t", "tray", (100, 100, 700, 700), color={"rgb": [120, 120, 120], "name": "gray"}),
-        comp("l", "lid", (350, 120, 450, 220), attributes={"kind": "cherry"}),
+        comp(
+            "l",
+            "lid",
+            (350, 120, 450, 220),
+            attributes={"kind": "cherry"},
+            color={"rgb": [200, 30, 30], "name": "red"},
+        ),
         comp("j", "jam", (360, 130, 440, 150), attributes={"flavour": "cherry"}),
         comp("s0", "sticker", (380, 240, 420, 260), attributes={"kind": "cherry"}),
         comp("n1", "nut", (120, 650, 150, 680)),
@@ -79,6 +85,8 @@ def results() -> Iterator[list[dict]]:
         "no_long_bolt": tray_scene(b2={"bbox": [500, 680, 540, 690], "centroid": [520, 685]}),
         "sticker_unknown": tray_scene(s0={"attributes": {"kind": None}}),
         "lid_high": tray_scene(l={"bbox": [350, 101, 450, 201], "centroid": [400, 151]}),
+        "lid_orange": tray_scene(l={"color": {"rgb": [240, 140, 20], "name": "orange"}}),
+        "apricot_jam": tray_scene(j={"attributes": {"flavour": "apricot"}}),
     }
     with sandbox.SandboxPool(api_module="logicode.ruleapi", workers=1) as pool:
         pack = pool.load_pack({f"r{i}": code for i, (_, code) in enumerate(pairs)})
@@ -108,3 +116,5 @@ def test_examples_fire_on_what_their_rule_forbids(results):
     assert stickers["sticker_unknown"] == "fail"
     lid = next(v for t, v in verdicts.items() if t.startswith("The lid is centred"))
     assert lid["lid_high"] == "fail"  # only its top edge is out of range
+    colour = next(v for t, v in verdicts.items() if t.startswith("The jam's flavour decides"))
+    assert colour["lid_orange"] == "fail" and colour["apricot_jam"] == "fail"

@@ -110,7 +110,7 @@ def _assigned_labels(tree: ast.AST) -> tuple[dict[str, str], dict[str, str]]:
     return ones, {n: g for n, g in groups.items() if n in ones}
 
 
-def _attr_receivers(tree: ast.AST) -> list[tuple[ast.Call, str, str | None]]:
+def attr_receivers(tree: ast.AST) -> list[tuple[ast.Call, str, str | None]]:
     """Every literal ``name.attr("x")`` call with its receiver's name and label (if known).
 
     Labels follow the code's scopes: a loop or comprehension variable has the label of what
@@ -193,7 +193,7 @@ def unknown_attributes(code: str, spec: CategorySpec) -> str | None:
     by_label = attribute_names(spec)
     known = {a for attrs in by_label.values() for a in attrs}
     problems: list[str] = []
-    for node, receiver, label in _attr_receivers(tree):
+    for node, receiver, label in attr_receivers(tree):
         name = node.args[0].value
         if label is not None and label in spec.vocabulary and name not in by_label.get(label, []):
             own = by_label.get(label)

@@ -41,7 +41,8 @@ class RuleEntry(BaseModel):
         reason: Why a failed rule failed (one line).
         code_sha256: SHA-256 of ``rules/<id>.py`` (ok rules only).
         validation: Validation figures (references passed, counterexamples...).
-        rounds: Repair rounds used; candidates: candidates sampled; seconds: wall time.
+        rounds: Repair rounds used (the model's and automatic fixes); candidates: candidates
+            validated; seconds: wall time.
     """
 
     model_config = ConfigDict(extra="forbid")

@@ -1,0 +1,89 @@
+"""Mechanical fixes of a broken candidate, tried before asking the model again.
+
+Some mistakes have exactly one fix that needs no judgement, and a small model often fails to
+apply it even when the feedback spells it out (seen: "write juice.attr('juice') instead",
+then the same wrong name three times). The compiler applies these fixes itself and
+validates the result like any other candidate; the transcript records them as ``autofix``
+steps. Everything here is generic: the fixes come from the error texts of the scene API and
+from the category spec's names, never from knowledge of a product.
+
+Fixes:
+
+* ``x.attr("kind")`` on a part whose label has a single attribute -> ``x.attr("<that one>")``
+  (the label's variable as :func:`~logicode.codegen.feedback.unknown_attributes` infers it);
+* ``x.top_edge`` where the scene API answered "has no attribute 'top_edge' (did you mean
+  'top'?)" -> ``x.top``, on the lines the errors name (not for calls: a made-up method is
+  rarely the suggested one);
+* a label literal that is no label but close to one (``"compartments"`` for
+  ``"compartment"``) -> that label.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import re
+from collections.abc import Sequence
+
+from logicode.codegen.feedback import attr_receivers, attribute_names
+from logicode.spec import CategorySpec
+
+_SUGGESTION = re.compile(
+    r"has no attribute '(\w+)' \(did you mean '(\w+)'\?\).*?\(line (\d+)\)", re.S
+)
+
+
+def autofix(code: str, errors: Sequence[str], spec: CategorySpec) -> str | None:
+    """The candidate with every mechanical fix applied, or None when none applies.
+
+    Args:
+        code: The candidate's code.
+        errors: Its error messages (from the references and the counterexamples).
+        spec: The category spec (labels and attribute names).
+
+    Returns:
+        The fixed code, or None if nothing changed.
+    """
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return None
+    lines = code.splitlines(keepends=True)
+    by_label = attribute_names(spec)
+    # 1. attr names on parts of a label with a single attribute.
+    for node, receiver, label in attr_receivers(tree):
+        own = by_label.get(label or "", [])
+        name = node.args[0].value
+        if receiver and label in spec.vocabulary and len(own) == 1 and name != own[0]:
+            i = node.lineno - 1
+            pattern = rf"\b{re.escape(receiver)}\.attr\(\s*(['\"]){re.escape(name)}\1\s*\)"
+            lines[i] = re.sub(pattern, f'{receiver}.attr("{own[0]}")', lines[i])
+    # 2. "did you mean" suggestions of the scene API, on the lines the errors name.
+    for err in errors:
+        for wrong, right, line in _SUGGESTION.findall(err):
+            i = int(line) - 1
+            if 0 <= i < len(lines):
+                # Calls are left alone: a made-up method is rarely the suggested one
+                # (seen: label.region() -> subregion(), which needs four arguments).
+                lines[i] = re.sub(rf"\.{re.escape(wrong)}\b(?!\s*\()", f".{right}", lines[i])
+    # 3. label literals close to a label.
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("find", "one", "count")
+        ):
+            for arg in node.args:
+                if (
+                    isinstance(arg, ast.Constant)
+                    and isinstance(arg.value, str)
+                    and arg.value not in spec.vocabulary
+                ):
+                    close = difflib.get_close_matches(arg.value, spec.vocabulary, n=1, cutoff=0.8)
+                    if close:
+                        i = arg.lineno - 1
+                        lines[i] = re.sub(
+                            rf"(['\"]){re.escape(arg.value)}\1", f'"{close[0]}"', lines[i]
+                        )
+    fixed = "".join(lines)
+    return fixed if fixed != code else None

@@ -1,0 +1,56 @@
+"""Mechanical fixes of broken candidates, and the compiler trying them before the model."""
+
+from test_compiler import GOOD, compile_with, pool  # noqa: F401  (fixture)
+
+from logicode.codegen.autofix import autofix
+from logicode.spec import load_spec
+
+JB = load_spec("juice_bottle")
+PP = load_spec("pushpins")
+
+
+def test_the_single_attribute_of_a_label_replaces_a_wrong_name():
+    code = (
+        "def check(scene):\n"
+        "    juice = scene.one('liquid')\n"
+        "    icon = scene.one('fruit_icon')\n"
+        "    if juice.attr('kind') != icon.attr('kind'):\n"
+        "        return [violation('x')]\n"
+        "    return []\n"
+    )
+    fixed = autofix(code, [], JB)
+    assert "juice.attr(\"juice\") != icon.attr('kind')" in fixed  # icon's 'kind' is right
+    assert autofix(fixed, [], JB) is None  # nothing left to fix
+
+
+def test_did_you_mean_is_applied_on_the_named_line():
+    code = "def check(scene):\n    liquid = scene.one('liquid')\n    t = liquid.top_edge\n"
+    err = (
+        "on normal images 1 and 2 it raised an error: AttributeError: Component has no"
+        " attribute 'top_edge' (did you mean 'top'?); it has: angle, area (line 3)"
+    )
+    assert autofix(code, [err], JB) == code.replace("top_edge", "top")
+    assert autofix(code, ["it raised an error: ZeroDivisionError (line 3)"], JB) is None
+    call = "def check(scene):\n    r = scene.one('liquid').region()\n"
+    made_up = (
+        "AttributeError: Component has no attribute 'region' (did you mean 'subregion'?) (line 2)"
+    )
+    assert autofix(call, [made_up], JB) is None
+
+
+def test_a_near_miss_label_becomes_the_label():
+    code = "def check(scene):\n    n = scene.count('compartments')\n    m = scene.find(\"cups\")\n"
+    fixed = autofix(code, [], PP)
+    assert 'scene.count("compartment")' in fixed and '"cups"' in fixed
+    assert autofix("def check(:", [], PP) is None
+
+
+def test_the_compiler_validates_a_fix_before_asking_the_model(pool):  # noqa: F811
+    # "exactly two nuts" written with a misspelt label: fixed without a model call.
+    typo = GOOD.replace('scene.find("nut")', 'scene.find("nuts")')
+    comp, out, chat = compile_with(pool, [typo], candidates=1)
+    assert out.entry.status == "ok" and 'scene.find("nut")' in out.code
+    assert [t["step"] for t in out.transcript] == ["candidate 1", "autofix 1"]
+    assert len(chat.calls) == 1 and out.entry.rounds == 1
+    comp, out, chat = compile_with(pool, [typo, GOOD], candidates=1, autofix=False)
+    assert [t["step"] for t in out.transcript] == ["candidate 1", "repair 1"]

@@ -62,6 +62,8 @@ def autofix(code: str, errors: Sequence[str], spec: CategorySpec) -> str | None:
     for err in errors:
         for wrong, right, line in _SUGGESTION.findall(err):
             i = int(line) - 1
+            if wrong in spec.vocabulary:  # a part asked for as an attribute: no easy fix
+                continue
             if 0 <= i < len(lines):
                 # Calls are left alone: a made-up method is rarely the suggested one
                 # (seen: label.region() -> subregion(), which needs four arguments).

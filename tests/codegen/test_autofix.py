@@ -36,6 +36,9 @@ def test_did_you_mean_is_applied_on_the_named_line():
         "AttributeError: Component has no attribute 'region' (did you mean 'subregion'?) (line 2)"
     )
     assert autofix(call, [made_up], JB) is None
+    part = "def check(scene):\n    t = scene.one('bottle').top_label\n"
+    asks = "AttributeError: Component has no attribute 'top_label' (did you mean 'label'?) (line 2)"
+    assert autofix(part, [asks], JB) is None
 
 
 def test_a_near_miss_label_becomes_the_label():

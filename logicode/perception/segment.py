@@ -1297,17 +1297,27 @@ class ClassicalSegmenter:
         0.6 x the smallest reference area with holes filled. The smallest union first,
         until none is left.
         """
-        if len(found) < 2:
+        sts = [self.stats[g] for g in group if self.stats.get(g) and self.stats[g].areas]
+        if len(found) < 2 or not sts:
             return found
+        # quick bounds (any label of the group): a union larger or longer is no instance
+        most = 1.2 * max(st.max_area() for st in sts) * self.scale**2
+        longest = 1.15 * max(f for st in sts for f in st.ferets) * self.scale
         found = list(found)
+        whole = [self._complete(b, group) for b, _, _ in found]
         while True:
-            partial = [i for i, (b, _, _) in enumerate(found) if not self._complete(b, group)]
+            partial = [i for i in range(len(found)) if not whole[i]]
+            boxes = {i: _mask_box(found[i][0]) for i in partial}
             best: tuple[int, int, int, Blob] | None = None
             for a, i in enumerate(partial):
                 for j in partial[a + 1 :]:
                     bi, bj = found[i][0], found[j][0]
                     area = bi.area + bj.area
-                    if best is not None and area >= best[0]:
+                    if area > most or (best is not None and area >= best[0]):
+                        continue
+                    (ax0, ay0, ax1, ay1), (bx0, by0, bx1, by1) = boxes[i], boxes[j]
+                    side = max(max(ax1, bx1) - min(ax0, bx0), max(ay1, by1) - min(ay0, by0))
+                    if side > longest + 1:
                         continue
                     union = bi.union(bj)
                     if any(self._one_size(union, g) for g in group):
@@ -1318,6 +1328,9 @@ class ClassicalSegmenter:
             score = max(found[i][1], found[j][1])
             note = {**found[j][2], **found[i][2], "joined": True}
             found = [f for k, f in enumerate(found) if k not in (i, j)] + [(union, score, note)]
+            whole = [w for k, w in enumerate(whole) if k not in (i, j)] + [
+                self._complete(union, group)
+            ]
 
     def _one_size(self, blob: Blob, label: str) -> bool:
         """True when a blob has the size of one reference instance (see ``_join_partials``)."""

@@ -51,6 +51,11 @@ _HINTS: tuple[tuple[str, str], ...] = (
         " when it holds",
     ),
     (
+        "of type 'Component' has no len()",
+        "hint: scene.one(label) gives ONE component (or None); to count, use"
+        " len(scene.find(label)) or scene.count(label)",
+    ),
+    (
         "list index out of range",
         "hint: scene.find(label) may be empty; test len(...) before indexing, or use"
         " scene.one(label) and test `is None`",

@@ -108,7 +108,8 @@ def stated_hints(
         if _seen(references, label) == {n}:
             out.append(
                 f"hint: the rule says exactly {n} {label}: report a violation when"
-                f' len(scene.find("{label}")) != {n}'
+                f' len(scene.find("{label}")) != {n}, also when there is none (do not return'
+                f" [] early when the {label} is missing)"
             )
     for label in conditional_labels(text, spec.vocabulary):
         if _seen(references, label) == {1}:

@@ -106,6 +106,13 @@ def test_a_missing_part_error_names_the_unguarded_variables():
     assert not any("is None: return" in h for h in hints(["it reported: x is None"], code, JB))
 
 
+def test_len_of_one_component_points_at_find():
+    err = [
+        "on normal image 1 it raised an error: TypeError: object of type 'Component' has no len()"
+    ]
+    assert any("len(scene.find(label))" in h for h in hints(err, "len(scene.one('x'))", JB))
+
+
 def test_relation_and_return_type_hints():
     order = hints(["on normal image 1 it reported: x"], "if not below(top, bottom):", JB)
     assert any("which part comes first" in h for h in order)

@@ -68,7 +68,8 @@ def test_condition_expectations_need_one_part_per_reference():
 def test_stated_hints_say_what_to_write():
     ref = reference()
     assert stated_hints("There are exactly two nuts.", SPEC, [ref]) == [
-        'hint: the rule says exactly 2 nut: report a violation when len(scene.find("nut")) != 2'
+        'hint: the rule says exactly 2 nut: report a violation when len(scene.find("nut")) != 2,'
+        " also when there is none (do not return [] early when the nut is missing)"
     ]
     cond = stated_hints("If there is a lid, it is round.", SPEC, [ref])
     assert cond == [

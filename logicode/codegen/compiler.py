@@ -24,9 +24,10 @@ For each rule of a category spec:
    "move a nut" a violation of "there are exactly two nuts"), so their answers only settle
    disputes between candidates and never overrule candidates that agree.
 
-Every candidate is also held to the counts the rule states unconditionally ("exactly two
-nuts": removing or adding a nut breaks it), read from the rule's words by
-:mod:`logicode.codegen.phrases` (``CompileSettings.stated_counts``, on by default).
+Every candidate is also held to what the rule's words promise, read by
+:mod:`logicode.codegen.phrases` (``CompileSettings.stated_counts``, on by default): a count
+stated unconditionally ("exactly two nuts": removing or adding a nut breaks it) and a leading
+condition ("if there is a lid, ...": removing the one lid keeps it).
 
 Optionally (``CompileSettings.presence``, off by default), the model is asked once per rule
 whether removing each part the rule names breaks it, and every candidate is held to the
@@ -582,8 +583,10 @@ class RuleCompiler:
                 if last.ok:
                     valid.append(last)
                     break
-                code = autofix(last.code, _messages(last), self.spec) if s.autofix else None
-                if valid or code is None or _normalise(code) in failed_codes:
+                if valid or not s.autofix:  # a broken cross-check candidate is not fixed
+                    break
+                code = autofix(last.code, _messages(last), self.spec)
+                if code is None or _normalise(code) in failed_codes:
                     break
                 fixes += 1
                 step, feedback, answer = f"autofix {fixes}", None, f"```python\n{code}```"

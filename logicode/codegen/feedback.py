@@ -334,7 +334,7 @@ def hints(messages: Sequence[str], code: str, spec: CategorySpec, rule_text: str
             " about 0 or 90); how far a part is turned from the image axes is c.tilt (0 ="
             " straight)"
         )
-    missing = _unguarded_ones(messages, code)
+    missing, inline = _unguarded_ones(messages, code)
     if missing:
         test = " or ".join(f"{n} is None" for n in missing)
         verb = "comes" if len(missing) == 1 else "come"
@@ -342,6 +342,16 @@ def hints(messages: Sequence[str], code: str, spec: CategorySpec, rule_text: str
             f"hint: {' and '.join(missing)} {verb} from .one(...), which is None when that part"
             f" is missing: right after getting it, add `if {test}: return []` (unless the rule"
             " itself is about that part being present)"
+        )
+    for call in inline[:2]:
+        out.append(
+            f"hint: {call} is None when that part is missing: put it in a variable first and"
+            " test `is None` before using it"
+        )
+    for label in sorted(set(re.findall(r"has no attribute '(\w+)'", text)) & set(spec.vocabulary)):
+        out.append(
+            f'hint: parts are not attributes: get the {label} with scene.one("{label}") (or'
+            f' scene.find("{label}") for all of them)'
         )
     reports = [m for m in messages if "it reported" in m]
     if reports and re.search(r"\b(?:is_)?(?:above|below|left_of|right_of)\(", code):
@@ -397,36 +407,67 @@ def _invented_accessors(text: str, code: str) -> list[tuple[str, str, list[str]]
     return [(part, f"{name}()", names) for (part, name), names in wanted.items()]
 
 
-def _unguarded_ones(messages: Sequence[str], code: str) -> list[str]:
-    """Variables bound by ``.one(...)`` used on the lines where an error says "is None"."""
+def _unguarded_ones(messages: Sequence[str], code: str) -> tuple[list[str], list[str]]:
+    """What can be None on the lines where an error says "is None", and is not tested.
+
+    Returns:
+        Variables bound by ``.one(...)`` used there and never tested (``x is None``, ``x is
+        not None``, ``not x``, ``if x``), and inline ``scene.one("L")`` calls there, as text.
+    """
     lines = set()
     for m in messages:
         hit = re.search(r"(?:is None\b|'NoneType' object).*?\(line (\d+)\)", m)
         if hit:
             lines.add(int(hit.group(1)))
     if not lines:
-        return []
+        return [], []
     try:
         tree = ast.parse(code)
     except SyntaxError:
-        return []
-    ones = set()
+        return [], []
+    ones: set[str] = set()
+    bound: set[int] = set()  # ids of the .one(...) calls assigned to a name
+    tested: set[str] = set()
     for node in ast.walk(tree):
         if (
             isinstance(node, ast.Assign)
             and len(node.targets) == 1
             and isinstance(node.targets[0], ast.Name)
-            and isinstance(node.value, ast.Call)
-            and isinstance(node.value.func, ast.Attribute)
-            and node.value.func.attr == "one"
+            and _is_one_call(node.value)
         ):
             ones.add(node.targets[0].id)
+            bound.add(id(node.value))
+        elif isinstance(node, ast.Compare) and isinstance(node.left, ast.Name):
+            if any(isinstance(op, ast.Is | ast.IsNot) for op in node.ops):
+                tested.add(node.left.id)
+        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            if isinstance(node.operand, ast.Name):
+                tested.add(node.operand.id)
+        elif isinstance(node, ast.If | ast.IfExp | ast.While) and isinstance(node.test, ast.Name):
+            tested.add(node.test.id)
     used = {
         node.id
         for node in ast.walk(tree)
-        if isinstance(node, ast.Name) and node.id in ones and node.lineno in lines
+        if isinstance(node, ast.Name)
+        and node.id in ones
+        and node.id not in tested
+        and node.lineno in lines
     }
-    return sorted(used)
+    inline = []
+    for node in ast.walk(tree):
+        if _is_one_call(node) and id(node) not in bound and node.lineno in lines:
+            text = ast.unparse(node)
+            if text not in inline:
+                inline.append(text)
+    return sorted(used), inline
+
+
+def _is_one_call(node: ast.AST) -> bool:
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "one"
+    )
 
 
 def mentioned_labels(

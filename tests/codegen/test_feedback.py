@@ -106,6 +106,33 @@ def test_a_missing_part_error_names_the_unguarded_variables():
     assert not any("is None: return" in h for h in hints(["it reported: x is None"], code, JB))
 
 
+def test_a_tested_variable_is_not_blamed_and_inline_calls_are():
+    # Seen: the guard hint named `divider`, already tested, when scene.one("box") was None.
+    code = (
+        "def check(scene):\n"
+        '    divider = scene.one("divider")\n'
+        "    if divider is None:\n"
+        "        return []\n"
+        "    out = []\n"
+        '    if not inside(divider, scene.one("box"), 5):\n'
+        "        out.append(violation('x', divider))\n"
+        "    return out\n"
+    )
+    err = ["TypeError: inside(): b is None, the component is missing (line 6)"]
+    out = hints(err, code, JB)
+    assert not any("divider is None: return" in h for h in out)
+    assert any(
+        h.startswith("hint: scene.one('box') is None when that part is missing") for h in out
+    )
+
+
+def test_a_part_asked_as_an_attribute_points_at_one():
+    err = ["AttributeError: Scene has no attribute 'bottle' (did you mean 'bbox'?) (line 5)"]
+    out = hints(err, "b = scene.bottle", JB)
+    assert any('get the bottle with scene.one("bottle")' in h for h in out)
+    assert not any("scene.one(" in h for h in hints(["has no attribute 'wobble'"], "", JB))
+
+
 def test_len_of_one_component_points_at_find():
     err = [
         "on normal image 1 it raised an error: TypeError: object of type 'Component' has no len()"

@@ -15,7 +15,9 @@ Fixes:
   'top'?)" -> ``x.top``, on the lines the errors name (not for calls: a made-up method is
   rarely the suggested one);
 * a label literal that is no label but close to one (``"compartments"`` for
-  ``"compartment"``) -> that label.
+  ``"compartment"``) -> that label;
+* ``xs is None`` where ``xs = scene.find(...)`` (never None: an empty group) -> ``not xs``
+  (``xs is not None`` -> ``xs``).
 """
 
 from __future__ import annotations
@@ -87,5 +89,43 @@ def autofix(code: str, errors: Sequence[str], spec: CategorySpec) -> str | None:
                         lines[i] = re.sub(
                             rf"(['\"]){re.escape(arg.value)}\1", f'"{close[0]}"', lines[i]
                         )
+    # 4. A group tested against None (scene.find never returns None, an empty group instead).
+    for name in _groups_tested_for_none(tree):
+        for i, line in enumerate(lines):
+            line = re.sub(rf"\b{re.escape(name)}\s+is\s+not\s+None\b", name, line)
+            lines[i] = re.sub(rf"\b{re.escape(name)}\s+is\s+None\b", f"not {name}", line)
     fixed = "".join(lines)
     return fixed if fixed != code else None
+
+
+def _groups_tested_for_none(tree: ast.AST) -> list[str]:
+    """Names bound only to ``....find(...)`` (a group) that the code compares with None."""
+    values: dict[str, set[bool]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+            if isinstance(target, ast.Name):
+                v = node.value
+                is_find = (
+                    isinstance(v, ast.Call)
+                    and isinstance(v.func, ast.Attribute)
+                    and v.func.attr == "find"
+                )
+                values.setdefault(target.id, set()).add(is_find)
+        elif isinstance(node, ast.For | ast.comprehension) and isinstance(node.target, ast.Name):
+            values.setdefault(node.target.id, set()).add(False)
+    groups = {n for n, kinds in values.items() if kinds == {True}}
+    out = []
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Compare)
+            and isinstance(node.left, ast.Name)
+            and node.left.id in groups
+            and len(node.ops) == 1
+            and isinstance(node.ops[0], ast.Is | ast.IsNot)
+            and isinstance(node.comparators[0], ast.Constant)
+            and node.comparators[0].value is None
+            and node.left.id not in out
+        ):
+            out.append(node.left.id)
+    return out

@@ -48,6 +48,24 @@ def test_a_near_miss_label_becomes_the_label():
     assert autofix("def check(:", [], PP) is None
 
 
+def test_a_group_tested_against_none_is_tested_for_emptiness():
+    code = (
+        "def check(scene):\n"
+        '    cereals = scene.find("cereals")\n'
+        "    if cereals is None:\n"
+        "        return []\n"
+        '    box = scene.one("box")\n'
+        "    if box is None or cereals is not None and cereals.area > box.area:\n"
+        "        return [violation('x')]\n"
+        "    return []\n"
+    )
+    fixed = autofix(code, [], load_spec("breakfast_box"))
+    assert "if not cereals:" in fixed
+    assert "if box is None or cereals and cereals.area > box.area:" in fixed
+    reused = code.replace('    box = scene.one("box")', '    cereals = scene.one("cereals")')
+    assert "cereals is None" in (autofix(reused, [], load_spec("breakfast_box")) or reused)
+
+
 def test_the_compiler_validates_a_fix_before_asking_the_model(pool):  # noqa: F811
     # "exactly two nuts" written with a misspelt label: fixed without a model call.
     typo = GOOD.replace('scene.find("nut")', 'scene.find("nuts")')

@@ -59,6 +59,7 @@ from logicode.codegen.feedback import (
     hints,
     mentioned_labels,
     scene_facts,
+    swapped_relations,
     unknown_attributes,
     unknown_labels,
 )
@@ -480,6 +481,9 @@ class RuleCompiler:
                 i = b.ref_failed[0]
                 facts = scene_facts(self.references[i], labels)
                 out.append(f"what normal image {i + 1} really shows: " + "; ".join(facts))
+            if any("it reported" in f for f in b.ref_failures):
+                i = b.ref_failed[0]
+                out.extend(swapped_relations(b.code, self.references[i], i + 1))
         return out
 
     # --- driver ----------------------------------------------------------------------------

@@ -470,6 +470,78 @@ def _is_one_call(node: ast.AST) -> bool:
     )
 
 
+_RELATIONS = {"above": above, "below": below, "left_of": left_of, "right_of": right_of}
+
+
+def swapped_relations(code: str, scene: Mapping[str, Any], image: int = 1) -> list[str]:
+    """Relations in the code that are False on a normal scene but True the other way round.
+
+    ``divider.is_left_of(tangerine)`` or ``left_of(divider, tangerine)`` where both names hold
+    parts of a known label (``x = scene.one("L")``, ``for x in scene.find("L")``...): if the
+    relation is False for the scene's first parts of those labels and True with the two
+    swapped, the code has them the wrong way round (seen: a rule fired on every normal image
+    and three repairs kept the order).
+
+    Args:
+        code: Candidate rule code.
+        scene: A normal scene (dict) that the code wrongly rejected.
+        image: Its number, as the feedback calls it ("normal image 2").
+
+    Returns:
+        Hint sentences, one per such relation.
+    """
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return []
+    ones, groups = _assigned_labels(tree)
+    labels = dict(ones)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.For | ast.comprehension) and isinstance(node.target, ast.Name):
+            it = node.iter
+            label = _label_of_call(it) or (groups.get(it.id) if isinstance(it, ast.Name) else None)
+            if label is not None:
+                labels.setdefault(node.target.id, label)
+    s = wrap_scene(scene)
+    out: list[str] = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        if isinstance(func, ast.Name) and func.id in _RELATIONS and len(node.args) >= 2:
+            name, a, b = func.id, node.args[0], node.args[1]
+            shown = "{name}({a}, {b})"
+        elif (
+            isinstance(func, ast.Attribute)
+            and func.attr.startswith("is_")
+            and func.attr[3:] in _RELATIONS
+            and node.args
+        ):
+            name, a, b = func.attr[3:], func.value, node.args[0]
+            shown = "{a}.is_{name}({b})"
+        else:
+            continue
+        if not (isinstance(a, ast.Name) and isinstance(b, ast.Name)):
+            continue
+        la, lb = labels.get(a.id), labels.get(b.id)
+        if la is None or lb is None or la == lb:
+            continue
+        ca, cb = s.one(la), s.one(lb)
+        if ca is None or cb is None:
+            continue
+        rel = _RELATIONS[name]
+        if not rel(ca, cb) and rel(cb, ca):
+            here = shown.format(name=name, a=a.id, b=b.id)
+            there = shown.format(name=name, a=b.id, b=a.id)
+            hint = (
+                f"hint: line {node.lineno}: on normal image {image} {here} is False and {there}"
+                f" is True ({a.id} is a {la}, {b.id} a {lb}): swap the two parts"
+            )
+            if hint not in out:
+                out.append(hint)
+    return out
+
+
 def mentioned_labels(
     text: str, vocabulary: Sequence[str], spec: CategorySpec | None = None, most: int = 4
 ) -> list[str]:

@@ -278,3 +278,15 @@ def test_the_same_error_everywhere_is_shown_once(pool):
     assert "on normal images 1 and 2 it raised an error: AttributeError" in feedback
     assert feedback.count("Component has no attribute 'wobble'") == 1  # not once per scene
     assert "after we remove the lid" in feedback  # a different error is still shown
+
+
+def test_a_relation_the_wrong_way_round_is_pointed_out(pool):
+    swapped = """```python
+def check(scene):
+    lid = scene.one("lid")
+    if lid is None:
+        return []
+    return [violation("nut above lid", n) for n in scene.find("nut") if not lid.is_below(n)]
+```"""
+    comp, out, chat = compile_with(pool, [swapped, GOOD], candidates=1)
+    assert "lid.is_below(n) is False and n.is_below(lid) is True" in chat.calls[1][-1].content

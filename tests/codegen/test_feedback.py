@@ -5,6 +5,7 @@ from logicode.codegen.feedback import (
     hints,
     mentioned_labels,
     scene_facts,
+    swapped_relations,
     unknown_attributes,
     unknown_labels,
 )
@@ -239,3 +240,28 @@ def test_angle_for_a_turn_rule_points_at_tilt():
     assert any("c.tilt" in h for h in out)
     assert not any("c.tilt" in h for h in hints(["it reported: x"], "if lab.tilt > 3:", JB, rule))
     assert not any("c.tilt" in h for h in hints(["it reported: x"], "lab.angle", JB, "Two nuts."))
+
+
+def test_a_relation_the_wrong_way_round_is_named_with_its_line():
+    code = (
+        "def check(scene):\n"
+        '    lid = scene.one("lid")\n'
+        '    for nut in scene.find("nut"):\n'
+        "        if not lid.is_below(nut):\n"
+        "            return [violation('x', nut)]\n"
+        "        if not above(nut, lid) or left_of(lid, lid):\n"
+        "            return [violation('y', nut)]\n"
+        "    return []\n"
+    )
+    out = swapped_relations(code, reference())  # the lid lies above both nuts
+    assert out == [
+        "hint: line 4: on normal image 1 lid.is_below(nut) is False and nut.is_below(lid)"
+        " is True (lid is a lid, nut a nut): swap the two parts",
+        "hint: line 6: on normal image 1 above(nut, lid) is False and above(lid, nut) is"
+        " True (nut is a nut, lid a lid): swap the two parts",
+    ]
+    right = code.replace("lid.is_below(nut)", "nut.is_below(lid)").replace(
+        "above(nut, lid)", "above(lid, nut)"
+    )
+    assert swapped_relations(right, reference()) == []
+    assert swapped_relations("def check(:", reference()) == []

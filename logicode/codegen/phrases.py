@@ -92,31 +92,42 @@ def conditional_labels(text: str, vocabulary: Sequence[str]) -> list[str]:
     return [label for label in vocabulary if label in found]
 
 
-def _seen(references: Sequence[Mapping[str, Any]], label: str) -> set[int]:
-    """How many parts of ``label`` each reference has (the distinct counts)."""
-    return {
-        sum(1 for c in ref.get("components", []) if c.get("label") == label) for ref in references
+def _promises(
+    text: str, spec: CategorySpec, references: Sequence[Mapping[str, Any]]
+) -> tuple[dict[str, int], list[str]]:
+    """The stated counts and the condition labels that the references agree with."""
+
+    def seen(label: str) -> set[int]:
+        return {
+            sum(1 for c in ref.get("components", []) if c.get("label") == label)
+            for ref in references
+        }
+
+    counts = {
+        label: n for label, n in stated_counts(text, spec.vocabulary).items() if seen(label) == {n}
     }
+    conditions = [
+        label for label in conditional_labels(text, spec.vocabulary) if seen(label) == {1}
+    ]
+    return counts, conditions
 
 
 def stated_hints(
     text: str, spec: CategorySpec, references: Sequence[Mapping[str, Any]]
 ) -> list[str]:
     """Repair hints for the expectations :func:`stated_expectations` gives, as code to write."""
-    out = []
-    for label, n in stated_counts(text, spec.vocabulary).items():
-        if _seen(references, label) == {n}:
-            out.append(
-                f"hint: the rule says exactly {n} {label}: report a violation when"
-                f' len(scene.find("{label}")) != {n}, also when there is none (do not return'
-                f" [] early when the {label} is missing)"
-            )
-    for label in conditional_labels(text, spec.vocabulary):
-        if _seen(references, label) == {1}:
-            out.append(
-                f"hint: the rule holds when there is no {label}: start with"
-                f' `if scene.one("{label}") is None: return []`'
-            )
+    counts, conditions = _promises(text, spec, references)
+    out = [
+        f"hint: the rule says exactly {n} {label}: report a violation when"
+        f' len(scene.find("{label}")) != {n}, also when there is none (do not return'
+        f" [] early when the {label} is missing)"
+        for label, n in counts.items()
+    ]
+    out += [
+        f"hint: the rule holds when there is no {label}: start with"
+        f' `if scene.one("{label}") is None: return []`'
+        for label in conditions
+    ]
     return out
 
 
@@ -126,12 +137,13 @@ def stated_expectations(
     references: Sequence[Mapping[str, Any]],
     mutations: Sequence[Mutation],
 ) -> dict[str, bool]:
-    """Expected verdicts (mutation key -> breaks) that the rule's count phrases imply.
+    """Expected verdicts (mutation key -> breaks) that the rule's words imply.
 
     Args:
         text: The rule in English.
         spec: The category spec (its vocabulary).
-        references: Normal reference scenes; a stated count must match all of them.
+        references: Normal reference scenes; a stated count must match all of them, a
+            condition's label must appear exactly once in each.
         mutations: The counterexamples in use; only their ``remove`` and ``duplicate`` of a
             counted label (both break the rule) and ``remove`` of a label the leading
             condition names (keeps the rule) get an expectation.
@@ -139,13 +151,7 @@ def stated_expectations(
     Returns:
         Mutation key -> breaks (empty if the words promise nothing).
     """
-    out: dict[str, bool] = {}
-    for label in conditional_labels(text, spec.vocabulary):
-        if _seen(references, label) == {1}:
-            out.update({m.key(): False for m in mutations if m.label == label and m.op == "remove"})
-    for label, n in stated_counts(text, spec.vocabulary).items():
-        if _seen(references, label) == {n}:
-            out.update(
-                {m.key(): True for m in mutations if m.label == label and m.op in _COUNT_OPS}
-            )
+    counts, conditions = _promises(text, spec, references)
+    out = {m.key(): False for m in mutations if m.label in conditions and m.op == "remove"}
+    out.update({m.key(): True for m in mutations if m.label in counts and m.op in _COUNT_OPS})
     return out

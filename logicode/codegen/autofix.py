@@ -12,8 +12,8 @@ Fixes:
 * ``x.attr("kind")`` on a part whose label has a single attribute -> ``x.attr("<that one>")``
   (the label's variable as :func:`~logicode.codegen.feedback.unknown_attributes` infers it);
 * ``x.top_edge`` where the scene API answered "has no attribute 'top_edge' (did you mean
-  'top'?)" -> ``x.top``, on the lines the errors name (not for calls: a made-up method is
-  rarely the suggested one);
+  'top'?)" -> ``x.top``, on the lines the errors name (a call only where the suggested
+  method takes as many arguments: a made-up method is often not the suggested one);
 * a label literal that is no label but close to one (``"compartments"`` for
   ``"compartment"``) -> that label;
 * ``xs is None`` where ``xs = scene.find(...)`` (never None: an empty group) -> ``not xs``
@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import ast
 import difflib
+import inspect
 import re
 from collections.abc import Sequence
 
 from logicode.codegen.feedback import attr_receivers, attribute_names
+from logicode.ruleapi.objects import Component, Group, Region, Scene
 from logicode.spec import CategorySpec
 
 _SUGGESTION = re.compile(
@@ -67,9 +69,12 @@ def autofix(code: str, errors: Sequence[str], spec: CategorySpec) -> str | None:
             if wrong in spec.vocabulary:  # a part asked for as an attribute: no easy fix
                 continue
             if 0 <= i < len(lines):
-                # Calls are left alone: a made-up method is rarely the suggested one
-                # (seen: label.region() -> subregion(), which needs four arguments).
                 lines[i] = re.sub(rf"\.{re.escape(wrong)}\b(?!\s*\()", f".{right}", lines[i])
+                # A call only where the suggested method takes as many arguments (seen right:
+                # divider.left_of(t) -> is_left_of(t); wrong: label.region() -> subregion(),
+                # which needs four).
+                if _calls_fit(tree, i + 1, wrong, right):
+                    lines[i] = re.sub(rf"\.{re.escape(wrong)}(?=\s*\()", f".{right}", lines[i])
     # 3. label literals close to a label.
     for node in ast.walk(tree):
         if (
@@ -96,6 +101,34 @@ def autofix(code: str, errors: Sequence[str], spec: CategorySpec) -> str | None:
             lines[i] = re.sub(rf"\b{re.escape(name)}\s+is\s+None\b", f"not {name}", line)
     fixed = "".join(lines)
     return fixed if fixed != code else None
+
+
+def _calls_fit(tree: ast.AST, lineno: int, wrong: str, right: str) -> bool:
+    """Every call ``.wrong(...)`` on the line passes as many arguments as API ``right`` takes."""
+    calls = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == wrong
+        and node.lineno == lineno
+    ]
+    if not calls:
+        return False
+    for cls in (Component, Region, Scene, Group):
+        method = getattr(cls, right, None)
+        if callable(method):
+            break
+    else:
+        return False
+    try:
+        params = list(inspect.signature(method).parameters.values())[1:]  # without self
+    except (TypeError, ValueError):
+        return False
+    if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params):
+        return False
+    need = sum(1 for p in params if p.default is p.empty)
+    return all(need <= len(c.args) <= len(params) and not c.keywords for c in calls)
 
 
 def _groups_tested_for_none(tree: ast.AST) -> list[str]:

@@ -36,6 +36,11 @@ def test_did_you_mean_is_applied_on_the_named_line():
         "AttributeError: Component has no attribute 'region' (did you mean 'subregion'?) (line 2)"
     )
     assert autofix(call, [made_up], JB) is None
+    method = "def check(scene):\n    d = scene.one('bottle')\n    ok = d.left_of(d)\n"
+    meant = (
+        "AttributeError: Component has no attribute 'left_of' (did you mean 'is_left_of'?) (line 3)"
+    )
+    assert autofix(method, [meant], JB) == method.replace(".left_of(", ".is_left_of(")
     part = "def check(scene):\n    t = scene.one('bottle').top_label\n"
     asks = "AttributeError: Component has no attribute 'top_label' (did you mean 'label'?) (line 2)"
     assert autofix(part, [asks], JB) is None

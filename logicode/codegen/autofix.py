@@ -28,7 +28,7 @@ import inspect
 import re
 from collections.abc import Sequence
 
-from logicode.codegen.feedback import attr_receivers, attribute_names
+from logicode.codegen.feedback import attr_receivers, attribute_names, unknown_label_literals
 from logicode.ruleapi.objects import Component, Group, Region, Scene
 from logicode.spec import CategorySpec
 
@@ -76,24 +76,11 @@ def autofix(code: str, errors: Sequence[str], spec: CategorySpec) -> str | None:
                 if _calls_fit(tree, i + 1, wrong, right):
                     lines[i] = re.sub(rf"\.{re.escape(wrong)}(?=\s*\()", f".{right}", lines[i])
     # 3. label literals close to a label.
-    for node in ast.walk(tree):
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr in ("find", "one", "count")
-        ):
-            for arg in node.args:
-                if (
-                    isinstance(arg, ast.Constant)
-                    and isinstance(arg.value, str)
-                    and arg.value not in spec.vocabulary
-                ):
-                    close = difflib.get_close_matches(arg.value, spec.vocabulary, n=1, cutoff=0.8)
-                    if close:
-                        i = arg.lineno - 1
-                        lines[i] = re.sub(
-                            rf"(['\"]){re.escape(arg.value)}\1", f'"{close[0]}"', lines[i]
-                        )
+    for _, arg in unknown_label_literals(tree, spec.vocabulary):
+        close = difflib.get_close_matches(arg.value, spec.vocabulary, n=1, cutoff=0.8)
+        if close:
+            i = arg.lineno - 1
+            lines[i] = re.sub(rf"(['\"]){re.escape(arg.value)}\1", f'"{close[0]}"', lines[i])
     # 4. A group tested against None (scene.find never returns None, an empty group instead).
     for name in _groups_tested_for_none(tree):
         for i, line in enumerate(lines):

@@ -221,6 +221,27 @@ def unknown_attributes(code: str, spec: CategorySpec) -> str | None:
     return "; ".join(problems) if problems else None
 
 
+def unknown_label_literals(
+    tree: ast.AST, vocabulary: Sequence[str]
+) -> list[tuple[str, ast.Constant]]:
+    """``(method, literal)`` for each ``.find/.one/.count("name")`` argument that is no label."""
+    out = []
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("find", "one", "count")
+        ):
+            out += [
+                (node.func.attr, arg)
+                for arg in node.args
+                if isinstance(arg, ast.Constant)
+                and isinstance(arg.value, str)
+                and arg.value not in vocabulary
+            ]
+    return out
+
+
 def unknown_labels(code: str, spec: CategorySpec) -> str | None:
     """A problem sentence if the code asks ``find/one/count("name")`` for a name no label has.
 
@@ -240,22 +261,10 @@ def unknown_labels(code: str, spec: CategorySpec) -> str | None:
     except SyntaxError:
         return None
     bad: list[str] = []
-    for node in ast.walk(tree):
-        if not (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr in ("find", "one", "count")
-        ):
-            continue
-        for arg in node.args:
-            if (
-                isinstance(arg, ast.Constant)
-                and isinstance(arg.value, str)
-                and arg.value not in spec.vocabulary
-            ):
-                call = f"line {node.lineno}: {node.func.attr}({arg.value!r})"
-                if call not in bad:
-                    bad.append(call)
+    for method, arg in unknown_label_literals(tree, spec.vocabulary):
+        call = f"line {arg.lineno}: {method}({arg.value!r})"
+        if call not in bad:
+            bad.append(call)
     if not bad:
         return None
     return (

@@ -13,7 +13,10 @@ Fixes:
   (the label's variable as :func:`~logicode.codegen.feedback.unknown_attributes` infers it);
 * ``x.top_edge`` where the scene API answered "has no attribute 'top_edge' (did you mean
   'top'?)" -> ``x.top``, on the lines the errors name (a call only where the suggested
-  method takes as many arguments: a made-up method is often not the suggested one);
+  method takes as many arguments: a made-up method is often not the suggested one; never a
+  method named without a call);
+* ``comp.region.contains(pin)``, an accessor the API lacks before a method of every box ->
+  ``comp.contains(pin)`` (a component is its own box);
 * a label literal that is no label but close to one (``"compartments"`` for
   ``"compartment"``) -> that label;
 * ``xs is None`` where ``xs = scene.find(...)`` (never None: an empty group) -> ``not xs``
@@ -29,7 +32,7 @@ import re
 from collections.abc import Sequence
 
 from logicode.codegen.feedback import attr_receivers, attribute_names, unknown_label_literals
-from logicode.ruleapi.objects import Component, Group, Region, Scene
+from logicode.ruleapi.objects import Box, Component, Group, Region, Scene
 from logicode.spec import CategorySpec
 
 _SUGGESTION = re.compile(
@@ -68,13 +71,22 @@ def autofix(code: str, errors: Sequence[str], spec: CategorySpec) -> str | None:
             i = int(line) - 1
             if wrong in spec.vocabulary:  # a part asked for as an attribute: no easy fix
                 continue
-            if 0 <= i < len(lines):
+            if not 0 <= i < len(lines):
+                continue
+            # An invented accessor before a method every component has (``comp.region
+            # .contains(pin)``): the component is that box itself, so the accessor goes.
+            hop = re.compile(rf"\.{re.escape(wrong)}(?=\.(\w+)\s*\()")
+            hit = hop.search(lines[i])
+            if hit and _is_box_method(hit.group(1)):
+                lines[i] = hop.sub("", lines[i])
+                continue
+            if not _is_method(right):  # a method named without a call would be a function
                 lines[i] = re.sub(rf"\.{re.escape(wrong)}\b(?!\s*\()", f".{right}", lines[i])
-                # A call only where the suggested method takes as many arguments (seen right:
-                # divider.left_of(t) -> is_left_of(t); wrong: label.region() -> subregion(),
-                # which needs four).
-                if _calls_fit(tree, i + 1, wrong, right):
-                    lines[i] = re.sub(rf"\.{re.escape(wrong)}(?=\s*\()", f".{right}", lines[i])
+            # A call only where the suggested method takes as many arguments (seen right:
+            # divider.left_of(t) -> is_left_of(t); wrong: label.region() -> subregion(),
+            # which needs four).
+            if _calls_fit(tree, i + 1, wrong, right):
+                lines[i] = re.sub(rf"\.{re.escape(wrong)}(?=\s*\()", f".{right}", lines[i])
     # 3. label literals close to a label.
     for _, arg in unknown_label_literals(tree, spec.vocabulary):
         close = difflib.get_close_matches(arg.value, spec.vocabulary, n=1, cutoff=0.8)
@@ -88,6 +100,20 @@ def autofix(code: str, errors: Sequence[str], spec: CategorySpec) -> str | None:
             lines[i] = re.sub(rf"\b{re.escape(name)}\s+is\s+None\b", f"not {name}", line)
     fixed = "".join(lines)
     return fixed if fixed != code else None
+
+
+def _is_box_method(name: str) -> bool:
+    """A method every component and region has (``contains``, ``is_inside``...)."""
+    return not name.startswith("_") and inspect.isfunction(inspect.getattr_static(Box, name, None))
+
+
+def _is_method(name: str) -> bool:
+    """The API name is a method (to be called), not a value."""
+    for cls in (Component, Region, Scene, Group):
+        member = inspect.getattr_static(cls, name, None)
+        if member is not None:
+            return inspect.isfunction(member)
+    return False
 
 
 def _calls_fit(tree: ast.AST, lineno: int, wrong: str, right: str) -> bool:

@@ -13,7 +13,9 @@ For each rule of a category spec:
    swap...) and report a violation on at least one of them.
 3. **Repair** a candidate that fails step 2: first the mechanical fixes that need no
    judgement (:mod:`logicode.codegen.autofix`: an attribute name a label lacks when it has
-   only one, a "did you mean" of the scene API, a near-miss label); then its failures go
+   only one, a "did you mean" of the scene API, a near-miss label) and, for code that
+   rejects normal images, the same code with the direction of one relation or comparison
+   reversed (:mod:`logicode.codegen.mutate`); then its failures go
    back to the model as text, for a bounded number of rounds. When a repair repeats code
    that already failed, the next round starts afresh from the rule with only the failures
    (``retry.md``), without the code the model would copy again.
@@ -63,6 +65,7 @@ from logicode.codegen.feedback import (
     unknown_attributes,
     unknown_labels,
 )
+from logicode.codegen.mutate import mutants
 from logicode.codegen.pack import PackManifest, RuleEntry, RulePack, code_sha256
 from logicode.codegen.phrases import stated_expectations, stated_hints
 from logicode.prompts import PromptTemplate, load_template
@@ -111,6 +114,13 @@ class CompileSettings:
             breaks it, and hold every candidate to those answers (catches "exactly one X"
             code that never counts X, and code that reports a missing part the rule only
             mentions conditionally).
+        stated_counts: Hold every candidate to the verdicts the rule's own words fix ("exactly
+            N <label>", a leading "If there is <label>, ..."; :mod:`logicode.codegen.phrases`).
+        autofix: Try the mechanical fixes of :mod:`logicode.codegen.autofix` on a broken
+            candidate before asking the model again.
+        reversals: Try a candidate that rejects normal images with the direction of a
+            relation or comparison reversed (:mod:`logicode.codegen.mutate`) before asking the
+            model again.
     """
 
     candidates: int = 2
@@ -122,6 +132,7 @@ class CompileSettings:
     presence: bool = False
     stated_counts: bool = True
     autofix: bool = True
+    reversals: bool = True
     counterexample_refs: int = 2
     menu_size: int = 14
     seed: int = 0
@@ -170,6 +181,16 @@ class RuleOutcome:
 def _messages(b: Behaviour) -> list[str]:
     """Every error text of a candidate (policy problem, references, counterexamples)."""
     return [*([b.problem] if b.problem else []), *b.ref_failures, *b.errors.values()]
+
+
+def _rejects_normals(b: Behaviour) -> bool:
+    """Runs cleanly everywhere but reports violations on normal references."""
+    return (
+        b.problem is None
+        and not b.errors
+        and bool(b.ref_failures)
+        and all(" it reported: " in f for f in b.ref_failures)
+    )
 
 
 def _merge_images(lines: Sequence[str]) -> list[str]:
@@ -486,6 +507,26 @@ class RuleCompiler:
                 out.extend(swapped_relations(b.code, self.references[i], i + 1))
         return out
 
+    def reversed_candidate(
+        self, b: Behaviour, *expected: dict[str, bool]
+    ) -> tuple[Behaviour, str] | None:
+        """The first direction reversal of ``b`` (:func:`mutants`) that is valid and fires.
+
+        Each reversal is validated like a model answer, held to ``expected`` verdicts
+        (mutation key -> breaks) as well.
+
+        Returns:
+            The reversal's behaviour and what was reversed, or None when none passes.
+        """
+        for what, code in mutants(b.code):
+            cand = self.evaluate(code)
+            for verdicts in expected:
+                if cand.valid and verdicts:
+                    self.hold_to(cand, verdicts)
+            if cand.ok:
+                return cand, what
+        return None
+
     # --- driver ----------------------------------------------------------------------------
 
     def compile_rule(self, rule: RuleSpec) -> RuleOutcome:
@@ -591,6 +632,20 @@ class RuleCompiler:
                     break
                 code = autofix(last.code, _messages(last), self.spec)
                 if code is None or _normalise(code) in failed_codes:
+                    if s.reversals and _rejects_normals(last):
+                        found = self.reversed_candidate(last, stated, presence or {})
+                        if found is not None:
+                            fixes += 1
+                            last, what = found
+                            transcript.append(
+                                {
+                                    "step": f"reversal {fixes}: {what}",
+                                    "feedback": None,
+                                    "answer": f"```python\n{last.code}```",
+                                }
+                            )
+                            behaviours.append(last)
+                            valid.append(last)
                     break
                 fixes += 1
                 step, feedback, answer = f"autofix {fixes}", None, f"```python\n{code}```"

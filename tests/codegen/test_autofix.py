@@ -80,3 +80,22 @@ def test_the_compiler_validates_a_fix_before_asking_the_model(pool):  # noqa: F8
     assert len(chat.calls) == 1 and out.entry.rounds == 1
     comp, out, chat = compile_with(pool, [typo, GOOD], candidates=1, autofix=False)
     assert [t["step"] for t in out.transcript] == ["candidate 1", "repair 1"]
+
+
+def test_an_invented_accessor_before_a_box_method_is_dropped():
+    code = (
+        "def check(scene):\n"
+        "    for c in scene.find('compartment'):\n"
+        "        ok = c.region.contains(scene.one('pushpin'))\n"
+    )
+    err = (
+        "AttributeError: Component has no attribute 'region' (did you mean 'subregion'?);"
+        " it has: angle (line 3)"
+    )
+    assert autofix(code, [err], PP) == code.replace("c.region.contains", "c.contains")
+    # Without a call of a box method after it, the suggestion is a method named without a
+    # call (a function object): nothing to do.
+    bare = "def check(scene):\n    r = scene.one('box').region\n"
+    assert autofix(bare, [err.replace("line 3", "line 2")], PP) is None
+    value = "def check(scene):\n    r = scene.one('box').region.y\n"
+    assert autofix(value, [err.replace("line 3", "line 2")], PP) is None

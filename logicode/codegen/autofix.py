@@ -20,7 +20,10 @@ Fixes:
 * a label literal that is no label but close to one (``"compartments"`` for
   ``"compartment"``) -> that label;
 * ``xs is None`` where ``xs = scene.find(...)`` (never None: an empty group) -> ``not xs``
-  (``xs is not None`` -> ``xs``).
+  (``xs is not None`` -> ``xs``);
+* ``if divider is None: return []`` where the rule's own words require the part ("exactly
+  one divider") and the candidate said nothing when it was removed -> the early return
+  reports the absence (``return [violation("there is no divider")]``).
 """
 
 from __future__ import annotations
@@ -31,7 +34,12 @@ import inspect
 import re
 from collections.abc import Sequence
 
-from logicode.codegen.feedback import attr_receivers, attribute_names, unknown_label_literals
+from logicode.codegen.feedback import (
+    assigned_labels,
+    attr_receivers,
+    attribute_names,
+    unknown_label_literals,
+)
 from logicode.ruleapi.objects import Box, Component, Group, Region, Scene
 from logicode.spec import CategorySpec
 
@@ -40,13 +48,17 @@ _SUGGESTION = re.compile(
 )
 
 
-def autofix(code: str, errors: Sequence[str], spec: CategorySpec) -> str | None:
+def autofix(
+    code: str, errors: Sequence[str], spec: CategorySpec, must_report: Sequence[str] = ()
+) -> str | None:
     """The candidate with every mechanical fix applied, or None when none applies.
 
     Args:
         code: The candidate's code.
         errors: Its error messages (from the references and the counterexamples).
         spec: The category spec (labels and attribute names).
+        must_report: Labels whose absence breaks the rule (its words say so) but the
+            candidate reported nothing when they were removed.
 
     Returns:
         The fixed code, or None if nothing changed.
@@ -98,8 +110,56 @@ def autofix(code: str, errors: Sequence[str], spec: CategorySpec) -> str | None:
         for i, line in enumerate(lines):
             line = re.sub(rf"\b{re.escape(name)}\s+is\s+not\s+None\b", name, line)
             lines[i] = re.sub(rf"\b{re.escape(name)}\s+is\s+None\b", f"not {name}", line)
+    # 5. An early ``return []`` when a part the rule requires is missing.
+    for ret, label in _silent_absences(tree, must_report):
+        i = ret.lineno - 1
+        lines[i] = re.sub(
+            r"return\s*\[\s*\]", f'return [violation("there is no {label}")]', lines[i], count=1
+        )
     fixed = "".join(lines)
     return fixed if fixed != code else None
+
+
+def _silent_absences(tree: ast.AST, labels: Sequence[str]) -> list[tuple[ast.Return, str]]:
+    """``if x is None: return []`` (or ``not x``, ``len(x) == 0``) for x a part in ``labels``."""
+    ones, _ = assigned_labels(tree)
+    out = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.If) and len(node.body) == 1):
+            continue
+        ret = node.body[0]
+        if not (
+            isinstance(ret, ast.Return) and isinstance(ret.value, ast.List) and not ret.value.elts
+        ):
+            continue
+        name = _absence_tested(node.test)
+        if name is not None and ones.get(name) in labels:
+            out.append((ret, ones[name]))
+    return out
+
+
+def _absence_tested(test: ast.expr) -> str | None:
+    """The name a test asks to be absent: ``x is None``, ``not x``, ``len(x) == 0``."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        return test.operand.id if isinstance(test.operand, ast.Name) else None
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1):
+        return None
+    left, op, right = test.left, test.ops[0], test.comparators[0]
+    if not isinstance(right, ast.Constant):
+        return None
+    if isinstance(op, ast.Is) and right.value is None and isinstance(left, ast.Name):
+        return left.id
+    if (
+        isinstance(op, ast.Eq)
+        and right.value == 0
+        and isinstance(left, ast.Call)
+        and isinstance(left.func, ast.Name)
+        and left.func.id == "len"
+        and len(left.args) == 1
+        and isinstance(left.args[0], ast.Name)
+    ):
+        return left.args[0].id
+    return None
 
 
 def _is_box_method(name: str) -> bool:

@@ -630,7 +630,12 @@ class RuleCompiler:
                     break
                 if valid or not s.autofix:  # a broken cross-check candidate is not fixed
                     break
-                code = autofix(last.code, _messages(last), self.spec)
+                silent = [
+                    k.split(":")[1]
+                    for k, breaks in stated.items()
+                    if breaks and k.startswith("remove:") and last.fired.get(k) is False
+                ]
+                code = autofix(last.code, _messages(last), self.spec, silent)
                 if code is None or _normalise(code) in failed_codes:
                     if s.reversals and _rejects_normals(last):
                         found = self.reversed_candidate(last, stated, presence or {})

@@ -95,7 +95,7 @@ def _label_of_call(node: ast.AST) -> str | None:
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
 
 
-def _assigned_labels(tree: ast.AST) -> tuple[dict[str, str], dict[str, str]]:
+def assigned_labels(tree: ast.AST) -> tuple[dict[str, str], dict[str, str]]:
     """Names assigned one component (``x = scene.one("L")``) or one label's group, by name.
 
     A name assigned more than once with different values is left out (its label is unsure).
@@ -123,7 +123,7 @@ def attr_receivers(tree: ast.AST) -> list[tuple[ast.Call, str, str | None]]:
     scene.find("L")``) inside that loop or comprehension only, so one name reused for two
     labels in two comprehensions is judged right in each.
     """
-    ones, groups = _assigned_labels(tree)
+    ones, groups = assigned_labels(tree)
     found: list[tuple[ast.Call, str, str | None]] = []
 
     def iter_label(it: ast.AST) -> str | None:
@@ -503,7 +503,7 @@ def swapped_relations(code: str, scene: Mapping[str, Any], image: int = 1) -> li
         tree = ast.parse(code)
     except SyntaxError:
         return []
-    ones, groups = _assigned_labels(tree)
+    ones, groups = assigned_labels(tree)
     labels = dict(ones)
     for node in ast.walk(tree):
         if isinstance(node, ast.For | ast.comprehension) and isinstance(node.target, ast.Name):

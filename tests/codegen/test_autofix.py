@@ -1,9 +1,11 @@
 """Mechanical fixes of broken candidates, and the compiler trying them before the model."""
 
-from test_compiler import GOOD, compile_with, pool  # noqa: F401  (fixture)
+from test_compiler import GOOD, ScriptedChat, compile_with, pool  # noqa: F401  (fixture)
+from test_counterexamples import SPEC, reference
 
 from logicode.codegen.autofix import autofix
-from logicode.spec import load_spec
+from logicode.codegen.compiler import CompileSettings, RuleCompiler
+from logicode.spec import RuleSpec, load_spec
 
 JB = load_spec("juice_bottle")
 PP = load_spec("pushpins")
@@ -99,3 +101,42 @@ def test_an_invented_accessor_before_a_box_method_is_dropped():
     assert autofix(bare, [err.replace("line 3", "line 2")], PP) is None
     value = "def check(scene):\n    r = scene.one('box').region.y\n"
     assert autofix(value, [err.replace("line 3", "line 2")], PP) is None
+
+
+def test_an_early_return_on_a_required_part_reports_its_absence():
+    code = (
+        "def check(scene):\n"
+        "    lid = scene.one('lid')\n"
+        "    nuts = scene.find('nut')\n"
+        "    if lid is None:\n"
+        "        return []\n"
+        "    if len(nuts) == 0: return []\n"
+        "    return []\n"
+    )
+    fixed = autofix(code, [], PP, must_report=["lid"])
+    assert fixed.splitlines()[4] == '        return [violation("there is no lid")]'
+    assert fixed.splitlines()[5:] == code.splitlines()[5:]  # nuts are not required
+    both = autofix(code, [], PP, must_report=["lid", "nut"])
+    assert 'if len(nuts) == 0: return [violation("there is no nut")]' in both
+    assert both.endswith("    return []\n")  # the final return stays
+    assert autofix(code, [], PP) is None  # nothing required: nothing to fix
+
+
+def test_the_compiler_reports_a_missing_part_the_rule_counts(pool):  # noqa: F811
+    silent = """```python
+def check(scene):
+    lid = scene.one("lid")
+    if lid is None:
+        return []
+    if len(scene.find("lid")) != 1:
+        return [violation("more than one lid", lid)]
+    return []
+```"""
+    one_lid = RuleSpec(id="one_lid", text="There is exactly one lid.")
+    chat = ScriptedChat(script=[silent], calls=[])
+    comp = RuleCompiler(chat, SPEC, [reference()], pool, CompileSettings(candidates=1))
+    out = comp.compile_rule(one_lid)
+    assert out.entry.status == "ok"
+    assert 'return [violation("there is no lid")]' in out.code
+    assert len(chat.calls) == 1
+    assert [t["step"] for t in out.transcript] == ["candidate 1", "autofix 1"]

@@ -67,7 +67,7 @@ from logicode.codegen.feedback import (
 )
 from logicode.codegen.mutate import mutants
 from logicode.codegen.pack import PackManifest, RuleEntry, RulePack, code_sha256
-from logicode.codegen.phrases import stated_expectations, stated_hints
+from logicode.codegen.phrases import mapping_hints, stated_expectations, stated_hints
 from logicode.prompts import PromptTemplate, load_template
 from logicode.ruleapi import api_reference
 from logicode.spec import CategorySpec, RuleSpec
@@ -483,6 +483,8 @@ class RuleCompiler:
         out.extend(b.expected[:2])
         if b.expected and rule is not None and self.settings.stated_counts:
             out.extend(stated_hints(rule.text, self.spec, self.references))
+        if rule is not None and (b.ref_failures or b.errors):
+            out.extend(mapping_hints(rule.text, b.code))
         if not out and b.vacuous:
             out.append(
                 "it never reports a violation: it must return violation(...) when the rule is"

@@ -155,3 +155,40 @@ def stated_expectations(
     out = {m.key(): False for m in mutations if m.label in conditions and m.op == "remove"}
     out.update({m.key(): True for m in mutations if m.label in counts and m.op in _COUNT_OPS})
     return out
+
+
+_PAIR = re.compile(r"\b([A-Za-z_]+) (?:for|with) (\d+(?:\.\d+)?)\b")
+
+
+def stated_mapping(text: str) -> dict[float | int, str]:
+    """Numbers the rule pairs with words: "yellow for 2 clamps, blue for 3" -> {2: "yellow", ...}.
+
+    At least two pairs in one sentence make a mapping (one pair is an ordinary phrase).
+
+    Args:
+        text: The rule in English.
+
+    Returns:
+        Number -> word, in the rule's order; empty when the rule states no mapping.
+    """
+    for sentence in re.split(r"(?<=[.;:])\s+", " ".join(text.split())):
+        pairs = _PAIR.findall(sentence)
+        if len(pairs) >= 2:
+            out: dict[float | int, str] = {}
+            for word, number in pairs:
+                out[float(number) if "." in number else int(number)] = word
+            if len(out) == len(pairs):
+                return out
+    return {}
+
+
+def mapping_hints(text: str, code: str) -> list[str]:
+    """A hint to write the rule's number -> word mapping as a dict, unless the code has it."""
+    mapping = stated_mapping(text)
+    if not mapping or all(f'"{w}"' in code or f"'{w}'" in code for w in mapping.values()):
+        return []
+    literal = "{" + ", ".join(f'{k!r}: "{v}"' for k, v in mapping.items()) + "}"
+    return [
+        f"hint: the rule pairs numbers with values; write them as a dict, `wanted = {literal}`,"
+        " and compare with wanted.get(the number), not the number itself"
+    ]

@@ -5,9 +5,11 @@ from test_counterexamples import SPEC, reference  # tests/codegen on sys.path
 from logicode.codegen.counterexamples import propose_mutations
 from logicode.codegen.phrases import (
     conditional_labels,
+    mapping_hints,
     stated_counts,
     stated_expectations,
     stated_hints,
+    stated_mapping,
 )
 
 VOCAB = ["tray", "lid", "nut", "fruit_icon", "top_label"]
@@ -77,3 +79,15 @@ def test_stated_hints_say_what_to_write():
         " return []`"
     ]
     assert stated_hints("Exactly one nut is big.", SPEC, [ref]) == []
+
+
+def test_a_number_to_word_mapping_is_read_from_the_rule():
+    text = "Every cable has the colour of the count: yellow for 2 clamps, blue for 3, red for 5."
+    assert stated_mapping(text) == {2: "yellow", 3: "blue", 5: "red"}
+    assert stated_mapping("Colours: yellow with 2 clamps, blue with 3.") == {2: "yellow", 3: "blue"}
+    assert stated_mapping("A lid for 2 nuts. A box with 3 trays.") == {}  # one pair per sentence
+    assert stated_mapping("There are exactly two nuts.") == {}
+    hint = mapping_hints(text, "def check(scene):\n    return []\n")
+    assert '`wanted = {2: "yellow", 3: "blue", 5: "red"}`' in hint[0]
+    written = 'def check(scene):\n    w = {2: "yellow", 3: "blue", 5: "red"}\n'
+    assert mapping_hints(text, written) == []

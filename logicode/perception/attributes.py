@@ -11,9 +11,11 @@ references' components of that label that carry the attribute, with their instan
 * ``number``: a line ``value = a * feature + b``, or a proportion ``value = a * feature``
   (steadier when the references' values vary little), on the one measured feature that
   predicts the references' values best (leave-one-out), among lengths (the centre-line
-  length of a curved part included), area and relative position;
+  length of a curved part included), area and relative position (for an attribute with
+  ``unit: px``, a proportion on an extent: :data:`PX_FEATURES`);
   when every reference has the same value, ``value = v * feature / mean(feature)`` on the
-  steadiest feature. Values are rounded when all reference values are integers.
+  steadiest feature (an extent for ``unit: px``). Values are rounded when all reference
+  values are integers.
 
 Attributes no reference carries are left out (an enum with a catch-all value gets it).
 """
@@ -154,6 +156,14 @@ CONTAIN_SHARE = 0.5
 """A neighbour covering this share of a part's pixels holds it (it is no contact)."""
 
 
+PX_SLOPES: tuple[float, float] = (0.5, 2.0)
+"""Slopes a proportion for a ``unit: px`` attribute may have (see :func:`fit_number`)."""
+PX_FEATURES: tuple[str, ...] = ("axis_len", "feret", "bbox_w", "bbox_h", PATH_FEATURE)
+"""Extents: where a mask's outline lies, end to end (the candidates for a ``unit: px``
+attribute). Moment lengths (``major_len``, ``minor_len``, ``sqrt_area``) also depend on
+how the pixels spread inside the outline, which a ring or a part with a missing piece
+inside changes without changing its size."""
+
 NAMED_TOLERANCE = 0.1
 """A feature named like the attribute wins when its error is this close (see
 :func:`fit_number`)."""
@@ -190,6 +200,7 @@ def fit_number(
     values: list[float],
     jittered: Sequence[tuple[dict[str, float], float]] = (),
     name: str = "",
+    unit: str | None = None,
 ) -> NumberModel:
     """Choose and fit the feature that predicts ``values`` best (see module docstring).
 
@@ -205,14 +216,24 @@ def fit_number(
             within (:data:`NAMED_TOLERANCE` x the values' spread) squared, which decides
             between features the references cannot tell apart (their left and right ends
             always agree).
+        unit: The attribute's unit. A ``px`` attribute is a length in image pixels: it
+            is measured, not guessed, so only proportions ``value = a * feature`` on an
+            extent (:data:`PX_FEATURES`) with ``a`` in :data:`PX_SLOPES` compete when
+            there is one. A line with an intercept may be shallow and predict about the
+            references' mean whatever the part's size: it wins on the references when
+            their values vary little (the jittered outlines move every true measurement)
+            and then misses every part that is larger or smaller.
     """
     words = set(name.lower().split("_")) - {""}
     y = np.asarray(values, np.float64)
     integer = all(float(v).is_integer() for v in values)
     if np.ptp(y) == 0 or len(values) < 3:
         best, best_cv = NUMBER_FEATURES[0], math.inf
-        for f in NUMBER_FEATURES:
-            if f in CONTACT_FEATURES or any(f not in r for r in rows):
+        usable = [f for f in NUMBER_FEATURES if all(f in r for r in rows)]
+        if unit == "px" and any(f in PX_FEATURES for f in usable):
+            usable = [f for f in usable if f in PX_FEATURES]
+        for f in usable:
+            if f in CONTACT_FEATURES:
                 continue  # (a contact may be missing on an image: no value then)
             x = np.array([r[f] for r in rows])
             m = float(np.mean(x))
@@ -241,6 +262,14 @@ def fit_number(
                 err += float(np.mean([(a * xj + b - vj) ** 2 for xj, vj in jit]))
             if math.isfinite(err):
                 candidates.append((err, named, NumberModel(f, a, b, integer)))
+    if unit == "px":
+        lo, hi = PX_SLOPES
+        measured = [
+            c
+            for c in candidates
+            if c[2].feature in PX_FEATURES and c[2].intercept == 0.0 and lo <= c[2].slope <= hi
+        ]
+        candidates = measured or candidates
     if candidates:
         best_err = min(c[0] for c in candidates)
         good_enough = max(2.0 * best_err, (NAMED_TOLERANCE * float(np.std(y))) ** 2)
@@ -362,7 +391,11 @@ class ReferenceAttributes:
                 data = [(f, v) for f, v in data if isinstance(v, int | float)]
                 if data:
                     self.numbers[key] = fit_number(
-                        [f for f, _ in data], [v for _, v in data], nuisance[key], key[1]
+                        [f for f, _ in data],
+                        [v for _, v in data],
+                        nuisance[key],
+                        key[1],
+                        aspec.unit,
                     )
                 continue
             seen = {str(v) for _, v in data}

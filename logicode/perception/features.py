@@ -53,6 +53,7 @@ POSITION_FEATURES: tuple[str, ...] = ("rel_cx", "rel_cy", "rel_w", "rel_h")
 ALL_FEATURES: tuple[str, ...] = COLOR_FEATURES + SHAPE_FEATURES + SIZE_FEATURES + POSITION_FEATURES
 
 LENGTH_FEATURES: tuple[str, ...] = (
+    "axis_len",
     "major_len",
     "minor_len",
     "feret",
@@ -200,7 +201,9 @@ def shape_measures(mask: np.ndarray) -> dict[str, float]:
         ``area``, ``major_len`` and ``minor_len`` (lengths of a uniform rectangle with the
         mask's second moments), ``aspect`` (minor/major), ``solidity`` (area / convex hull
         area), ``extent`` (area / box area), ``fill`` (area / area with holes filled),
-        ``feret`` (largest distance between hull points), ``bbox_w``, ``bbox_h``.
+        ``feret`` (largest distance between hull points), ``axis_len`` (extent along the
+        major axis: the pixels projected on it, end to end; a wide part's Feret diameter
+        is its diagonal), ``bbox_w``, ``bbox_h``.
     """
     m = np.ascontiguousarray(mask, dtype=np.uint8)
     area = float(np.count_nonzero(m))
@@ -216,11 +219,15 @@ def shape_measures(mask: np.ndarray) -> dict[str, float]:
             "extent": 1.0,
             "fill": 1.0,
             "feret": 1.0,
+            "axis_len": 1.0,
             "bbox_w": float(w),
             "bbox_h": float(h),
         }
     cov = np.cov(np.stack([xs.astype(np.float64), ys.astype(np.float64)]))
     evals = np.clip(np.linalg.eigvalsh(cov), 0.0, None)
+    ax = np.linalg.eigh(cov)[1][:, 1]
+    proj = xs * float(ax[0]) + ys * float(ax[1])
+    axis_len = float(proj.max() - proj.min()) + 1.0
     major = math.sqrt(12.0 * float(evals[1]) + 1.0)
     minor = math.sqrt(12.0 * float(evals[0]) + 1.0)
     contours, _ = cv2.findContours(m, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
@@ -245,6 +252,7 @@ def shape_measures(mask: np.ndarray) -> dict[str, float]:
         "extent": area / float(h * w),
         "fill": area / max(filled_area, 1.0),
         "feret": feret,
+        "axis_len": axis_len,
         "bbox_w": float(w),
         "bbox_h": float(h),
     }
@@ -344,7 +352,7 @@ def crop_features(
     sm = shape_measures(m)
     for k in ("aspect", "solidity", "extent", "fill"):
         out[k] = sm[k]
-    for k in ("major_len", "minor_len", "feret", "bbox_w", "bbox_h"):
+    for k in ("major_len", "minor_len", "feret", "axis_len", "bbox_w", "bbox_h"):
         out[k] = sm[k] / f
     out["log_area"] = math.log(max(area_full, 1.0))
     out["sqrt_area"] = math.sqrt(area_full)

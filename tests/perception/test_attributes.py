@@ -1,17 +1,27 @@
-"""Number attributes: centre-line length, contacts with neighbours, steady feature choice."""
+"""Number attributes: centre-line length, contacts, steady feature choice, px extents."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import cv2
 import numpy as np
+import perception_toy as toy
+import pytest
 
 from logicode.perception.attributes import (
     PATH_FEATURE,
+    PX_FEATURES,
+    PX_SLOPES,
+    ReferenceAttributes,
     _box_of,
     contact_features,
     fit_number,
     jittered_masks,
+    region_features,
 )
+from logicode.perception.base import Reference
+from logicode.perception.evaluate import component_mask
 from logicode.perception.features import path_length
 
 
@@ -92,3 +102,62 @@ def test_region_features_skip_unwanted_masks_but_keep_them_as_frames() -> None:
     assert feats[0] == {}
     full = region_features(image, [frame, part])
     assert feats[1] == full[1] and full[0]  # positions still in the frame's box
+
+
+def test_fit_number_measures_a_px_attribute_with_an_extent() -> None:
+    # the references' values vary little; jittered outlines move every length by +-6 px,
+    # so a shallow line that predicts about their mean wins on them without a unit
+    rng = np.random.default_rng(1)
+    values = [117.0, 117.0, 119.0, 119.0, 121.0, 121.0, 121.0, 121.0, 121.0, 121.0]
+    rows, jit = [], []
+    for v in values:
+        base = {
+            "feret": v + 1.5 + rng.normal(0, 0.3),
+            "major_len": v,  # exact on the references, but a moment, not an extent
+            "minor_len": v - 8 + rng.normal(0, 3.0),
+        }
+        rows.append(base)
+        for d in (-6.0, -2.0, 4.0):
+            jit.append(({k: x + d for k, x in base.items()}, v))
+    free = fit_number(rows, values, jit, "diameter")
+    assert free.intercept != 0.0 and free.slope < PX_SLOPES[0]  # about the mean
+    px = fit_number(rows, values, jit, "diameter", "px")
+    assert px.feature in PX_FEATURES and px.feature != "major_len"
+    assert px.intercept == 0.0
+    # a part a tenth smaller than every reference is measured, not pulled to the mean
+    assert px.predict({"feret": 110.0}) == pytest.approx(108.6, abs=1.0)
+    # with no extent among the features, the unit changes nothing
+    moments = [{k: r[k] for k in ("major_len", "minor_len")} for r in rows]
+    jit_m = [({k: f[k] for k in ("major_len", "minor_len")}, v) for f, v in jit]
+    assert fit_number(moments, values, jit_m, "diameter", "px") == fit_number(
+        moments, values, jit_m, "diameter"
+    )
+
+
+def test_reference_attributes_measure_px_lengths_the_references_barely_vary() -> None:
+    # bars of 40-42 px on the references: without the spec's unit a position fits them
+    # as well as a length does; a 30 px bar must still read about 30
+    refs = []
+    for i, t in enumerate(toy.REFERENCE_TOYS):
+        bars = [(x, y, 40 + (i + j) % 3) for j, (x, y, _) in enumerate(t.bars)]
+        refs.append(Reference(*toy.draw(dataclasses.replace(t, bars=bars), seed=i)))
+    model = ReferenceAttributes()
+    model.fit(refs, toy.spec())
+    num = model.numbers[("bar", "length")]
+    assert num.feature in PX_FEATURES and num.intercept == 0.0
+    image, scene = toy.draw(toy.Toy(bars=[(60, 60, 30)]), seed=3)
+    bar = next(c for c in scene.components if c.label == "bar")
+    mask = component_mask(bar, image.shape[:2])
+    feats = region_features(image, [mask])[0]
+    assert num.predict(feats) == pytest.approx(30, abs=2)
+
+
+def test_fit_number_scales_an_extent_when_every_reference_has_one_px_value() -> None:
+    rows = [
+        {"feret": 122.0 + d, "minor_len": 100.0 + 0.1 * d, "bbox_w": 121.0 + 2 * d}
+        for d in (-1.0, 0.0, 1.0)
+    ]
+    assert fit_number(rows, [121.0] * 3).feature == "minor_len"  # the steadiest
+    px = fit_number(rows, [121.0] * 3, unit="px")
+    assert px.feature == "feret" and px.intercept == 0.0
+    assert px.predict({"feret": 110.0}) == pytest.approx(109.1, abs=0.5)

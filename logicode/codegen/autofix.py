@@ -10,7 +10,7 @@ from the category spec's names, never from knowledge of a product.
 Fixes:
 
 * ``x.attr("kind")`` on a part whose label has a single attribute -> ``x.attr("<that one>")``
-  (the label's variable as :func:`~logicode.codegen.feedback.unknown_attributes` infers it);
+  (the label's variable as :func:`~logicode.codegen.names.unknown_attributes` infers it);
 * ``x.top_edge`` where the scene API answered "has no attribute 'top_edge' (did you mean
   'top'?)" -> ``x.top``, on the lines the errors name (a call only where the suggested
   method takes as many arguments: a made-up method is often not the suggested one; never a
@@ -34,7 +34,7 @@ import inspect
 import re
 from collections.abc import Sequence
 
-from logicode.codegen.feedback import (
+from logicode.codegen.names import (
     assigned_labels,
     attr_receivers,
     attribute_names,

@@ -57,15 +57,10 @@ import sandbox
 from logicode.codegen.autofix import autofix
 from logicode.codegen.context import reference_summary, vocabulary_text
 from logicode.codegen.counterexamples import Mutation, propose_mutations
-from logicode.codegen.feedback import (
-    hints,
-    mentioned_labels,
-    scene_facts,
-    swapped_relations,
-    unknown_attributes,
-    unknown_labels,
-)
+from logicode.codegen.facts import mentioned_labels, scene_facts
+from logicode.codegen.hints import hints, swapped_relations
 from logicode.codegen.mutate import mutants
+from logicode.codegen.names import unknown_attributes, unknown_labels
 from logicode.codegen.pack import PackManifest, RuleEntry, RulePack, code_sha256
 from logicode.codegen.phrases import mapping_hints, stated_expectations, stated_hints
 from logicode.prompts import PromptTemplate, load_template
@@ -466,7 +461,7 @@ class RuleCompiler:
 
         With ``rule`` given, a false alarm on a normal reference also shows the measurements
         and relations of the parts the rule names in that reference
-        (:func:`~logicode.codegen.feedback.scene_facts`).
+        (:func:`~logicode.codegen.facts.scene_facts`).
         """
         if b.problem:
             return [b.problem]

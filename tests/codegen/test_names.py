@@ -1,0 +1,78 @@
+"""Labels and attribute names read from candidate code, and those the spec lacks."""
+
+from logicode.codegen.names import attribute_names, unknown_attributes, unknown_labels
+from logicode.spec import load_spec
+
+JB = load_spec("juice_bottle")
+
+
+def test_unknown_attribute_names_the_real_ones():
+    code = 'def check(scene):\n    j = scene.one("liquid")\n    return j.attr("fruit")\n'
+    msg = unknown_attributes(code, JB)
+    assert msg is not None and "j is a liquid" in msg and "its attributes are: juice" in msg
+    assert unknown_attributes(code.replace('"fruit"', '"juice"'), JB) is None
+    assert unknown_attributes("def check(:", JB) is None
+    # A name no label has, on a component of unknown label.
+    anon = "def check(scene):\n    return [c.attr('flavour') for c in scene.components]\n"
+    msg = unknown_attributes(anon, JB)
+    assert msg is not None and "no component has" in msg and "liquid: juice" in msg
+
+
+def test_attribute_of_another_label_is_caught_through_loops():
+    code = (
+        "def check(scene):\n"
+        "    liquid = scene.one('liquid')\n"
+        "    icons = scene.find('fruit_icon')\n"
+        "    for icon in icons:\n"
+        "        if icon.attr('kind') != liquid.attr('kind'):\n"
+        "            return [violation('x', icon)]\n"
+        "    return [violation('y') for b in scene.find('bottle') if b.attr('juice')]\n"
+    )
+    msg = unknown_attributes(code, JB)
+    assert "line 5: liquid is a liquid" in msg and "'kind'" in msg
+    assert "icon is a" not in msg  # icon.attr('kind') is right
+    assert "b is a bottle, which has no attribute 'juice' (it has no attributes)" in msg
+
+
+def test_attribute_names_from_spec():
+    assert attribute_names(JB) == {"liquid": ["juice"], "fruit_icon": ["kind"]}
+
+
+def test_a_single_attribute_is_named_as_the_fix():
+    code = 'def check(scene):\n    juice = scene.one("liquid")\n    return juice.attr("kind")\n'
+    assert "write juice.attr('juice') instead" in unknown_attributes(code, JB)
+
+
+def test_unknown_labels_are_named_with_the_vocabulary():
+    code = (
+        "def check(scene):\n"
+        "    left = scene.find('left_compartment')[0]\n"
+        "    n = scene.count('liquid', 'cup')\n"
+        "    return [violation('x')] if scene.one('bottle') is None else []\n"
+    )
+    msg = unknown_labels(code, JB)
+    assert "line 2: find('left_compartment')" in msg and "line 3: count('cup')" in msg
+    assert "'liquid'" not in msg and "the labels are: bottle, liquid" in msg
+    assert (
+        unknown_labels(code.replace("'left_compartment'", "'bottle'").replace(", 'cup'", ""), JB)
+        is None
+    )
+    assert unknown_labels("def check(:", JB) is None
+
+
+def test_one_name_reused_in_two_comprehensions_is_judged_in_each():
+    sc = load_spec("splicing_connectors")
+    code = (
+        "def check(scene):\n"
+        "    clamps = set(c.attr('clamps') for c in scene.find('connector'))\n"
+        "    colours = set(c.attr('color') for c in scene.find('cable'))\n"
+        "    wrong = [c.attr('clamps') for c in scene.find('cable')]\n"
+        "    return []\n"
+    )
+    msg = unknown_attributes(code, sc)
+    assert msg is not None and "line 4: c is a cable" in msg and "line 3" not in msg
+    twice = (
+        "def check(scene):\n    x = scene.one('liquid')\n    x = scene.one('fruit_icon')\n"
+        "    return x.attr('kind')\n"
+    )
+    assert unknown_attributes(twice, JB) is None  # x's label is unsure: nothing claimed

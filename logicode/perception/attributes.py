@@ -158,11 +158,12 @@ CONTAIN_SHARE = 0.5
 
 PX_SLOPES: tuple[float, float] = (0.5, 2.0)
 """Slopes a proportion for a ``unit: px`` attribute may have (see :func:`fit_number`)."""
-PX_FEATURES: tuple[str, ...] = ("axis_len", "feret", "bbox_w", "bbox_h", PATH_FEATURE)
-"""Extents: where a mask's outline lies, end to end (the candidates for a ``unit: px``
-attribute). Moment lengths (``major_len``, ``minor_len``, ``sqrt_area``) also depend on
-how the pixels spread inside the outline, which a ring or a part with a missing piece
-inside changes without changing its size."""
+PX_FEATURES: tuple[str, ...] = ("axis_len", "feret", PATH_FEATURE)
+"""Extents: where a mask's outline lies, end to end, whichever way the part turns (the
+candidates for a ``unit: px`` attribute). Moment lengths (``major_len``, ``minor_len``,
+``sqrt_area``) also depend on how the pixels spread inside the outline, which a ring or a
+part with a missing piece inside changes without changing its size; box sides change
+when the part turns."""
 
 NAMED_TOLERANCE = 0.1
 """A feature named like the attribute wins when its error is this close (see

@@ -154,7 +154,12 @@ def test_reference_attributes_measure_px_lengths_the_references_barely_vary() ->
 
 def test_fit_number_scales_an_extent_when_every_reference_has_one_px_value() -> None:
     rows = [
-        {"feret": 122.0 + d, "minor_len": 100.0 + 0.1 * d, "bbox_w": 121.0 + 2 * d}
+        {
+            "feret": 122.0 + d,
+            "minor_len": 100.0 + 0.1 * d,
+            "bbox_w": 121.0 + 2 * d,
+            "axis_len": 121.0 + 3 * d,
+        }
         for d in (-1.0, 0.0, 1.0)
     ]
     assert fit_number(rows, [121.0] * 3).feature == "minor_len"  # the steadiest

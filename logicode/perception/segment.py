@@ -1262,7 +1262,8 @@ class ClassicalSegmenter:
                 if k_parts < 4 and all(
                     st.aspects and max(st.aspects) <= BAR_ASPECT for st in sts
                 ):  # bars across or along each other: straight pieces beat round ones
-                    lines = split_lines(blob.mask, k_parts)
+                    widest = max(w for st in sts for w in st.widths) * self.scale
+                    lines = split_lines(blob.mask, k_parts, width=widest)
                     pieces = straighter(pieces, lines, 0.6 * bar_width)
                 parts = [Blob(blob.x0, blob.y0, m).tight() for m in pieces]
                 if bar_width:
@@ -1803,7 +1804,9 @@ def split_at_junctions(
     return [owner == i for i in keep]
 
 
-def split_lines(mask: np.ndarray, k: int, iterations: int = 12) -> list[np.ndarray]:
+def split_lines(
+    mask: np.ndarray, k: int, iterations: int = 12, width: float = 0.0
+) -> list[np.ndarray]:
     """Split a blob into ``k`` straight bars (k-lines clustering of its pixels).
 
     Each pixel is given to the nearest of ``k`` lines and each line is refitted (principal
@@ -1812,10 +1815,15 @@ def split_lines(mask: np.ndarray, k: int, iterations: int = 12) -> list[np.ndarr
     with the smaller squared distance to its lines wins. Bars that cross come apart along
     their lengths, where a watershed cuts across them.
 
+    With a bar ``width``, the pixels where two bars' bands meet (a crossing, a corner)
+    then go whole to one bar (:func:`_settle_crossings`): the nearest line cuts them
+    into wedges, a bar's end under the other one takes a piece of it.
+
     Args:
         mask: ``HW bool`` blob.
         k: Number of bars.
         iterations: Assignment and refitting rounds.
+        width: Width of the widest bar (pixels); 0 leaves the crossings as they are.
 
     Returns:
         The non-empty parts (fewer than ``k`` when a line loses every pixel).
@@ -1852,13 +1860,87 @@ def split_lines(mask: np.ndarray, k: int, iterations: int = 12) -> list[np.ndarr
             lab = new
         if cost < best_cost:
             best, best_cost = lab, cost
+    if width > 0:
+        best = _settle_crossings(pts, best, k, width)
     out = []
     for i in range(k):
         m = np.zeros(mask.shape, bool)
         m[ys[best == i], xs[best == i]] = True
         if m.any():
             out.append(m)
-    return out
+    return _give_back_scraps(out, width * width) if width > 0 else out
+
+
+def _give_back_scraps(parts: list[np.ndarray], max_area: float) -> list[np.ndarray]:
+    """Give each part's small loose pieces to the part they touch most.
+
+    A piece of a part (4-connected) other than its largest, smaller than ``max_area``,
+    is a wedge the nearest line cut off where two bars meet: it goes to the other part
+    along whose edge it lies longest (none touching: it stays).
+    """
+    parts = [p.copy() for p in parts]
+    ring = np.ones((3, 3), np.uint8)
+    for i in range(len(parts)):
+        lab, n = ndi.label(parts[i])
+        if n < 2:
+            continue
+        sizes = np.bincount(lab.ravel(), minlength=n + 1)
+        sizes[0] = 0
+        for c in range(1, n + 1):
+            if c == int(np.argmax(sizes)) or sizes[c] >= max_area:
+                continue
+            piece = lab == c
+            edge = cv2.dilate(piece.astype(np.uint8), ring).astype(bool) & ~piece
+            touch = [np.count_nonzero(edge & q) if j != i else 0 for j, q in enumerate(parts)]
+            if max(touch) == 0:
+                continue
+            j = int(np.argmax(touch))
+            parts[i] &= ~piece
+            parts[j] |= piece
+    return [p for p in parts if p.any()]
+
+
+def _fit_line(pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Centre and direction (principal axis) of points ``N x 2``."""
+    c = pts.mean(axis=0)
+    _, _, vt = np.linalg.svd(pts - c, full_matrices=False)
+    return c, vt[0]
+
+
+def _settle_crossings(pts: np.ndarray, lab: np.ndarray, k: int, width: float) -> np.ndarray:
+    """Give the pixels where two bars' bands overlap whole to the bar that goes through.
+
+    For each pair of bars, the pixels within half ``width`` of both lines (where they
+    cross or meet) go all to the bar whose line has the blob's pixels on both sides of
+    them (at least ``width`` x ``width`` / 2 on each side, beyond a quarter ``width``)
+    when the other bar's line has not: the bar that goes on stays one piece, the one
+    that ends there ends at its edge. The nearest line alone cuts the overlap into
+    wedges and gives a bar ending there a piece of the other one. When both bars or
+    neither go through (two bars across each other, a corner), nothing changes.
+    """
+    lab = lab.copy()
+    half, margin, enough = 0.5 * width, 0.25 * width, 0.5 * width * width
+    for i in range(k):
+        for j in range(i + 1, k):
+            si, sj = lab == i, lab == j
+            if np.count_nonzero(si) < 3 or np.count_nonzero(sj) < 3:
+                continue
+            lines = [_fit_line(pts[si]), _fit_line(pts[sj])]
+            di, dj = (_line_distance(pts, *ln) for ln in lines)
+            both = (si | sj) & (di <= half) & (dj <= half)
+            if not both.any():
+                continue
+            through = []
+            for (c, d), near in zip(lines, (di <= half, dj <= half), strict=True):
+                t = (pts - c) @ d
+                lo, hi = float(t[both].min()) - margin, float(t[both].max()) + margin
+                through.append(
+                    np.count_nonzero(near & (t < lo)) >= enough
+                    and np.count_nonzero(near & (t > hi)) >= enough
+                )
+            if through[0] != through[1]:
+                lab[both] = i if through[0] else j
+    return lab
 
 
 def _line_distance(pts: np.ndarray, centre: np.ndarray, direction: np.ndarray) -> np.ndarray:
@@ -1953,11 +2035,12 @@ def bar_pieces(parts: list[Blob], min_area: float, bar_width: float) -> list[Blo
 def straighter(
     a: list[np.ndarray], b: list[np.ndarray], min_width: float = 0.0
 ) -> list[np.ndarray]:
-    """The split whose parts are thinner bars: ``b`` only when clearly so, else ``a``.
+    """The split whose parts are thinner bars: ``b`` when they are thinner, else ``a``.
 
     A split's thickness is its thickest part's minor axis; ``b`` wins when it has as many
-    parts as ``a`` and its thickness is at most 0.8 x ``a``'s (a bar crossed by another
-    may be two collinear pieces), unless one of its parts is narrower than ``min_width``
+    parts as ``a`` and its thickness is less than ``a``'s (a bar crossed by another may be
+    two collinear pieces; a watershed gives a bar's end to the bar it touches, whose
+    part then is a bent, thicker one), unless one of its parts is narrower than ``min_width``
     (:func:`_mean_width`): a bar cut along its length, or two bars end to end cut into
     two side by side, gives strips thinner than any bar.
     """
@@ -1969,7 +2052,7 @@ def straighter(
     def thickness(parts: list[np.ndarray]) -> float:
         return max(shape_measures(_tight(m))["minor_len"] for m in parts)
 
-    return b if thickness(b) <= 0.8 * thickness(a) else a
+    return b if thickness(b) < thickness(a) else a
 
 
 def _tight(mask: np.ndarray) -> np.ndarray:

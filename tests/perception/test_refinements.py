@@ -218,3 +218,55 @@ def test_crossing_bars_come_apart_along_their_lengths() -> None:
     side[20, 10:110] = True
     halves = [side & (np.arange(60)[:, None] <= 20), side & (np.arange(60)[:, None] > 20)]
     assert straighter(halves, split_lines(side, 2)) is halves
+
+
+def _seven() -> tuple[np.ndarray, np.ndarray]:
+    """A bar (``a``) with the end of another one (``b``) against it, like a 7."""
+    import cv2
+
+    a = np.zeros((110, 130), np.uint8)
+    b = np.zeros_like(a)
+    cv2.line(a, (10, 15), (115, 15), 1, 11)
+    cv2.line(b, (95, 21), (80, 100), 1, 11)
+    return a.astype(bool), b.astype(bool) & ~a.astype(bool)
+
+
+def test_a_bar_ending_against_another_takes_none_of_it() -> None:
+    a, b = _seven()
+    x = a | b
+    for width, most in ((0.0, 0.95), (11.0, 1.0)):
+        parts = split_lines(x, 2, width=width)
+        assert len(parts) == 2
+        pa = max(parts, key=lambda p: np.count_nonzero(p & a))
+        pb = next(p for p in parts if p is not pa)
+        kept = np.count_nonzero(pa & a) / np.count_nonzero(a)
+        if width:  # the overlap of the two bands goes whole to the bar that goes on
+            assert kept >= 0.99 and np.count_nonzero(pb & a) <= 0.01 * np.count_nonzero(a)
+        else:  # the nearest line alone gives the ending bar a wedge of the other
+            assert kept < most
+
+
+def test_crossing_bars_keep_no_loose_wedges() -> None:
+    import cv2
+    from scipy import ndimage as ndi
+
+    # two bars meeting at a sharp corner (a V): the nearest line leaves wedges of one
+    # bar inside the other, which go back to the bar they lie in
+    a = np.zeros((120, 90), np.uint8)
+    b = np.zeros_like(a)
+    cv2.line(a, (10, 10), (45, 110), 1, 11)
+    cv2.line(b, (80, 10), (45, 110), 1, 11)
+    x = (a | b).astype(bool)
+    pieces = [ndi.label(p)[1] for p in split_lines(x, 2)]
+    assert max(pieces) > 1  # the nearest line alone leaves a loose wedge
+    for part in split_lines(x, 2, width=11.0):
+        assert ndi.label(part)[1] == 1  # one piece each
+
+
+def test_straighter_takes_the_thinner_split() -> None:
+    straight = [np.zeros((40, 80), bool), np.zeros((40, 80), bool)]
+    straight[0][2:12, :], straight[1][20:30, :] = True, True
+    bent = [straight[0].copy(), straight[1].copy()]
+    bent[0][12:15, 60:] = True  # one part took a strip of something beside it
+    assert straighter(bent, straight) is straight
+    assert straighter(straight, bent) is straight

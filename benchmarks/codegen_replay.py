@@ -110,9 +110,11 @@ def main() -> None:
             after += now
             steps = ", ".join(t["step"] for t in compiler.transcripts[rule.id])
             mark = "" if now == bool(row["success"]) else ("  GAINED" if now else "  LOST")
+            entry = pack.manifest.rules[0]
+            why = f" ({entry.reason[:160]})" if entry.status != "ok" else ""
             print(
                 f"{category}/{rule.id}: recorded {row['heldout_correct']}/{row['heldout_total']}"
-                f" -> replayed {judged.heldout_correct}/{judged.heldout_total}{mark} [{steps}]"
+                f" -> replayed {judged.heldout_correct}/{judged.heldout_total}{mark} [{steps}]{why}"
             )
     print(
         f"right on every held-out scene: recorded {before}/{len(rows)},"

@@ -14,9 +14,10 @@ Fixes:
 * ``x.top_edge`` where the scene API answered "has no attribute 'top_edge' (did you mean
   'top'?)" -> ``x.top``, on the lines the errors name (a call only where the suggested
   method takes as many arguments: a made-up method is often not the suggested one; never a
-  method named without a call);
+  method named without a call; ``x.top_edge()`` -> ``x.top`` where the suggestion is a value);
 * ``comp.region.contains(pin)``, an accessor the API lacks before a method of every box ->
-  ``comp.contains(pin)`` (a component is its own box);
+  ``comp.contains(pin)`` (a component is its own box), also through a variable
+  (``b = comp.region`` then only ``b.contains(...)``-like calls -> ``b = comp``);
 * a label literal that is no label but close to one (``"compartments"`` for
   ``"compartment"``) -> that label;
 * ``xs is None`` where ``xs = scene.find(...)`` (never None: an empty group) -> ``not xs``
@@ -92,8 +93,14 @@ def autofix(
             if hit and _is_box_method(hit.group(1)):
                 lines[i] = hop.sub("", lines[i])
                 continue
+            alias = re.match(rf"\s*(\w+)\s*=\s*\S.*\.{re.escape(wrong)}\s*$", lines[i])
+            if alias and _only_box_methods(code, alias.group(1), i):
+                lines[i] = re.sub(rf"\.{re.escape(wrong)}(?=\s*$)", "", lines[i])
+                continue
             if not _is_method(right):  # a method named without a call would be a function
                 lines[i] = re.sub(rf"\.{re.escape(wrong)}\b(?!\s*\()", f".{right}", lines[i])
+                if _is_value(right):  # liquid.top_edge() -> liquid.top (a value, no call)
+                    lines[i] = re.sub(rf"\.{re.escape(wrong)}\s*\(\s*\)", f".{right}", lines[i])
             # A call only where the suggested method takes as many arguments (seen right:
             # divider.left_of(t) -> is_left_of(t); wrong: label.region() -> subregion(),
             # which needs four).
@@ -173,6 +180,26 @@ def _is_method(name: str) -> bool:
         member = inspect.getattr_static(cls, name, None)
         if member is not None:
             return inspect.isfunction(member)
+    return False
+
+
+def _only_box_methods(code: str, name: str, assigned_at: int) -> bool:
+    """Every use of ``name`` after its assignment line calls a method every box has."""
+    uses = [
+        m
+        for n, line in enumerate(code.splitlines())
+        if n != assigned_at
+        for m in re.finditer(rf"\b{re.escape(name)}\b(\.(\w+)\s*\()?", line)
+    ]
+    return bool(uses) and all(m.group(2) and _is_box_method(m.group(2)) for m in uses)
+
+
+def _is_value(name: str) -> bool:
+    """The API name is a value that components have (a property or a field), not a method."""
+    for cls in (Component, Region, Scene, Group):
+        member = inspect.getattr_static(cls, name, None)
+        if member is not None:
+            return not inspect.isfunction(member)
     return False
 
 

@@ -62,7 +62,12 @@ from logicode.codegen.hints import hints, swapped_relations
 from logicode.codegen.mutate import mutants
 from logicode.codegen.names import unknown_attributes, unknown_labels
 from logicode.codegen.pack import PackManifest, RuleEntry, RulePack, code_sha256
-from logicode.codegen.phrases import mapping_hints, stated_expectations, stated_hints
+from logicode.codegen.phrases import (
+    existential_hints,
+    mapping_hints,
+    stated_expectations,
+    stated_hints,
+)
 from logicode.prompts import PromptTemplate, load_template
 from logicode.ruleapi import api_reference
 from logicode.spec import CategorySpec, RuleSpec
@@ -480,6 +485,7 @@ class RuleCompiler:
             out.extend(stated_hints(rule.text, self.spec, self.references))
         if rule is not None and (b.ref_failures or b.errors):
             out.extend(mapping_hints(rule.text, b.code))
+            out.extend(existential_hints(rule.text, b.code, self.spec.vocabulary))
         if not out and b.vacuous:
             out.append(
                 "it never reports a violation: it must return violation(...) when the rule is"

@@ -192,3 +192,41 @@ def mapping_hints(text: str, code: str) -> list[str]:
         f"hint: the rule pairs numbers with values; write them as a dict, `wanted = {literal}`,"
         " and compare with wanted.get(the number), not the number itself"
     ]
+
+
+_SOME = re.compile(
+    r"\b(?:of|in|inside|within|into|on|by|to|from|near)\s+(?:some|any|at least one|one of the)\s+"
+    r"([a-z][a-z0-9_ -]*)",
+    re.I,
+)
+
+
+def existential_labels(text: str, vocabulary: Sequence[str]) -> list[str]:
+    """Labels the rule quantifies over with "some": "inside some compartment", "of at least one".
+
+    Only after a preposition, so a condition ("if there is at least one connector") is no
+    such phrase.
+
+    Example:
+        ``existential_labels("Every pin lies in some cell.", ["cell", "pin"]) == ["cell"]``
+    """
+    found: set[str] = set()
+    for hit in _SOME.finditer(" ".join(text.split())):
+        words = " " + " ".join(re.findall(r"[a-z0-9]+", hit.group(1).lower())) + " "
+        for label in vocabulary:
+            phrase = " ".join(p for p in re.split(r"[_\s-]+", label.lower()) if p)
+            if words.startswith(f" {phrase} ") or words.startswith(f" {phrase}s "):
+                found.add(label)
+    return [label for label in vocabulary if label in found]
+
+
+def existential_hints(text: str, code: str, vocabulary: Sequence[str]) -> list[str]:
+    """A hint to test "some <label>" with any(...), unless the code already calls any()."""
+    if re.search(r"\bany\s*\(", code):
+        return []
+    return [
+        f"hint: the rule asks for SOME {label}, not every one: a part is right when at least"
+        f" one {label} fits, e.g. `if not any(inside(p, c) for c in"
+        f' scene.find("{label}")):` (or c.contains(p)), and wrong only when none does'
+        for label in existential_labels(text, vocabulary)
+    ]

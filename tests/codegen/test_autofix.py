@@ -140,3 +140,33 @@ def check(scene):
     assert 'return [violation("there is no lid")]' in out.code
     assert len(chat.calls) == 1
     assert [t["step"] for t in out.transcript] == ["candidate 1", "autofix 1"]
+
+
+def test_a_value_called_like_a_method_loses_the_call():
+    code = "def check(scene):\n    liquid = scene.one('liquid')\n    t = liquid.top_edge() / 2\n"
+    err = (
+        "AttributeError: Component has no attribute 'top_edge' (did you mean 'top'?);"
+        " it has: angle, area (line 3)"
+    )
+    assert autofix(code, [err], JB) == code.replace("liquid.top_edge()", "liquid.top")
+    with_args = code.replace("top_edge()", "top_edge(5)")
+    assert autofix(with_args, [err], JB) is None  # an argument: not a value being asked for
+
+
+def test_an_invented_accessor_kept_in_a_variable_is_dropped_when_only_box_methods_follow():
+    code = (
+        "def check(scene):\n"
+        "    for comp in scene.find('compartment'):\n"
+        "        comp_box = comp.region\n"
+        "        for pin in scene.find('pushpin'):\n"
+        "            if not comp_box.contains(pin):\n"
+        "                return [violation('x')]\n"
+        "    return []\n"
+    )
+    err = (
+        "AttributeError: Component has no attribute 'region' (did you mean 'subregion'?);"
+        " it has: angle (line 3)"
+    )
+    assert autofix(code, [err], PP) == code.replace("comp.region\n", "comp\n")
+    other_use = code.replace("return [violation('x')]", "return [violation(comp_box.y)]")
+    assert autofix(other_use, [err], PP) is None  # .y of the invented thing: unsure

@@ -5,6 +5,8 @@ from test_counterexamples import SPEC, reference  # tests/codegen on sys.path
 from logicode.codegen.counterexamples import propose_mutations
 from logicode.codegen.phrases import (
     conditional_labels,
+    existential_hints,
+    existential_labels,
     mapping_hints,
     stated_counts,
     stated_expectations,
@@ -91,3 +93,18 @@ def test_a_number_to_word_mapping_is_read_from_the_rule():
     assert '`wanted = {2: "yellow", 3: "blue", 5: "red"}`' in hint[0]
     written = 'def check(scene):\n    w = {2: "yellow", 3: "blue", 5: "red"}\n'
     assert mapping_hints(text, written) == []
+
+
+def test_some_part_is_read_as_any_of_them():
+    vocab = ["compartment", "pushpin", "connector"]
+    text = "Every pushpin's centroid lies inside the bounding box of some compartment."
+    assert existential_labels(text, vocab) == ["compartment"]
+    other = "No pushpin may lie outside: it is within the box of at least one compartment."
+    assert existential_labels(other, vocab) == ["compartment"]
+    condition = "If there is at least one connector, every pushpin is yellow."
+    assert existential_labels(condition, vocab) == []  # a condition, not "some"
+    assert existential_labels("Every pushpin is yellow.", vocab) == []
+    code = "def check(scene):\n    return []\n"
+    assert "SOME compartment" in existential_hints(text, code, vocab)[0]
+    uses_any = "def check(scene):\n    ok = any(c.contains(p) for c in cs)\n"
+    assert existential_hints(text, uses_any, vocab) == []

@@ -95,6 +95,14 @@ TRUNK_OPEN = 0.3
 """A blob of bars is opened by a disc of this times the narrowest bar's width to find its
 trunk without thin rims (see :func:`bar_trunk`)."""
 
+PROFILE_BINS = 24
+"""Bins of a bar's width profile along its length (see :func:`width_profile`)."""
+
+PROFILE_SHAPED = 0.1
+"""Bars whose reference width profiles differ from a uniform one by at least this (mean
+absolute difference of widths relative to their mean) have a shape along their length
+(a head) that tells one long bar from two short ones end to end."""
+
 SLENDER = 0.12
 """Labels whose reference masks all have a minor / major axis ratio at most this are thin
 strips (walls, cables): judged by length and width rather than area."""
@@ -127,6 +135,9 @@ class LabelStats:
     """Connected pieces (8-connected) of each mask."""
     piece_areas: list[float] = field(default_factory=list)
     """Area of every connected piece of every mask."""
+    profiles: list[np.ndarray] = field(default_factory=list)
+    """Width profile (:func:`mask_profile`) of each bar-shaped mask (minor / major axis
+    ratio at most :data:`BAR_ASPECT`): where a bar is wide or narrow along its length."""
 
     @property
     def scattered(self) -> bool:
@@ -499,6 +510,10 @@ class ClassicalSegmenter:
                 st.aspects.append(sm["aspect"])
                 st.hull_areas.append(area / max(sm["fill"], 1e-6))
                 st.widths.append(sm["minor_len"])
+                if sm["aspect"] <= BAR_ASPECT:
+                    st.profiles.append(
+                        mask_profile(m[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1])
+                    )
                 st.own.append(float(np.count_nonzero(layer[m] == index[lab])) / area)
                 st.occluded.append(_occluded_share(m, masks))
                 n_cc, _, cc_stats, _ = cv2.connectedComponentsWithStats(m.astype(np.uint8), 8)
@@ -861,8 +876,11 @@ class ClassicalSegmenter:
         if bars and sm["minor_len"] <= 1.25 * widest:
             # one straight strip one bar wide (none beside or across another): as many
             # bars as its length holds, whatever the area (a longer bar has the area of
-            # two short ones)
-            return max(1, int(round(feret / float(np.median(ferets)))))
+            # two short ones), unless its shape along its length is one bar's
+            k = max(1, int(round(feret / float(np.median(ferets)))))
+            if k == 2 and _shaped(sts) and self._end_to_end(blob.mask, sts) is None:
+                return 1
+            return k
         if bars:
             narrowest = min(w for st in sts for w in st.widths) * self.scale
             min_area = min(a for st in sts for a in st.areas) * s2
@@ -881,6 +899,32 @@ class ClassicalSegmenter:
             ):
                 k = 2
         return k
+
+    def _end_to_end(self, mask: np.ndarray, sts: Sequence[LabelStats]) -> list[np.ndarray] | None:
+        """The two bars of a straight strip one bar wide, end to end, if it holds two.
+
+        Only bars whose references show a shape along their length (:func:`_shaped`: a
+        wide end, a narrow neck) tell one long bar from two short ones. The strip's
+        best cut into two pieces of a bar's length (:func:`cut_strip`; 0.8 x the
+        shortest to 1.15 x the longest reference Feret diameter) is kept when its
+        pieces fit the references' profiles better than the whole strip fits them (a
+        longer bar keeps one bar's shape, two bars end to end have a wide part inside).
+
+        Returns:
+            The two pieces; None when the strip is one bar, when the bars have no
+            shape along their length, or when it is wider than 1.25 x the widest bar.
+        """
+        if not _shaped(sts):
+            return None
+        profiles = [p for st in sts for p in st.profiles]
+        widest = max(w for st in sts for w in st.widths) * self.scale
+        if shape_measures(mask)["minor_len"] > 1.25 * widest:
+            return None
+        ferets = [f * self.scale for st in sts for f in st.ferets]
+        cut = cut_strip(mask, (0.8 * min(ferets), 1.15 * max(ferets)), profiles)
+        if cut is None or profile_misfit(mask_profile(mask), profiles) <= cut[1]:
+            return None
+        return cut[0]
 
     def _confident_parts(
         self,
@@ -1265,6 +1309,9 @@ class ClassicalSegmenter:
                     widest = max(w for st in sts for w in st.widths) * self.scale
                     lines = split_lines(blob.mask, k_parts, width=widest)
                     pieces = straighter(pieces, lines, 0.6 * bar_width)
+                    ends = self._end_to_end(blob.mask, sts) if k_parts == 2 else None
+                    if ends:  # two bars end to end: cut where both look like bars
+                        pieces = ends
                 parts = [Blob(blob.x0, blob.y0, m).tight() for m in pieces]
                 if bar_width:
                     parts = bar_pieces(parts, min_area, bar_width)
@@ -1459,6 +1506,19 @@ class Blob:
         m[ay0 - y0 : ay1 - y0, ax0 - x0 : ax1 - x0] |= self.mask
         m[by0 - y0 : by1 - y0, bx0 - x0 : bx1 - x0] |= other.mask
         return Blob(x0, y0, m)
+
+
+def _shaped(sts: Sequence[LabelStats]) -> bool:
+    """True when the labels' reference bars have a shape along their length.
+
+    Their width profiles (:func:`mask_profile`) differ from a uniform one by at least
+    :data:`PROFILE_SHAPED` in the median (a head at one end, a neck): one long bar and
+    two short ones end to end then look different.
+    """
+    profiles = [p for st in sts for p in st.profiles]
+    return bool(profiles) and (
+        float(np.median([np.abs(p - 1.0).mean() for p in profiles])) >= PROFILE_SHAPED
+    )
 
 
 def _mask_box(blob: Blob) -> tuple[int, int, int, int]:
@@ -1905,6 +1965,90 @@ def _fit_line(pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     c = pts.mean(axis=0)
     _, _, vt = np.linalg.svd(pts - c, full_matrices=False)
     return c, vt[0]
+
+
+def width_profile(t: np.ndarray, lo: float, hi: float, bins: int = PROFILE_BINS) -> np.ndarray:
+    """A bar's widths along its length, relative to their mean.
+
+    Args:
+        t: Position of each of the bar's pixels along its axis.
+        lo: Where the bar starts on the axis.
+        hi: Where it ends.
+        bins: Number of equal stretches of the length.
+
+    Returns:
+        The pixel count of each stretch over their mean (``bins`` values).
+    """
+    counts, _ = np.histogram(t, bins=bins, range=(lo, max(hi, lo + 1.0)))
+    mean = float(counts.mean())
+    return counts / mean if mean > 0 else counts.astype(np.float64)
+
+
+def mask_profile(mask: np.ndarray, bins: int = PROFILE_BINS) -> np.ndarray:
+    """:func:`width_profile` of a mask along its major axis."""
+    ys, xs = np.nonzero(mask)
+    pts = np.stack([xs, ys], axis=1).astype(np.float64)
+    if len(pts) < 3:
+        return np.ones(bins)
+    c, d = _fit_line(pts)
+    t = (pts - c) @ d
+    return width_profile(t, float(t.min()), float(t.max()), bins)
+
+
+def profile_misfit(profile: np.ndarray, refs: Sequence[np.ndarray]) -> float:
+    """Mean absolute difference to the closest reference profile, either way round."""
+    return min(
+        min(float(np.abs(profile - r).mean()), float(np.abs(profile[::-1] - r).mean()))
+        for r in refs
+    )
+
+
+def cut_strip(
+    mask: np.ndarray, lengths: tuple[float, float], profiles: Sequence[np.ndarray]
+) -> tuple[list[np.ndarray], float] | None:
+    """Cut a straight strip of two bars end to end where both pieces look like bars.
+
+    Every cut across the strip's axis that leaves two pieces of a bar's length (within
+    ``lengths``) is tried; the pieces' width profiles (:func:`width_profile`) are
+    compared with the references' (:func:`profile_misfit`): the cut whose worse piece
+    fits best wins (a bar with a wide end is cut next to that end, not through it).
+
+    Args:
+        mask: ``HW bool`` strip.
+        lengths: Shortest and longest length of one bar along its axis (pixels).
+        profiles: The references' bar profiles.
+
+    Returns:
+        The two pieces and the misfit of the worse one, or None when no cut leaves two
+        pieces of a bar's length (or there are no profiles).
+    """
+    ys, xs = np.nonzero(mask)
+    if not profiles or len(xs) < 8:
+        return None
+    pts = np.stack([xs, ys], axis=1).astype(np.float64)
+    c, d = _fit_line(pts)
+    t = (pts - c) @ d
+    t0, t1 = float(t.min()), float(t.max())
+    lo, hi = lengths
+    best: tuple[float, float] | None = None
+    for cut in np.arange(math.ceil(t0 + lo), math.floor(t0 + hi) + 1.0):
+        if not lo <= t1 - cut <= hi:
+            continue
+        a, b = t < cut, t >= cut
+        misfit = max(
+            profile_misfit(width_profile(t[a], t0, cut), profiles),
+            profile_misfit(width_profile(t[b], cut, t1), profiles),
+        )
+        if best is None or misfit < best[1]:
+            best = (float(cut), misfit)
+    if best is None:
+        return None
+    out = []
+    for sel in (t < best[0], t >= best[0]):
+        m = np.zeros(mask.shape, bool)
+        m[ys[sel], xs[sel]] = True
+        out.append(m)
+    return out, best[1]
 
 
 def _settle_crossings(pts: np.ndarray, lab: np.ndarray, k: int, width: float) -> np.ndarray:

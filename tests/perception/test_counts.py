@@ -12,7 +12,9 @@ from logicode.perception.segment import (
     LabelStats,
     bar_pieces,
     bar_trunk,
+    cut_strip,
     fixed_layout,
+    mask_profile,
     split_at_junctions,
     straighter,
 )
@@ -301,3 +303,40 @@ def test_arcs_of_one_ring_cut_apart_by_parts_on_top_are_joined() -> None:
     # an arc of another ring far away stays apart
     far = Blob(0, 0, np.roll(ring & band & (xx >= 30), 130, axis=1))
     assert len(seg._join_partials([(left, 0.8, {}), (far, 0.9, {})], ("washer",))) == 2
+
+
+def _bolt(length: int, head: int = 10) -> np.ndarray:
+    """A horizontal bar 6 px wide with a head 12 px wide and ``head`` px long on its left."""
+    m = np.zeros((12, length), bool)
+    m[3:9, :] = True
+    m[:, :head] = True
+    return m
+
+
+def _bolt_stats() -> LabelStats:
+    """Three reference bolts, 60 px long, with their width profiles."""
+    st = _rod_stats()
+    st.label = "bolt"
+    st.widths = [7.0] * 3
+    st.profiles = [mask_profile(_bolt(60))] * 3
+    return st
+
+
+def test_a_strip_of_two_bars_end_to_end_is_cut_beside_a_head() -> None:
+    two = np.concatenate([_bolt(60), _bolt(60)], axis=1)  # a head in the middle
+    cut = cut_strip(two, (48.0, 69.0), [mask_profile(_bolt(60))])
+    assert cut is not None
+    first, second = cut[0]
+    assert np.count_nonzero(first) == np.count_nonzero(_bolt(60))  # cut at the head
+    assert np.count_nonzero(second[:, 60:70]) == 120  # the head stays whole
+
+
+def test_a_longer_bar_with_one_head_is_one_bar() -> None:
+    seg = _segmenter({"bolt": _bolt_stats()})
+    long_one = Blob(0, 0, _bolt(100))  # 1.7 x the longest: one too-long bolt
+    two = Blob(0, 0, np.concatenate([_bolt(50), _bolt(50)], axis=1))  # same length
+    assert seg._instances_in(long_one, ("bolt",)) == 1
+    assert seg._instances_in(two, ("bolt",)) == 2
+    # without a shape along their length (plain rods) the length alone counts
+    seg.stats["bolt"].profiles = []
+    assert seg._instances_in(long_one, ("bolt",)) == 2

@@ -174,13 +174,18 @@ def _is_box_method(name: str) -> bool:
     return not name.startswith("_") and inspect.isfunction(inspect.getattr_static(Box, name, None))
 
 
-def _is_method(name: str) -> bool:
-    """The API name is a method (to be called), not a value."""
+def _api_member(name: str) -> object | None:
+    """What the scene API's objects have under ``name`` (first found), or None."""
     for cls in (Component, Region, Scene, Group):
         member = inspect.getattr_static(cls, name, None)
         if member is not None:
-            return inspect.isfunction(member)
-    return False
+            return member
+    return None
+
+
+def _is_method(name: str) -> bool:
+    """The API name is a method (to be called), not a value."""
+    return inspect.isfunction(_api_member(name))
 
 
 def _only_box_methods(code: str, name: str, assigned_at: int) -> bool:
@@ -196,11 +201,8 @@ def _only_box_methods(code: str, name: str, assigned_at: int) -> bool:
 
 def _is_value(name: str) -> bool:
     """The API name is a value that components have (a property or a field), not a method."""
-    for cls in (Component, Region, Scene, Group):
-        member = inspect.getattr_static(cls, name, None)
-        if member is not None:
-            return not inspect.isfunction(member)
-    return False
+    member = _api_member(name)
+    return member is not None and not inspect.isfunction(member)
 
 
 def _calls_fit(tree: ast.AST, lineno: int, wrong: str, right: str) -> bool:

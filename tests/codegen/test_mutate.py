@@ -80,3 +80,23 @@ def check(scene):
     assert len(chat.calls) == 2
     loose, _ = compile_rule(pool, [wrong, GOOD], rule=two, candidates=1, stated_counts=False)
     assert "999 < lid.y" in loose.code  # the same reversal, accepted when nothing forbids it
+
+
+def test_the_repair_prompt_reads_some_and_the_stated_mapping_from_the_rule(pool):  # noqa: F811
+    every = """```python
+def check(scene):
+    out = []
+    for t in scene.find("tray"):
+        for n in scene.find("nut"):
+            if t.contains(n) and n.width > 1:
+                out.append(violation("nut outside", n))
+    return out
+```"""
+    rule = RuleSpec(
+        id="nuts_in_a_tray",
+        text="Every nut lies inside some tray. Lids: round for 2 nuts, square for 3 nuts.",
+    )
+    out, chat = compile_rule(pool, [every, every], rule=rule, candidates=1, max_rounds=1)
+    feedback = chat.calls[1][-1].content
+    assert "SOME tray" in feedback
+    assert '`wanted = {2: "round", 3: "square"}`' in feedback

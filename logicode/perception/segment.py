@@ -98,6 +98,11 @@ trunk without thin rims (see :func:`bar_trunk`)."""
 PROFILE_BINS = 24
 """Bins of a bar's width profile along its length (see :func:`width_profile`)."""
 
+RIM_HULL = 1.25
+"""A blob split into two pieces, neither of them a whole instance, whose convex hull is at
+most this times the largest reference instance (holes filled) is one instance with the
+rim of another part stuck to it."""
+
 PROFILE_SHAPED = 0.1
 """Bars whose reference width profiles differ from a uniform one by at least this (mean
 absolute difference of widths relative to their mean) have a shape along their length
@@ -1318,6 +1323,17 @@ class ClassicalSegmenter:
                 # a split-off scrap far smaller than any instance is no instance
                 parts = [q for q in parts if q.area >= 0.3 * min_area] or parts
                 note = {"split_into": len(parts)}
+                if (
+                    len(parts) == 2
+                    and not bar_width
+                    and np.count_nonzero(convex_hull(blob).mask)
+                    <= RIM_HULL * max(max(st.hull_areas) for st in sts) * s2
+                    and not any(self._complete(q, group) for q in parts)
+                ):
+                    # the outline of one instance, split into two pieces neither of
+                    # which looks whole: one instance with a rim of another part stuck
+                    # to it (a nut against a washer's edge), not two
+                    parts, note = [blob], {"one_with_rim": True}
                 if single and not (convex and all(self._complete(q, group) for q in parts)):
                     # never more than one in a reference: a larger one (a pile), not
                     # several, unless the label is a convex part and each piece looks

@@ -340,3 +340,30 @@ def test_a_longer_bar_with_one_head_is_one_bar() -> None:
     # without a shape along their length (plain rods) the length alone counts
     seg.stats["bolt"].profiles = []
     assert seg._instances_in(long_one, ("bolt",)) == 2
+
+
+def _ring_stats() -> LabelStats:
+    st = _stats("nut", 820.0, 44.0, 1.0)
+    st.counts, st.aspects = [2] * 3, [1.0] * 3
+    st.hull_areas, st.fill = [1300.0] * 3, [820.0 / 1300.0] * 3
+    return st
+
+
+def test_a_ring_with_a_rim_of_another_part_stuck_to_it_is_one() -> None:
+    yy, xx = np.mgrid[0:80, 0:80]
+    r2 = (xx - 40) ** 2 + (yy - 40) ** 2
+    ring = (r2 <= 400) & (r2 > 100)
+    ang = np.degrees(np.arctan2(yy - 40, xx - 40))
+    rim = (r2 > 21**2) & (r2 <= 26**2) & (np.abs(ang) <= 55)  # a washer's edge beside it
+    blob = ring | rim
+    seg = _segmenter({"nut": _ring_stats()})
+    assert seg._instances_in(Blob(0, 0, blob), ("nut",)) == 2  # larger than any nut
+    pred = blob.astype(np.int64)
+    prob = np.stack([~blob, blob], axis=2).astype(np.float32)
+    found = seg._group_regions(("nut",), pred, prob)
+    assert len(found) == 1 and found[0][2].get("one_with_rim")
+    # two rings side by side: an outline of two, split in two
+    two = np.concatenate([ring, ring], axis=1)
+    pred = two.astype(np.int64)
+    prob = np.stack([~two, two], axis=2).astype(np.float32)
+    assert len(seg._group_regions(("nut",), pred, prob)) == 2

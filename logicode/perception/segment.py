@@ -21,9 +21,12 @@ How it works (every number comes from the references, none from a product):
    image's full resolution.
 5. **Counts.** What the references show decides how a blob is counted: a label shown once
    per image as many loose pieces (a scattered amount) is one region of every piece the
-   classifier is sure of; a straight strip one bar wide holds as many bars as its length;
-   a network of bars is cut at its junctions; regions of a label the references always
-   show at the same places (walls of a grid) are dropped where no reference has one.
+   classifier is sure of; a straight strip one bar wide holds as many bars as its length
+   (bars whose references have a shape along their length, a head, hold one long bar or
+   two end to end as their width profiles say); bars across or against each other are
+   split along their lines; a network of bars is cut at its junctions; regions of a label
+   the references always show at the same places (walls of a grid) are dropped where no
+   reference has one.
 """
 
 from __future__ import annotations

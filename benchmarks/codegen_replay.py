@@ -101,6 +101,8 @@ def main() -> None:
                 per_category[category] = (spec, refs, heldout)
             spec, refs, heldout = per_category[category]
             rule = spec.rule(row["rule"])
+            if row.get("text") and row["text"] != rule.text:  # a --phrasings run
+                rule = rule.model_copy(update={"text": row["text"]})
             chat = RecordedChat(answers=model_answers(row))
             compiler = RuleCompiler(chat, spec, refs, pool, CompileSettings())
             pack = compiler.compile([rule])

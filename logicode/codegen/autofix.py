@@ -24,7 +24,12 @@ Fixes:
   (``xs is not None`` -> ``xs``);
 * ``if divider is None: return []`` where the rule's own words require the part ("exactly
   one divider") and the candidate said nothing when it was removed -> the early return
-  reports the absence (``return [violation("there is no divider")]``).
+  reports the absence (``return [violation("there is no divider")]``);
+* a part that may be missing, used at the top level of ``check`` without a test where an
+  error says it is None -> ``if x is None: return []`` after its assignment, or
+  ``if scene.one("L") is None: return []`` before a statement that uses it inline (the
+  rule about that part's presence reports it; where this rule's words require the part, the
+  fix above turns the return into a violation).
 """
 
 from __future__ import annotations
@@ -35,10 +40,12 @@ import inspect
 import re
 from collections.abc import Sequence
 
+from logicode.codegen.hints import unguarded_ones
 from logicode.codegen.names import (
     assigned_labels,
     attr_receivers,
     attribute_names,
+    label_of_call,
     unknown_label_literals,
 )
 from logicode.ruleapi.objects import Box, Component, Group, Region, Scene
@@ -123,8 +130,50 @@ def autofix(
         lines[i] = re.sub(
             r"return\s*\[\s*\]", f'return [violation("there is no {label}")]', lines[i], count=1
         )
+    # 6. A part that may be missing, used without a test at the top level of check().
+    for i, guard in _none_guards(tree, errors, code):
+        indent = re.match(r"\s*", lines[i]).group(0)
+        lines[i] = f"{indent}if {guard} is None:\n{indent}    return []\n" + lines[i]
     fixed = "".join(lines)
     return fixed if fixed != code else None
+
+
+def _none_guards(tree: ast.AST, errors: Sequence[str], code: str) -> list[tuple[int, str]]:
+    """Where to test for a missing part: (line index, the expression that can be None).
+
+    Only for statements directly in the body of ``check`` (a return inside a loop would drop
+    what the loop found), on the lines where an error says something is None: a variable
+    bound by ``.one(...)`` and never tested gets its test after its assignment; an inline
+    ``scene.one("L")`` gets its test before the statement.
+    """
+    untested, inline = unguarded_ones(errors, code)
+    if not untested and not inline:
+        return []
+    check = next((n for n in getattr(tree, "body", []) if isinstance(n, ast.FunctionDef)), None)
+    if check is None:
+        return []
+    bad_lines = {
+        int(n)
+        for m in errors
+        for n in re.findall(r"(?:is None\b|'NoneType' object).*?\(line (\d+)\)", m)
+    }
+    out: list[tuple[int, str]] = []
+    body = check.body
+    for k, stmt in enumerate(body):
+        if (
+            isinstance(stmt, ast.Assign)
+            and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], ast.Name)
+            and stmt.targets[0].id in untested
+            and k + 1 < len(body)
+        ):
+            out.append((body[k + 1].lineno - 1, stmt.targets[0].id))
+        if stmt.lineno in bad_lines:
+            for node in ast.walk(stmt):
+                text = ast.unparse(node) if isinstance(node, ast.Call) else ""
+                if text in inline and (stmt.lineno - 1, text) not in out:
+                    out.append((stmt.lineno - 1, text))
+    return out
 
 
 def _silent_absences(tree: ast.AST, labels: Sequence[str]) -> list[tuple[ast.Return, str]]:
@@ -140,9 +189,21 @@ def _silent_absences(tree: ast.AST, labels: Sequence[str]) -> list[tuple[ast.Ret
         ):
             continue
         name = _absence_tested(node.test)
-        if name is not None and ones.get(name) in labels:
-            out.append((ret, ones[name]))
+        label = ones.get(name or "") or _inline_label(name)
+        if label is not None and label in labels:
+            out.append((ret, label))
     return out
+
+
+def _inline_label(text: str | None) -> str | None:
+    """The label of an inline ``scene.one("L")`` given as source text."""
+    if not text:
+        return None
+    try:
+        node = ast.parse(text, mode="eval").body
+    except SyntaxError:
+        return None
+    return label_of_call(node) if isinstance(node, ast.Call) else None
 
 
 def _absence_tested(test: ast.expr) -> str | None:
@@ -156,6 +217,8 @@ def _absence_tested(test: ast.expr) -> str | None:
         return None
     if isinstance(op, ast.Is) and right.value is None and isinstance(left, ast.Name):
         return left.id
+    if isinstance(op, ast.Is) and right.value is None and label_of_call(left) is not None:
+        return ast.unparse(left)
     if (
         isinstance(op, ast.Eq)
         and right.value == 0

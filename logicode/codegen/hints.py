@@ -131,7 +131,7 @@ def hints(messages: Sequence[str], code: str, spec: CategorySpec, rule_text: str
             " about 0 or 90); how far a part is turned from the image axes is c.tilt (0 ="
             " straight)"
         )
-    missing, inline = _unguarded_ones(messages, code)
+    missing, inline = unguarded_ones(messages, code)
     if missing:
         test = " or ".join(f"{n} is None" for n in missing)
         verb = "comes" if len(missing) == 1 else "come"
@@ -204,7 +204,7 @@ def _invented_accessors(text: str, code: str) -> list[tuple[str, str, list[str]]
     return [(part, f"{name}()", names) for (part, name), names in wanted.items()]
 
 
-def _unguarded_ones(messages: Sequence[str], code: str) -> tuple[list[str], list[str]]:
+def unguarded_ones(messages: Sequence[str], code: str) -> tuple[list[str], list[str]]:
     """What can be None on the lines where an error says "is None", and is not tested.
 
     Returns:

@@ -9,6 +9,7 @@ from logicode.spec import RuleSpec, load_spec
 
 JB = load_spec("juice_bottle")
 PP = load_spec("pushpins")
+BB = load_spec("breakfast_box")
 
 
 def test_the_single_attribute_of_a_label_replaces_a_wrong_name():
@@ -170,3 +171,37 @@ def test_an_invented_accessor_kept_in_a_variable_is_dropped_when_only_box_method
     assert autofix(code, [err], PP) == code.replace("comp.region\n", "comp\n")
     other_use = code.replace("return [violation('x')]", "return [violation(comp_box.y)]")
     assert autofix(other_use, [err], PP) is None  # .y of the invented thing: unsure
+
+
+def test_a_part_used_without_a_test_gets_one_at_the_top_level():
+    inline = (
+        "def check(scene):\n"
+        '    div_x = scene.one("divider").x\n'
+        '    late = [t for t in scene.find("tangerine") if t.x > div_x]\n'
+        "    return [violation('right', *late)] if late else []\n"
+    )
+    err = "AttributeError: 'NoneType' object has no attribute 'x' (line 2)"
+    fixed = autofix(inline, [err], BB)
+    assert fixed.splitlines()[1:4] == [
+        "    if scene.one('divider') is None:",
+        "        return []",
+        '    div_x = scene.one("divider").x',
+    ]
+    bound = (
+        "def check(scene):\n"
+        '    d = scene.one("divider")\n'
+        "    out = []\n"
+        "    for t in scene.find('tangerine'):\n"
+        "        if t.x > d.x:\n"
+        "            out.append(violation('right', t))\n"
+        "    return out\n"
+    )
+    err5 = err.replace("line 2", "line 5")
+    fixed = autofix(bound, [err5], BB)
+    assert fixed.splitlines()[2:4] == ["    if d is None:", "        return []"]
+    # Required by the rule's words: the same return then reports the absence.
+    assert 'return [violation("there is no divider")]' in autofix(fixed, [], BB, ["divider"])
+    nested = bound.replace('    d = scene.one("divider")\n', "").replace(
+        "d.x", 'scene.one("divider").x'
+    )
+    assert autofix(nested, [err5], BB) is None  # inside a loop: not at the top level

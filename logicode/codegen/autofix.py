@@ -25,9 +25,9 @@ Fixes:
 * ``if divider is None: return []`` where the rule's own words require the part ("exactly
   one divider") and the candidate said nothing when it was removed -> the early return
   reports the absence (``return [violation("there is no divider")]``);
-* a part that may be missing, used at the top level of ``check`` without a test where an
-  error says it is None -> ``if x is None: return []`` after its assignment, or
-  ``if scene.one("L") is None: return []`` before a statement that uses it inline (the
+* a part that may be missing, assigned at the top level of ``check`` and used without a
+  test where an error says it is None -> ``if x is None: return []`` after its assignment, or
+  ``if scene.one("L") is None: return []`` before an assignment that reads it inline (the
   rule about that part's presence reports it; where this rule's words require the part, the
   fix above turns the return into a violation).
 """
@@ -141,10 +141,12 @@ def autofix(
 def _none_guards(tree: ast.AST, errors: Sequence[str], code: str) -> list[tuple[int, str]]:
     """Where to test for a missing part: (line index, the expression that can be None).
 
-    Only for statements directly in the body of ``check`` (a return inside a loop would drop
-    what the loop found), on the lines where an error says something is None: a variable
-    bound by ``.one(...)`` and never tested gets its test after its assignment; an inline
-    ``scene.one("L")`` gets its test before the statement.
+    Only for assignments directly in the body of ``check``, whose value the rest of the
+    function reads (a return inside a loop would drop what the loop found; one before an
+    ``if`` would also skip the checks after it that need no such part), on the lines where an
+    error says something is None: a variable bound by ``.one(...)`` and never tested gets its
+    test after its assignment; an inline ``scene.one("L")`` in an assignment's value gets its
+    test before it.
     """
     untested, inline = unguarded_ones(errors, code)
     if not untested and not inline:
@@ -168,8 +170,8 @@ def _none_guards(tree: ast.AST, errors: Sequence[str], code: str) -> list[tuple[
             and k + 1 < len(body)
         ):
             out.append((body[k + 1].lineno - 1, stmt.targets[0].id))
-        if stmt.lineno in bad_lines:
-            for node in ast.walk(stmt):
+        if stmt.lineno in bad_lines and isinstance(stmt, ast.Assign):
+            for node in ast.walk(stmt.value):
                 text = ast.unparse(node) if isinstance(node, ast.Call) else ""
                 if text in inline and (stmt.lineno - 1, text) not in out:
                     out.append((stmt.lineno - 1, text))

@@ -205,3 +205,14 @@ def test_a_part_used_without_a_test_gets_one_at_the_top_level():
         "d.x", 'scene.one("divider").x'
     )
     assert autofix(nested, [err5], BB) is None  # inside a loop: not at the top level
+
+
+def test_no_early_return_before_an_if_that_other_checks_follow():
+    code = (
+        "def check(scene):\n"
+        "    if scene.one('lid').width > 1000:\n"
+        "        return [violation('huge lid')]\n"
+        "    return [violation('x')] if scene.count('nut') != 2 else []\n"
+    )
+    err = "AttributeError: 'NoneType' object has no attribute 'width' (line 2)"
+    assert autofix(code, [err], PP) is None  # a missing lid must not skip the nut count

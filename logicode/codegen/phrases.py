@@ -15,7 +15,8 @@ condition has no "or" (removing one of two alternatives leaves the other).
 
 Both readings are deliberately narrow, so that they are never wrong rather than often helpful:
 
-* only "exactly" followed by a number (word or digits) and a label of the vocabulary counts;
+* only "exactly" (or "precisely", or "N and only N") followed by a number (word or digits)
+  and a label of the vocabulary counts;
 * the number must equal that label's count in every normal reference (so "exactly one screw
   is a long screw" with two screws per image promises nothing);
 * a sentence that states a condition ("if", "when", "unless" before the phrase) promises
@@ -49,6 +50,14 @@ _COUNT_OPS = ("remove", "duplicate")
 _CONDITION = re.compile(r"\b(if|when|whenever|unless|provided)\b", re.I)
 
 
+_EXACTLY = re.compile(
+    r"(?:\b(?:exactly|precisely)\s+(?P<n>\d+|[a-z]+)|\b(?P<m>\d+|[a-z]+)\s+and\s+only\s+(?P=m))"
+    r"\s+(?=(?P<rest>[a-z][a-z _-]*))",
+    re.I,
+)
+"""A stated count: "exactly two", "precisely 2", "one and only one"."""
+
+
 def stated_counts(text: str, vocabulary: Sequence[str]) -> dict[str, int]:
     """Labels whose exact count the rule states unconditionally: label -> count.
 
@@ -57,14 +66,14 @@ def stated_counts(text: str, vocabulary: Sequence[str]) -> dict[str, int]:
     """
     out: dict[str, int] = {}
     for sentence in re.split(r"(?<=[.;:])\s+", " ".join(text.split())):
-        for hit in re.finditer(r"\bexactly\s+(\d+|[a-z]+)\s+(?=([a-z][a-z _-]*))", sentence, re.I):
+        for hit in _EXACTLY.finditer(sentence):
             if _CONDITION.search(sentence[: hit.start()]):
                 continue
-            word = hit.group(1).lower()
+            word = (hit.group("n") or hit.group("m")).lower()
             n = int(word) if word.isdigit() else _NUMBERS.get(word)
             if n is None:
                 continue
-            words = " " + " ".join(re.findall(r"[a-z0-9]+", hit.group(2).lower())) + " "
+            words = " " + " ".join(re.findall(r"[a-z0-9]+", hit.group("rest").lower())) + " "
             for label in vocabulary:
                 phrase = " ".join(p for p in re.split(r"[_\s-]+", label.lower()) if p)
                 if re.match(rf" {re.escape(phrase)}(e?s)? ", words):

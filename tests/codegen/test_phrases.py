@@ -34,6 +34,10 @@ def test_exact_counts_are_read_from_the_words():
     assert stated_counts("There are exactly several nuts.", VOCAB) == {}
     # A condition in another sentence does not hide the statement.
     assert stated_counts("If it rains, stop. There is exactly one lid.", VOCAB) == {"lid": 1}
+    # Other words for "exactly".
+    assert stated_counts("There is one and only one lid, on the tray.", VOCAB) == {"lid": 1}
+    assert stated_counts("Precisely 2 nuts lie in the tray.", VOCAB) == {"nut": 2}
+    assert stated_counts("One lid and only one tray.", VOCAB) == {}  # not "N and only N"
 
 
 def test_expectations_need_the_references_to_agree():

@@ -106,6 +106,10 @@ RIM_HULL = 1.25
 most this times the largest reference instance (holes filled) is one instance with the
 rim of another part stuck to it."""
 
+RING_MORE = 0.75
+"""A blob of rings holds one instance more than its filled outline says when its own
+pixels hold at least this share of one more instance (see ``_instances_in``)."""
+
 PROFILE_SHAPED = 0.1
 """Bars whose reference width profiles differ from a uniform one by at least this (mean
 absolute difference of widths relative to their mean) have a shape along their length
@@ -857,7 +861,10 @@ class ClassicalSegmenter:
         A blob that looks like one reference instance of a label of the group
         (:meth:`_fits`) is one. Otherwise the count is its area over the references'
         median area (both with holes filled when the labels have holes), rounded
-        (touching or overlapping parts hide little of their outline), and at least 2
+        (touching or overlapping parts hide little of their outline), for rings at
+        least their own pixels over the references' median area plus 1 -
+        :data:`RING_MORE`, rounded down (a neighbour that breaks a ring's hole open
+        leaves it unfilled), and at least 2
         when the blob is larger than any reference instance: filled area over 1.3 x,
         area over 1.3 x or Feret diameter over 1.2 x the references' largest. A blob of
         bars (all labels' reference masks at most :data:`BAR_ASPECT`) whose minor axis is
@@ -898,6 +905,11 @@ class ClassicalSegmenter:
                 if tm["minor_len"] <= 1.25 * widest:
                     return max(1, int(round(tm["feret"] / float(np.median(ferets)))))
         k = int(round(filled / float(np.median(hulls))))
+        if rings:
+            # rings whose holes a neighbour breaks open fill less: their own pixels count
+            # them too, an instance more when they hold at least RING_MORE of one more
+            own = blob.area / float(np.median([a * s2 for st in sts for a in st.areas]))
+            k = max(k, int(math.floor(own + 1.0 - RING_MORE)))
         if k < 2:
             areas = [st.max_area() * s2 for st in sts]
             if (

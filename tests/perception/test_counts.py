@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import numpy as np
+from scipy import ndimage as ndi
 from test_refinements import _segmenter  # tests/perception is on sys.path
 
 from logicode.perception.segment import (
@@ -367,3 +368,18 @@ def test_a_ring_with_a_rim_of_another_part_stuck_to_it_is_one() -> None:
     pred = two.astype(np.int64)
     prob = np.stack([~two, two], axis=2).astype(np.float32)
     assert len(seg._group_regions(("nut",), pred, prob)) == 2
+
+
+def test_rings_whose_holes_are_broken_open_are_counted_by_their_own_pixels() -> None:
+    yy, xx = np.mgrid[0:50, 0:130]
+    blob = np.zeros((50, 130), bool)
+    for cx in (24, 64, 104):  # three rings in a row, touching
+        r2 = (xx - cx) ** 2 + (yy - 25) ** 2
+        blob |= (r2 <= 400) & (r2 > 100)
+    blob[22:28, 44:84] = False  # a cut through the middle ring opens two holes
+    st = _ring_stats()
+    st.hull_areas = [1500.0] * 3
+    seg = _segmenter({"nut": st})
+    filled = np.count_nonzero(ndi.binary_fill_holes(blob)) / 1500.0
+    assert round(filled) == 2  # the filled outline alone says two
+    assert seg._instances_in(Blob(0, 0, blob), ("nut",)) == 3

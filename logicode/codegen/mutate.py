@@ -37,7 +37,7 @@ _ORDER = (ast.Lt, ast.LtE, ast.Gt, ast.GtE)
 class _Site:
     """One place whose operands can be reversed."""
 
-    key: str  # what it does: "left_of", "compare .y" ...
+    key: str  # what it does: "is_left_of", "comparison of .centroid/.y" ...
     line: int
     spans: tuple[tuple[int, int], ...]  # byte spans of the operands, in source order
     shown: str  # the original text, for the transcript
@@ -123,7 +123,8 @@ def _sites(tree: ast.AST, source: bytes, starts: list[int]) -> list[_Site]:
         if any(s is None for s in spans):
             continue
         whole = _span(node, starts)
-        assert whole is not None
+        if whole is None:
+            continue
         shown = source[whole[0] : whole[1]].decode(errors="replace")
         found.append(_Site(key, node.lineno, tuple(s for s in spans if s is not None), shown))
     found.sort(key=lambda s: s.spans[0])

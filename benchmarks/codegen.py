@@ -124,21 +124,36 @@ def finished_rows(path: Path, settings: dict[str, Any]) -> dict[tuple[str, str, 
     return out
 
 
-def worker(args: argparse.Namespace) -> dict[str, Any]:
-    """Compile and judge every chosen rule of every category with one model (this process)."""
-    import sandbox
+def category_data(category: str, work: Path) -> tuple[Any, list[Any], list[Any]]:
+    """A rendered category's spec, compiler references and held-out (defects, scene) pairs."""
     from logicode.bench.runner import (
         BenchConfig,
         GroundTruthScenes,
         Target,
         compile_references,
         evaluation_items,
+    )
+    from logicode.data.loco import LocoDataset
+    from logicode.spec import load_spec
+
+    root = work / category
+    spec = load_spec(category)
+    cfg = BenchConfig(dataset=f"synth:{category}", out=root.parent)
+    refs = compile_references(Target(category, root, True), spec, cfg)
+    items, _ = evaluation_items(LocoDataset(root, category=category))
+    gt = GroundTruthScenes(spec)
+    return spec, refs, [(it.defects, gt.scene(it)[0]) for it in items]
+
+
+def worker(args: argparse.Namespace) -> dict[str, Any]:
+    """Compile and judge every chosen rule of every category with one model (this process)."""
+    import sandbox
+    from logicode.bench.runner import (
         judge_rules,
     )
     from logicode.codegen.compiler import CompileSettings, RuleCompiler
-    from logicode.data.loco import LocoDataset
     from logicode.llm import get_chat_model, model_provenance
-    from logicode.spec import load_spec, spec_sha256
+    from logicode.spec import spec_sha256
 
     info = model_provenance("embedded", args.model)
     cfg_kw: dict[str, Any] = {"model": args.model}
@@ -159,14 +174,7 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
     t_start = time.perf_counter()
     with sandbox.SandboxPool(api_module="logicode.ruleapi", workers=1) as pool:
         for category in args.categories.split(","):
-            root = Path(args.work) / category
-            spec = load_spec(category)
-            target = Target(category, root, True)
-            bench_cfg = BenchConfig(dataset=f"synth:{category}", out=root.parent)
-            refs = compile_references(target, spec, bench_cfg)
-            items, _ = evaluation_items(LocoDataset(root, category=category))
-            gt = GroundTruthScenes(spec)
-            heldout = [(it.defects, gt.scene(it)[0]) for it in items]
+            spec, refs, heldout = category_data(category, Path(args.work))
             compiler = RuleCompiler(chat, spec, refs, pool, settings, model_info=info)
             for rule in chosen_rules(spec, args):
                 key = (category, rule.id, rule.text)

@@ -63,18 +63,11 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=DEFAULT_WORK, help="The run's dataset folder.")
     args = ap.parse_args()
 
+    from codegen import category_data  # benchmarks/codegen.py, beside this script
+
     import sandbox
-    from logicode.bench.runner import (
-        BenchConfig,
-        GroundTruthScenes,
-        Target,
-        compile_references,
-        evaluation_items,
-        judge_rules,
-    )
+    from logicode.bench.runner import judge_rules
     from logicode.codegen.compiler import CompileSettings, RuleCompiler
-    from logicode.data.loco import LocoDataset
-    from logicode.spec import load_spec
 
     lines = args.rows.read_text(encoding="utf-8").splitlines()
     rows = [r for r in (json.loads(line) for line in lines if line.strip()) if "rule" in r]
@@ -92,13 +85,7 @@ def main() -> None:
                 root = args.work / category
                 if not root.is_dir():
                     sys.exit(f"error: no dataset at {root}; pass the run's --work folder")
-                spec = load_spec(category)
-                cfg = BenchConfig(dataset=f"synth:{category}", out=root.parent)
-                refs = compile_references(Target(category, root, True), spec, cfg)
-                items, _ = evaluation_items(LocoDataset(root, category=category))
-                gt = GroundTruthScenes(spec)
-                heldout = [(it.defects, gt.scene(it)[0]) for it in items]
-                per_category[category] = (spec, refs, heldout)
+                per_category[category] = category_data(category, args.work)
             spec, refs, heldout = per_category[category]
             rule = spec.rule(row["rule"])
             if row.get("text") and row["text"] != rule.text:  # a --phrasings run

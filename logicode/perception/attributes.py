@@ -14,8 +14,10 @@ references' components of that label that carry the attribute, with their instan
   length of a curved part included), area and relative position (for an attribute with
   ``unit: px``, a proportion on an extent: :data:`PX_FEATURES`);
   when every reference has the same value, ``value = v * feature / mean(feature)`` on the
-  steadiest feature (an extent for ``unit: px``). Values are rounded when all reference
-  values are integers.
+  steadiest feature (an extent for ``unit: px``), except that a unitless integer value
+  that every reference's mask shows as that many separate pieces (:data:`PARTS_FEATURE`)
+  is that count: the references say "one" and their masks are in one piece, so a mask in
+  two pieces reads two. Values are rounded when all reference values are integers.
 
 Attributes no reference carries are left out (an enum with a catch-all value gets it).
 """
@@ -39,6 +41,7 @@ from logicode.perception.features import (
     SHAPE_FEATURES,
     augmented_features,
     instance_features,
+    part_count,
     path_length,
     vector,
 )
@@ -61,9 +64,16 @@ the part's centroid, the contact's offset from that neighbour's box corner (pixe
 fraction of the box). Absent when nothing touches on that side."""
 PATH_FEATURE = "path_len"
 """Length along the centre line (:func:`path_length`), measured for labels with numbers."""
+PARTS_FEATURE = "parts"
+"""Number of separate pieces of the mask (:func:`part_count`), measured for labels with
+numbers."""
+PART_CLOSE = 0.001
+"""Closing radius of :func:`part_count`, as a fraction of the image diagonal (at least one
+pixel): gaps narrower than about twice this do not separate pieces."""
 NUMBER_FEATURES: tuple[str, ...] = (
     *LENGTH_FEATURES,
     PATH_FEATURE,
+    PARTS_FEATURE,
     "log_area",
     *POSITION_FEATURES,
     *CONTACT_FEATURES,
@@ -228,14 +238,19 @@ def fit_number(
     words = set(name.lower().split("_")) - {""}
     y = np.asarray(values, np.float64)
     integer = all(float(v).is_integer() for v in values)
+    if np.ptp(y) == 0 and integer and unit is None and rows:
+        if all(r.get(PARTS_FEATURE) == y[0] for r in rows):
+            return NumberModel(PARTS_FEATURE, 1.0, 0.0, True)
     if np.ptp(y) == 0 or len(values) < 3:
         best, best_cv = NUMBER_FEATURES[0], math.inf
         usable = [f for f in NUMBER_FEATURES if all(f in r for r in rows)]
         if unit == "px" and any(f in PX_FEATURES for f in usable):
             usable = [f for f in usable if f in PX_FEATURES]
         for f in usable:
-            if f in CONTACT_FEATURES:
-                continue  # (a contact may be missing on an image: no value then)
+            if f in CONTACT_FEATURES or f == PARTS_FEATURE:
+                # (a contact may be missing on an image: no value then; a count of
+                # pieces is steady but no size: it is the value or nothing, see above)
+                continue
             x = np.array([r[f] for r in rows])
             m = float(np.mean(x))
             if m <= 1e-9:
@@ -371,11 +386,22 @@ class ReferenceAttributes:
                     if aspec.type == "number":
                         if ci not in measured:
                             contact = contact_features(masks, ref_boxes, ci)
-                            extra = {**contact, PATH_FEATURE: _path_of(m)}
+                            extra = {
+                                **contact,
+                                PATH_FEATURE: _path_of(m),
+                                PARTS_FEATURE: _parts_of(m),
+                            }
                             jit = []
                             for mj in jittered_masks(m):
                                 fj = instance_features(ref.image, mj, fr)
-                                jit.append({**fj, **contact, PATH_FEATURE: _path_of(mj)})
+                                jit.append(
+                                    {
+                                        **fj,
+                                        **contact,
+                                        PATH_FEATURE: _path_of(mj),
+                                        PARTS_FEATURE: _parts_of(mj),
+                                    }
+                                )
                             measured[ci] = (extra, jit)
                         extra, jit = measured[ci]
                         feats.update(extra)
@@ -451,6 +477,8 @@ class ReferenceAttributes:
             need = needs.get(r.label, set())
             if PATH_FEATURE in need:
                 f[PATH_FEATURE] = _path_of(r.mask, r.bbox())
+            if PARTS_FEATURE in need:
+                f[PARTS_FEATURE] = _parts_of(r.mask, r.bbox())
             if need & set(CONTACT_FEATURES):
                 f.update(contact_features(masks, boxes, i))
             for lab, name in sorted(keys):
@@ -499,6 +527,16 @@ def _path_of(mask: np.ndarray, box: Sequence[int] | None = None) -> float:
         box = (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
     x0, y0, x1, y1 = (int(v) for v in box)
     return path_length(mask[y0:y1, x0:x1])
+
+
+def _parts_of(mask: np.ndarray, box: Sequence[int] | None = None) -> float:
+    """:func:`part_count` of a full-image mask, measured on its box."""
+    box = box if box is not None else _box_of(mask)
+    if box is None:
+        return 0.0
+    x0, y0, x1, y1 = (int(v) for v in box)
+    close = max(1, int(round(PART_CLOSE * math.hypot(*mask.shape[:2]))))
+    return float(part_count(mask[y0:y1, x0:x1], close_px=close))
 
 
 def _typed(value: Any, kind: str | None) -> Any:

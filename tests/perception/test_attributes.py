@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 
 import cv2
@@ -10,6 +11,7 @@ import perception_toy as toy
 import pytest
 
 from logicode.perception.attributes import (
+    PARTS_FEATURE,
     PATH_FEATURE,
     PX_FEATURES,
     PX_SLOPES,
@@ -20,9 +22,10 @@ from logicode.perception.attributes import (
     jittered_masks,
     region_features,
 )
-from logicode.perception.base import Reference
+from logicode.perception.base import Reference, Region
 from logicode.perception.evaluate import component_mask
-from logicode.perception.features import path_length
+from logicode.perception.features import part_count, path_length
+from logicode.spec import spec_from_dict
 
 
 def _strip(points: np.ndarray, width: int, shape: tuple[int, int]) -> np.ndarray:
@@ -166,3 +169,47 @@ def test_fit_number_scales_an_extent_when_every_reference_has_one_px_value() -> 
     px = fit_number(rows, [121.0] * 3, unit="px")
     assert px.feature == "feret" and px.intercept == 0.0
     assert px.predict({"feret": 110.0}) == pytest.approx(109.1, abs=0.5)
+
+
+def test_part_count_bridges_slits_and_ignores_specks() -> None:
+    m = np.zeros((40, 200), bool)
+    m[15:25, 10:90] = True
+    m[15:25, 110:190] = True  # a 20 px gap: two pieces
+    assert part_count(m) == 2
+    m[15:25, 90:110] = True
+    m[15:25, 100] = False  # a one-pixel slit is no cut
+    m[2, 2] = True  # a speck is no piece
+    assert part_count(m) == 1
+    assert part_count(np.zeros((5, 5), bool)) == 0
+
+
+def test_a_count_every_reference_shows_as_its_pieces_reads_the_pieces() -> None:
+    # every reference bar is one piece with pieces = 1; a bar cut in two reads 2
+    spec_dict = copy.deepcopy(toy.SPEC)
+    bar = next(c for c in spec_dict["components"] if c["label"] == "bar")
+    bar["attributes"].append({"name": "pieces", "type": "number"})
+    refs = []
+    for i, t in enumerate(toy.REFERENCE_TOYS):
+        ref = Reference(*toy.draw(t, seed=i))
+        for c in ref.scene.components:
+            if c.label == "bar":
+                c.attributes["pieces"] = 1
+        refs.append(ref)
+    model = ReferenceAttributes()
+    model.fit(refs, spec_from_dict(spec_dict, source="toy"))
+    assert model.numbers[("bar", "pieces")].feature == PARTS_FEATURE
+    image, scene = toy.draw(toy.Toy(bars=[(40, 60, 60), (120, 100, 40)]), seed=5)
+    masks = [component_mask(c, image.shape[:2]) for c in scene.components if c.label == "bar"]
+    cut = masks[0].copy()
+    cut[:, 68:76] = False  # an 8 px gap across the first bar
+    regions = [Region(mask=cut, label="bar"), Region(mask=masks[1], label="bar")]
+    model.estimate(image, regions)
+    assert [r.attributes["pieces"] for r in regions] == [2, 1]
+
+
+def test_a_constant_count_the_masks_do_not_show_keeps_the_steady_proportion() -> None:
+    # the references say 2 while their masks are one piece each: no count model
+    rows = [{"parts": 1.0, "feret": 50.0 + d, "axis_len": 49.0 + 5 * d} for d in (-1, 0, 1)]
+    model = fit_number(rows, [2, 2, 2])
+    assert model.feature == "feret"
+    assert model.predict({"feret": 50.0, "parts": 2.0}) == 2

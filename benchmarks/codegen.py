@@ -161,7 +161,12 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
         cfg_kw["threads"] = args.threads
     chat = get_chat_model("embedded", **cfg_kw)
     settings = CompileSettings(
-        candidates=args.candidates, max_rounds=args.max_rounds, presence=args.presence
+        candidates=args.candidates,
+        max_rounds=args.max_rounds,
+        presence=args.presence,
+        code_grammar=args.grammar,
+        examples=args.examples,
+        similar_k=args.similar_k,
     )
     rows: list[dict[str, Any]] = []
     rows_path = Path(args.rows) if args.rows else None
@@ -279,6 +284,19 @@ def main() -> None:
         default=False,
         help="Hold candidates to the model's answers on removing the parts a rule names.",
     )
+    ap.add_argument(
+        "--grammar",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="Hold answers to one def check(scene) block with llama.cpp's grammar.",
+    )
+    ap.add_argument(
+        "--examples",
+        choices=("all", "similar"),
+        default="all",
+        help="Worked examples: all in the system prompt, or the most similar next to the rule.",
+    )
+    ap.add_argument("--similar-k", type=int, default=3, help="Examples shown with 'similar'.")
     ap.add_argument("--threads", type=int, default=0, help="llama.cpp threads (0: default).")
     ap.add_argument(
         "--phrasings",

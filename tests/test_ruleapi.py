@@ -436,8 +436,14 @@ def test_violation_shape():
     assert v == {"message": "two nuts", "evidence": ["a", "b"]}
     assert json.loads(json.dumps(v)) == v
     assert violation(42) == {"message": "42", "evidence": []}
+    # A measured number or the scene itself points at no component: left out, not an error
+    # (small models pass them; the verdict does not depend on the evidence).
+    assert violation("too low", a, 0.21, 3, s, s.height) == {
+        "message": "too low",
+        "evidence": ["a"],
+    }
     with pytest.raises(TypeError, match="evidence"):
-        violation("bad", 3)
+        violation("bad", {"id": "a"})
 
 
 # --- rule code as the model writes it ---------------------------------------------------------

@@ -57,7 +57,9 @@ import sandbox
 from logicode.codegen.autofix import autofix
 from logicode.codegen.context import reference_summary, vocabulary_text
 from logicode.codegen.counterexamples import Mutation, propose_mutations
+from logicode.codegen.examples import parse_examples, similar_examples
 from logicode.codegen.facts import mentioned_labels, scene_facts
+from logicode.codegen.grammar import RULE_CODE_GRAMMAR, accepts_grammar
 from logicode.codegen.hints import hints, swapped_relations
 from logicode.codegen.mutate import mutants
 from logicode.codegen.names import unknown_attributes, unknown_labels
@@ -121,6 +123,13 @@ class CompileSettings:
         reversals: Try a candidate that rejects normal images with the direction of a
             relation or comparison reversed (:mod:`logicode.codegen.mutate`) before asking the
             model again.
+        examples: Where the worked examples go: ``all`` of them in the system prompt (cached
+            across a category's rules), or ``similar``: only the ``similar_k`` examples most
+            like the rule (:mod:`logicode.codegen.examples`), next to it in the rule's own
+            message (for small models, which copy a nearby example best).
+        similar_k: How many examples ``similar`` shows.
+        code_grammar: Hold answers to one ``def check(scene):`` block with llama.cpp's
+            grammar (:mod:`logicode.codegen.grammar`) where the chat model accepts one.
     """
 
     candidates: int = 2
@@ -133,6 +142,9 @@ class CompileSettings:
     stated_counts: bool = True
     autofix: bool = True
     reversals: bool = True
+    code_grammar: bool = True
+    examples: str = "all"
+    similar_k: int = 3
     counterexample_refs: int = 2
     menu_size: int = 14
     seed: int = 0
@@ -274,7 +286,12 @@ class RuleCompiler:
         self.templates: dict[str, PromptTemplate] = {
             name: load_template(name, prompts_root) for name in TEMPLATES
         }
+        if self.settings.examples not in ("all", "similar"):
+            raise ValueError(f"examples must be 'all' or 'similar', not {self.settings.examples!r}")
         self.api = api_reference()
+        self.example_heading, self.examples = parse_examples(
+            self.templates["codegen/examples.md"].text
+        )
         self.system_prompt = self._system_prompt()
         self.mutations: list[tuple[Mutation, dict[str, Any]]] = []
         for ref in self.references[: self.settings.counterexample_refs]:
@@ -294,24 +311,40 @@ class RuleCompiler:
             vocabulary=vocabulary_text(self.spec),
             reference_summary=reference_summary(self.spec, self.references),
         )
-        return "\n\n".join(
-            [system.strip(), t["codegen/examples.md"].text.strip(), category.strip()]
-        )
+        parts = [system.strip()]
+        if self.settings.examples == "all":
+            parts.append(t["codegen/examples.md"].text.strip())
+        return "\n\n".join([*parts, category.strip()])
+
+    def _rule_message(self, template: str, rule: RuleSpec, **values: str) -> str:
+        """A user message about ``rule`` from ``template``.
+
+        With ``examples="similar"``, the examples most like the rule come first.
+        """
+        text = " ".join(rule.text.split())
+        message = self.templates[template].render(category=self.spec.category, rule=text, **values)
+        if self.settings.examples != "similar":
+            return message
+        chosen = similar_examples(text, self.examples, self.settings.similar_k)
+        if not chosen:
+            return message
+        shown = "\n\n".join(e.text() for e in chosen)
+        return f"{self.example_heading}\n\n{shown}\n\n{message}"
 
     def _first_messages(self, rule: RuleSpec) -> list[BaseMessage]:
-        user = self.templates["codegen/rule.md"].render(
-            category=self.spec.category, rule=" ".join(rule.text.split())
-        )
+        user = self._rule_message("codegen/rule.md", rule)
         return [SystemMessage(self.system_prompt), HumanMessage(user)]
 
     def _ask(self, messages: list[BaseMessage], *, temperature: float, seed: int) -> str:
+        options: dict[str, Any] = {
+            "temperature": temperature,
+            "seed": seed,
+            "max_tokens": self.settings.max_tokens,
+        }
+        if self.settings.code_grammar and accepts_grammar(self.chat):
+            options["grammar"] = RULE_CODE_GRAMMAR
         try:
-            reply = self.chat.invoke(
-                messages,
-                temperature=temperature,
-                seed=seed,
-                max_tokens=self.settings.max_tokens,
-            )
+            reply = self.chat.invoke(messages, **options)
         except TypeError:  # a foreign chat model that takes no per-call options
             reply = self.chat.invoke(messages)
         content = reply.content
@@ -582,11 +615,7 @@ class RuleCompiler:
                 if repeated:
                     # Shown its own code again, a small model copies it (seen: three identical
                     # repairs); start afresh from the rule with only the lesson learnt.
-                    retry = self.templates["codegen/retry.md"].render(
-                        category=self.spec.category,
-                        rule=" ".join(rule.text.split()),
-                        feedback=feedback,
-                    )
+                    retry = self._rule_message("codegen/retry.md", rule, feedback=feedback)
                     msgs = [first[0], HumanMessage(retry)]
                     feedback = f"- {_REPEATED}\n{feedback}"
                 else:

@@ -59,6 +59,7 @@ class LoadParams:
         poll: How hard idle worker threads spin-wait (0-100). 0 (default) sleeps instead,
             which is much faster on shared or busy cores and burns no idle CPU.
         verbose: Let llama.cpp log to stderr.
+        accepts_grammar: llama.cpp takes a ``grammar`` (GBNF) per request.
     """
 
     n_ctx: int = 8192
@@ -231,6 +232,7 @@ class EmbeddedChatModel(OpenAIStyleChatModel):
     cache_prompt: bool = True
     poll: int = Field(default=0, ge=0, le=100)
     verbose: bool = False
+    accepts_grammar: bool = True
     _model_file: ModelFile | None = PrivateAttr(default=None)
 
     @property

@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 ENV_BASE_URL = "LOGICODE_OPENAI_BASE_URL"
 ENV_MODEL = "LOGICODE_OPENAI_MODEL"
 ENV_API_KEY = "LOGICODE_OPENAI_API_KEY"
+ENV_GRAMMAR = "LOGICODE_OPENAI_GRAMMAR"
 RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
 
 
@@ -81,6 +82,9 @@ class OpenAICompatChatModel(OpenAIStyleChatModel):
         timeout: Seconds to wait for one response (local CPU models are slow: default 600).
         max_retries: Extra attempts after a connection error, 408/409/429 or 5xx.
         retry_backoff: First retry delay in seconds (doubles each retry).
+        accepts_grammar: The server takes llama.cpp's ``grammar`` request field (true for a
+            llama.cpp server; hosted APIs refuse unknown fields). Default from
+            ``LOGICODE_OPENAI_GRAMMAR`` (``1``, ``true``, ``yes`` or ``on``).
     """
 
     base_url: str = ""
@@ -89,6 +93,7 @@ class OpenAICompatChatModel(OpenAIStyleChatModel):
     timeout: float = Field(default=600.0, gt=0)
     max_retries: int = Field(default=2, ge=0)
     retry_backoff: float = Field(default=0.5, ge=0)
+    accepts_grammar: bool = False
 
     @model_validator(mode="before")
     @classmethod
@@ -108,6 +113,9 @@ class OpenAICompatChatModel(OpenAIStyleChatModel):
             data["model"] = os.environ.get(ENV_MODEL) or None
         if not data.get("api_key"):
             data["api_key"] = os.environ.get(ENV_API_KEY) or os.environ.get("OPENAI_API_KEY")
+        if "accepts_grammar" not in data:
+            flag = os.environ.get(ENV_GRAMMAR, "").strip().lower()
+            data["accepts_grammar"] = flag in {"1", "true", "yes", "on"}
         return data
 
     @property

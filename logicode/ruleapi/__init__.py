@@ -86,8 +86,8 @@ def violation(message: str, *evidence: Any) -> dict[str, Any]:
             ids.append(item.id)
         elif isinstance(item, str):
             ids.append(item)
-        elif isinstance(item, Region) or item is None:
-            continue
+        elif isinstance(item, (Region, Scene, int, float)) or item is None:
+            continue  # no component to point at (a measured number, the whole scene)
         else:
             raise TypeError(
                 f"violation(): evidence must be components or component ids, "

@@ -214,6 +214,14 @@ def rules_compile(
     candidates: Annotated[int, typer.Option("--candidates", min=1)] = 2,
     max_rounds: Annotated[int, typer.Option("--max-rounds", min=0)] = 3,
     max_refs: Annotated[int, typer.Option("--max-refs", min=1, help="References to use.")] = 5,
+    examples: Annotated[
+        str,
+        typer.Option(
+            "--examples",
+            help="Worked examples: 'all' in the system prompt, or the 'similar' ones next to"
+            " each rule (better for small models).",
+        ),
+    ] = "all",
 ) -> None:
     """Compile a spec's rules into a validated rule pack with a language model."""
     import sandbox
@@ -231,10 +239,12 @@ def rules_compile(
                 f"unknown rule id(s) {unknown}; the spec has {[r.id for r in spec.rules]}"
             )
         chosen = [r for r in spec.rules if r.id in rule]
+    if examples not in ("all", "similar"):
+        raise LogicodeError(f"--examples must be 'all' or 'similar', not {examples!r}")
     references = load_references(refs, spec, limit=max_refs)
     chat = get_chat_model(backend, model)
     info = model_provenance(backend, model or getattr(chat, "model", None))
-    settings = CompileSettings(candidates=candidates, max_rounds=max_rounds)
+    settings = CompileSettings(candidates=candidates, max_rounds=max_rounds, examples=examples)
     table = Table(title=f"{spec.category}: {len(chosen)} rules -> {out}")
     for col in ("rule", "status", "rounds", "seconds", "reason"):
         table.add_column(col)

@@ -150,7 +150,7 @@ class Mutation:
             rgb = COLOR_RGB[str(self.color)]
             target["color"] = {"rgb": list(rgb), "name": self.color}
         elif self.op == "set_attr":
-            target.setdefault("attributes", {})[str(self.attr)] = self.value
+            target["attributes"] = {**(target.get("attributes") or {}), str(self.attr): self.value}
         elif self.op == "swap":
             others = _reading_order([c for c in comps if c.get("label") == self.other])
             if not others:
@@ -203,7 +203,7 @@ def _scale(c: dict[str, Any], f: float, w: int, h: int) -> bool:
         return False
     c["bbox"] = [round(v, 3) for v in nb]
     c["area"] = round(c["area"] * f * f, 3)
-    if isinstance(c.get("attributes", {}).get("length"), (int, float)):
+    if isinstance((c.get("attributes") or {}).get("length"), (int, float)):
         c["attributes"]["length"] = round(c["attributes"]["length"] * f, 3)
     c["mask"] = None
     return True
@@ -235,13 +235,13 @@ def propose_mutations(spec: CategorySpec, reference: dict[str, Any]) -> list[Mut
             out.append(Mutation("move", label, dx=dx, dy=dy))
         out += [Mutation("resize", label, factor=0.6), Mutation("resize", label, factor=1.5)]
         out.append(Mutation("rotate", label, angle=25.0))
-        seen = {c.get("color", {}).get("name") for c in present if c["label"] == label}
+        seen = {(c.get("color") or {}).get("name") for c in present if c["label"] == label}
         for name in ("red", "blue", "green", "white", "yellow"):
             if name not in seen:
                 out.append(Mutation("recolor", label, color=name))
                 break
         for attr in spec.component(label).attributes:
-            current = first.get("attributes", {}).get(attr.name)
+            current = (first.get("attributes") or {}).get(attr.name)
             if attr.type == "enum":
                 out += [
                     Mutation("set_attr", label, attr=attr.name, value=v)

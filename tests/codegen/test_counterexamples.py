@@ -130,3 +130,18 @@ def test_nullable_attributes_are_also_unset():
     scene_from_dict(changed, vocabulary=spec.vocabulary)
     assert "None (not set)" in unset[0].describe()
     assert 'c.attr("slot") (number, may be None)' in vocabulary_text(spec)
+
+
+def test_components_without_colour_or_attributes_are_changed_too():
+    """Scenes loaded through the schema carry ``color: None``; hand-made ones may lack
+    ``attributes``."""
+    ref = reference()
+    for c in ref["components"]:
+        c["color"] = None
+        c.pop("attributes", None)
+    muts = propose_mutations(SPEC, ref)
+    assert {"set_attr", "recolor", "resize"} <= {m.op for m in muts}
+    for m in muts:
+        changed = m.apply(ref)
+        if changed is not None:
+            scene_from_dict(changed, vocabulary=SPEC.vocabulary)

@@ -19,6 +19,12 @@ references' components of that label that carry the attribute, with their instan
   is that count: the references say "one" and their masks are in one piece, so a mask in
   two pieces reads two. Values are rounded when all reference values are integers.
 
+A proportion on an extent is then calibrated to the outlines the segmenter draws
+(:meth:`ReferenceAttributes.calibrate`): the references' annotated masks and the masks
+the segmenter finds on the same reference images give the ratio of their extents, and
+the slope is multiplied by it (perceived outlines run a few pixels outside the annotated
+ones; a length measured on them would be read a few percent long).
+
 Attributes no reference carries are left out (an enum with a catch-all value gets it).
 """
 
@@ -26,7 +32,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +40,7 @@ import cv2
 import numpy as np
 
 from logicode.perception.base import Reference, Region
+from logicode.perception.evaluate import iou_matrix
 from logicode.perception.features import (
     COLOR_FEATURES,
     LENGTH_FEATURES,
@@ -174,6 +181,15 @@ candidates for a ``unit: px`` attribute). Moment lengths (``major_len``, ``minor
 ``sqrt_area``) also depend on how the pixels spread inside the outline, which a ring or a
 part with a missing piece inside changes without changing its size; box sides change
 when the part turns."""
+
+CALIBRATE_IOU = 0.5
+"""A perceived region and an annotated component of a reference pair up for
+:meth:`ReferenceAttributes.calibrate` when their masks overlap by at least this IoU."""
+CALIBRATE_MIN = 3
+"""Pairs needed before a proportion is calibrated."""
+CALIBRATE_RANGE: tuple[float, float] = (0.85, 1.15)
+"""Calibration ratios outside this range are not applied (the segmenter then misses more
+than an outline's offset: the pairs would say nothing about how it draws outlines)."""
 
 NAMED_TOLERANCE = 0.1
 """A feature named like the attribute wins when its error is this close (see
@@ -355,6 +371,7 @@ class ReferenceAttributes:
         self.enums: dict[tuple[str, str], tuple[PrototypeModel | None, str | None]] = {}
         self.numbers: dict[tuple[str, str], NumberModel] = {}
         self.fallback: dict[tuple[str, str], Any] = {}
+        self.calibration: dict[tuple[str, str], float] = {}
         self._types: dict[tuple[str, str], str] = {}
 
     def fit(self, refs: Sequence[Reference], spec: CategorySpec) -> None:
@@ -412,6 +429,7 @@ class ReferenceAttributes:
                         for f in augmented_features(ref.image, m, fr, rng, self.augmentations):
                             nuisance[(lab, name)].append((f, value))
         self.enums, self.numbers, self.fallback = {}, {}, {}
+        self.calibration = {}
         for key, aspec in wanted.items():
             data = samples[key]
             if aspec.type == "number":
@@ -450,6 +468,73 @@ class ReferenceAttributes:
             "attributes: enums %s, numbers %s",
             sorted(self.enums),
             {k: (m.feature, round(m.slope, 3)) for k, m in self.numbers.items()},
+        )
+
+    def calibrate(
+        self,
+        refs: Sequence[Reference],
+        perceive: Callable[[np.ndarray], list[Region]],
+    ) -> None:
+        """Rescale proportions on extents to the outlines the segmenter draws.
+
+        For every number model ``value = a * extent`` (:data:`PX_FEATURES`), the
+        references' annotated components of its label are paired with the regions of that
+        label that ``perceive`` finds on the same images (IoU at least
+        :data:`CALIBRATE_IOU`, best first), and ``a`` is multiplied by the median ratio
+        of the annotated extent to the perceived one, when there are at least
+        :data:`CALIBRATE_MIN` pairs and the ratio lies in :data:`CALIBRATE_RANGE`.
+        Nothing is perceived when no model is such a proportion.
+
+        Args:
+            refs: The references :meth:`fit` learned from.
+            perceive: Labelled regions of an image (the segmenter and labeler fitted on
+                the same references), before attributes.
+        """
+        keys = [
+            k
+            for k, m in self.numbers.items()
+            if m.feature in PX_FEATURES and m.intercept == 0.0 and m.slope != 0.0
+        ]
+        if not keys:
+            return
+        ratios: dict[tuple[str, str], list[float]] = {k: [] for k in keys}
+        for ref in refs:
+            labels = {lab for lab, _ in keys}
+            if not any(c.label in labels for c in ref.scene.components):
+                continue
+            regions = perceive(ref.image)
+            masks = ref.masks()
+            for lab, name in keys:
+                feature = self.numbers[(lab, name)].feature
+                truth = [
+                    m
+                    for c, m in zip(ref.scene.components, masks, strict=True)
+                    if c.label == lab and c.attributes.get(name) is not None and m.any()
+                ]
+                found = [r.mask for r in regions if r.label == lab and r.mask.any()]
+                if not truth or not found:
+                    continue
+                iou = iou_matrix(found, truth)
+                while iou.size and iou.max() >= CALIBRATE_IOU:
+                    i, j = np.unravel_index(int(np.argmax(iou)), iou.shape)
+                    iou[i, :] = -1.0
+                    iou[:, j] = -1.0
+                    seen = _extent(ref.image, found[i], feature)
+                    if seen > 0:
+                        ratios[(lab, name)].append(_extent(ref.image, truth[j], feature) / seen)
+        lo, hi = CALIBRATE_RANGE
+        for key, rs in ratios.items():
+            if len(rs) < CALIBRATE_MIN:
+                continue
+            ratio = float(np.median(rs))
+            if not lo <= ratio <= hi:
+                logger.info("attributes: %s.%s calibration %.3f out of range", *key, ratio)
+                continue
+            self.numbers[key].slope *= ratio
+            self.calibration[key] = ratio
+        logger.info(
+            "attributes: calibrated %s",
+            {f"{lab}.{n}": round(r, 4) for (lab, n), r in self.calibration.items()},
         )
 
     def estimate(self, image: np.ndarray, regions: list[Region]) -> None:
@@ -506,6 +591,9 @@ class ReferenceAttributes:
             "name": self.name,
             "enums": sorted(f"{lab}.{n}" for lab, n in self.enums),
             "numbers": {f"{lab}.{n}": m.feature for (lab, n), m in self.numbers.items()},
+            "calibration": {
+                f"{lab}.{n}": round(r, 4) for (lab, n), r in sorted(self.calibration.items())
+            },
         }
 
 
@@ -527,6 +615,13 @@ def _path_of(mask: np.ndarray, box: Sequence[int] | None = None) -> float:
         box = (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
     x0, y0, x1, y1 = (int(v) for v in box)
     return path_length(mask[y0:y1, x0:x1])
+
+
+def _extent(image: np.ndarray, mask: np.ndarray, feature: str) -> float:
+    """One extent (:data:`PX_FEATURES`) of a full-image mask, measured as :meth:`estimate` does."""
+    if feature == PATH_FEATURE:
+        return _path_of(mask)
+    return float(instance_features(image, mask, box=_box_of(mask)).get(feature, 0.0))
 
 
 def _parts_of(mask: np.ndarray, box: Sequence[int] | None = None) -> float:

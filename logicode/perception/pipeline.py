@@ -66,13 +66,16 @@ class Perception:
         self.segmenter.fit(refs, self.spec)
         self.labeler.fit(refs, self.spec)
         self.attributes.fit(refs, self.spec)
+        calibrate = getattr(self.attributes, "calibrate", None)
+        if callable(calibrate):
+            calibrate(refs, self.named_regions)
         self.refs = [r.source for r in refs]
         self.fit_seconds = time.perf_counter() - t0
         logger.info("perception fitted on %d references in %.2f s", len(refs), self.fit_seconds)
         return self
 
-    def regions(self, image: np.ndarray) -> list[Region]:
-        """Labelled regions with attributes, in scene order (vocabulary, then top-left)."""
+    def named_regions(self, image: np.ndarray) -> list[Region]:
+        """Regions named with a label of the vocabulary, before attributes (any order)."""
         regions = self.segmenter.segment(image)
         regions = self.labeler.label(image, regions)
         vocab = self.spec.vocabulary
@@ -82,7 +85,13 @@ class Perception:
             getattr(self.segmenter, "parent", {}),
             getattr(self.segmenter, "enclosed", {}),
         )
+        return regions
+
+    def regions(self, image: np.ndarray) -> list[Region]:
+        """Labelled regions with attributes, in scene order (vocabulary, then top-left)."""
+        regions = self.named_regions(image)
         self.attributes.estimate(image, regions)
+        vocab = self.spec.vocabulary
         keyed = []
         for r in regions:
             rows, cols, crop = r.crop()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import perception_toy as toy
 import pytest
 
-from logicode.perception.base import Reference
+from logicode.perception.base import Reference, Region
 from logicode.perception.evaluate import score_scene
 from logicode.perception.pipeline import Perception
 from logicode.perception.segment import ClassicalSegmenter, SegmenterParams
@@ -116,3 +117,35 @@ def test_enclosed_parts_on_a_sibling_of_their_parent_are_dropped() -> None:
     # with no region named as the parent the naming is in doubt: everything is kept
     kept = drop_outside_parent([bottom, icon_on_bottom], parent, enclosed)
     assert len(kept) == 2
+
+
+class _WideSegmenter(ClassicalSegmenter):
+    """Draws every outline ``grow`` pixels outside where the classical segmenter does."""
+
+    grow = 3
+
+    def segment(self, image: np.ndarray) -> list[Region]:
+        k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * self.grow + 1,) * 2)
+        return [
+            Region(
+                mask=cv2.dilate(r.mask.astype(np.uint8), k).astype(bool),
+                candidates=r.candidates,
+                score=r.score,
+                meta=r.meta,
+            )
+            for r in super().segment(image)
+        ]
+
+
+def test_lengths_are_calibrated_to_the_outlines_the_segmenter_draws() -> None:
+    # outlines 3 px too wide make a 34 px bar 40 px long; the references, perceived the
+    # same way, say by how much, and the lengths read right again
+    refs = [Reference(*toy.draw(t, seed=i), f"ref{i}") for i, t in enumerate(toy.REFERENCE_TOYS)]
+    seg = _WideSegmenter(SegmenterParams(augmentations=2))
+    perception = Perception(toy.spec(), segmenter=seg).fit(refs)
+    assert perception.info()["attributes"]["calibration"]["bar.length"] < 0.95
+    image, _ = toy.draw(toy.Toy(bars=[(40, 40, 34), (60, 100, 52)], tag=(160, 40)), seed=9)
+    lengths = sorted(
+        c.attributes["length"] for c in perception.describe(image).components if c.label == "bar"
+    )
+    assert lengths == pytest.approx([34, 52], abs=2)

@@ -9,8 +9,12 @@ from the category spec's names, never from knowledge of a product.
 
 Fixes:
 
+* ``x.attr("top_edge")``, a name the label's attributes lack that means a component value,
+  -> ``x.top``;
 * ``x.attr("kind")`` on a part whose label has a single attribute -> ``x.attr("<that one>")``
-  (the label's variable as :func:`~logicode.codegen.names.unknown_attributes` infers it);
+  (the label's variable as :func:`~logicode.codegen.names.unknown_attributes` infers it),
+  except where the code orders it or computes with it and that attribute is no number
+  (seen: ``liquid.attr("fill") < 16`` made ``liquid.attr("juice") < 16``);
 * ``x.top_edge`` where the scene API answered "has no attribute 'top_edge' (did you mean
   'top'?)" -> ``x.top``, on the lines the errors name (a call only where the suggested
   method takes as many arguments: a made-up method is often not the suggested one; never a
@@ -77,13 +81,23 @@ def autofix(
         return None
     lines = code.splitlines(keepends=True)
     by_label = attribute_names(spec)
-    # 1. attr names on parts of a label with a single attribute.
+    # 1. attr names the label lacks: a component value by another name (``attr("top_edge")``
+    #    -> ``.top``), else the label's single attribute, unless the code compares it as a
+    #    number and that attribute is no number (``attr("fill") < 16`` is not the juice kind).
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
     for node, receiver, label in attr_receivers(tree):
         own = by_label.get(label or "", [])
         name = node.args[0].value
-        if receiver and label in spec.vocabulary and len(own) == 1 and name != own[0]:
-            i = node.lineno - 1
-            pattern = rf"\b{re.escape(receiver)}\.attr\(\s*(['\"]){re.escape(name)}\1\s*\)"
+        if not receiver or label not in spec.vocabulary or name in own:
+            continue
+        i = node.lineno - 1
+        pattern = rf"\b{re.escape(receiver)}\.attr\(\s*(['\"]){re.escape(name)}\1\s*\)"
+        value = component_value_name(name)
+        if value is not None:
+            lines[i] = re.sub(pattern, f"{receiver}.{value}", lines[i])
+        elif len(own) == 1 and not (
+            _used_as_number(node, parents) and _attribute_type(spec, label, own[0]) != "number"
+        ):
             lines[i] = re.sub(pattern, f'{receiver}.attr("{own[0]}")', lines[i])
     # 2. "did you mean" suggestions of the scene API, on the lines the errors name.
     for err in errors:
@@ -231,6 +245,49 @@ def _absence_tested(test: ast.expr) -> str | None:
         and isinstance(left.args[0], ast.Name)
     ):
         return left.args[0].id
+    return None
+
+
+_VALUE_SUFFIXES = ("_edge", "_side", "_coordinate", "_coord", "_position", "_pos", "_px", "_value")
+_VALUE_ALIASES = {"center_x": "x", "centre_x": "x", "center_y": "y", "centre_y": "y"}
+
+
+def component_value_name(name: str) -> str | None:
+    """The component value an invented attribute name means, or None.
+
+    Example:
+        >>> component_value_name("top_edge"), component_value_name("centre_y")
+        ('top', 'y')
+        >>> component_value_name("fill") is None
+        True
+    """
+    key = name.lower()
+    for suffix in _VALUE_SUFFIXES:
+        key = key.removesuffix(suffix)
+    key = _VALUE_ALIASES.get(key, key)
+    member = inspect.getattr_static(Component, key, None) if not key.startswith("_") else None
+    if member is None or inspect.isfunction(member) or key in ("id", "label", "bbox"):
+        return None
+    return key
+
+
+def _used_as_number(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
+    """The value is ordered against something or used in arithmetic."""
+    parent = parents.get(node)
+    if isinstance(parent, ast.BinOp | ast.UnaryOp):
+        return True
+    return isinstance(parent, ast.Compare) and any(
+        isinstance(op, ast.Lt | ast.LtE | ast.Gt | ast.GtE) for op in parent.ops
+    )
+
+
+def _attribute_type(spec: CategorySpec, label: str | None, name: str) -> str | None:
+    """The declared type of a label's attribute (``number``, ``enum``...), or None."""
+    if label is None:
+        return None
+    for attr in spec.component(label).attributes:
+        if attr.name == name:
+            return attr.type
     return None
 
 

@@ -16,7 +16,12 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from logicode.codegen.names import assigned_labels, attributes_text, label_of_call
+from logicode.codegen.names import (
+    assigned_labels,
+    attributes_text,
+    foreign_values,
+    label_of_call,
+)
 from logicode.ruleapi import wrap_scene
 from logicode.ruleapi.geometry import above, below, left_of, right_of
 from logicode.ruleapi.objects import Component
@@ -85,6 +90,7 @@ def hints(messages: Sequence[str], code: str, spec: CategorySpec, rule_text: str
     """
     text = " ".join(messages)
     out = [hint for needle, hint in _HINTS if needle in text]
+    out.extend(f"hint: {sentence}" for sentence in foreign_values(code, spec))
     if re.search(r"\bNone\b", text) and "'NoneType' object" not in text and ".attr(" in code:
         out.append(
             "hint: a value was None; attr(name) returns None for a name the component lacks. "

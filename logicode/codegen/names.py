@@ -6,7 +6,8 @@ Static reading of rule code (no execution), shared by validation, repair hints a
   (``x = scene.one("L")``, ``for x in scene.find("L")``, comprehension scopes);
 * :func:`unknown_attributes` catches ``comp.attr("name")`` calls with a name no component of
   the spec has (the model then compared ``None`` and raised false alarms);
-* :func:`unknown_labels` catches ``scene.find("name")`` calls with a name that is no label.
+* :func:`unknown_labels` catches ``scene.find("name")`` calls with a name that is no label;
+* :func:`foreign_values` catches enum attributes compared with values the enum lacks.
 """
 
 from __future__ import annotations
@@ -225,3 +226,63 @@ def unknown_labels(code: str, spec: CategorySpec) -> str | None:
         f"{'; '.join(bad)} asks for a label this product does not have, so it finds nothing;"
         f" the labels are: {', '.join(spec.vocabulary)}"
     )
+
+
+def _string_literals(node: ast.AST) -> list[str]:
+    """String constants of a literal or of a literal tuple, list or set."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, ast.Tuple | ast.List | ast.Set):
+        return [s for elt in node.elts for s in _string_literals(elt)]
+    return []
+
+
+def foreign_values(code: str, spec: CategorySpec) -> list[str]:
+    """Problem sentences for enum attributes compared with values the enum does not have.
+
+    ``liquid.attr("juice") in ("red", "milky white")`` where the juice is one of cherry,
+    orange, banana or unknown can never match (seen: a small model wrote the colours the
+    rule names in brackets instead of the kinds).
+
+    Args:
+        code: Candidate rule code (unparsable code yields no sentences).
+        spec: The category spec.
+
+    Returns:
+        One sentence per attribute read, in order of first use.
+    """
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return []
+    enums = {
+        (c.label, a.name): list(a.values or [])
+        for c in spec.components
+        for a in c.attributes
+        if a.type == "enum" and a.values
+    }
+    reads = {id(node): (receiver, label) for node, receiver, label in attr_receivers(tree)}
+    out: list[str] = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Compare) or not all(
+            isinstance(op, ast.Eq | ast.NotEq | ast.In | ast.NotIn) for op in node.ops
+        ):
+            continue
+        sides = [node.left, *node.comparators]
+        for side in sides:
+            receiver, label = reads.get(id(side), ("", None))
+            name = side.args[0].value if id(side) in reads else None
+            values = enums.get((label or "", name or ""))
+            if not values:
+                continue
+            bad = [s for other in sides if other is not side for s in _string_literals(other)]
+            bad = [s for s in dict.fromkeys(bad) if s not in values]
+            if bad:
+                sentence = (
+                    f"line {node.lineno}: {receiver}.attr({name!r}) is one of "
+                    f"{', '.join(values)}, never {', '.join(repr(b) for b in bad)}: compare it "
+                    "with those values (a colour is read with .color or color_is(...))"
+                )
+                if sentence not in out:
+                    out.append(sentence)
+    return out

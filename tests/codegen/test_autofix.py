@@ -26,6 +26,33 @@ def test_the_single_attribute_of_a_label_replaces_a_wrong_name():
     assert autofix(fixed, [], JB) is None  # nothing left to fix
 
 
+def test_an_invented_attribute_meaning_a_component_value_becomes_that_value():
+    code = (
+        "def check(scene):\n"
+        "    liquid = scene.one('liquid')\n"
+        "    if liquid.attr('top_edge') < 0.16 * liquid.height:\n"
+        "        return [violation('x', liquid)]\n"
+        "    return []\n"
+    )
+    fixed = autofix(code, [], JB)
+    assert "if liquid.top < 0.16 * liquid.height:" in fixed
+
+
+def test_a_number_use_is_never_given_a_non_number_attribute():
+    code = (
+        "def check(scene):\n"
+        "    liquid = scene.one('liquid')\n"
+        "    if liquid.attr('fill') < 16:\n"
+        "        return [violation('x', liquid)]\n"
+        "    if liquid.attr('kind') == 'red':\n"
+        "        return [violation('y', liquid)]\n"
+        "    return []\n"
+    )
+    fixed = autofix(code, [], JB)
+    assert "liquid.attr('fill') < 16" in fixed  # 'juice' (an enum) would be no number
+    assert "liquid.attr(\"juice\") == 'red'" in fixed
+
+
 def test_did_you_mean_is_applied_on_the_named_line():
     code = "def check(scene):\n    liquid = scene.one('liquid')\n    t = liquid.top_edge\n"
     err = (

@@ -1,6 +1,12 @@
 """Labels and attribute names read from candidate code, and those the spec lacks."""
 
-from logicode.codegen.names import attribute_names, unknown_attributes, unknown_labels
+from logicode.codegen.hints import hints
+from logicode.codegen.names import (
+    attribute_names,
+    foreign_values,
+    unknown_attributes,
+    unknown_labels,
+)
 from logicode.spec import load_spec
 
 JB = load_spec("juice_bottle")
@@ -76,3 +82,25 @@ def test_one_name_reused_in_two_comprehensions_is_judged_in_each():
         "    return x.attr('kind')\n"
     )
     assert unknown_attributes(twice, JB) is None  # x's label is unsure: nothing claimed
+
+
+def test_enum_attributes_compared_with_foreign_values_are_named():
+    spec = load_spec("juice_bottle")
+    code = (
+        "def check(scene):\n"
+        "    juice = scene.one('liquid')\n"
+        "    if juice.attr('juice') in ('red', 'orange', 'milky white'):\n"
+        "        return []\n"
+        "    if 'cherry' != juice.attr('juice') or juice.attr('juice') == 'apple':\n"
+        "        return [violation('x', juice)]\n"
+        "    return []\n"
+    )
+    problems = foreign_values(code, spec)
+    assert len(problems) == 2
+    assert "line 3" in problems[0] and "'red', 'milky white'" in problems[0]
+    assert "'orange'" not in problems[0]  # orange is a juice kind
+    assert "line 5" in problems[1] and "'apple'" in problems[1]
+    fine = code.replace("'red', ", "").replace(", 'milky white'", "").replace("'apple'", "'banana'")
+    assert foreign_values(fine, spec) == []
+    # the hint reaches the repair prompt
+    assert any("never 'red'" in h for h in hints(["it never reports a violation"], code, spec))

@@ -91,6 +91,8 @@ def hints(messages: Sequence[str], code: str, spec: CategorySpec, rule_text: str
     text = " ".join(messages)
     out = [hint for needle, hint in _HINTS if needle in text]
     out.extend(f"hint: {sentence}" for sentence in foreign_values(code, spec))
+    for name in dict.fromkeys(re.findall(r"NameError: name '(\w+)' is not defined", text)):
+        out.extend(_undefined_name_hint(name, spec, rule_text))
     if re.search(r"\bNone\b", text) and "'NoneType' object" not in text and ".attr(" in code:
         out.append(
             "hint: a value was None; attr(name) returns None for a name the component lacks. "
@@ -167,6 +169,23 @@ def hints(messages: Sequence[str], code: str, spec: CategorySpec, rule_text: str
             "hint: inside(a, b) is True when a lies within b's box: pass the smaller part first"
         )
     return out
+
+
+def _undefined_name_hint(name: str, spec: CategorySpec, rule_text: str) -> list[str]:
+    """Advice for a name the code uses but never defines: a label, or the rule's own name."""
+    label = name if name in spec.vocabulary else name.removesuffix("s")
+    if label in spec.vocabulary:
+        return [
+            f"hint: {name} is not defined: a part is not a variable; get it first with"
+            f' scene.one("{label}") (one part) or scene.find("{label}") (all of them)'
+        ]
+    defined = re.search(rf"\blet\s+{re.escape(name)}\s+be\s+([^.;:]+)", rule_text, re.I)
+    if defined:
+        return [
+            f"hint: {name} is the rule's own name for {defined.group(1).strip()}: compute it in"
+            f" check() before using it (a mean is sum(...) / len(...) over the parts)"
+        ]
+    return []
 
 
 def _invented_accessors(text: str, code: str) -> list[tuple[str, str, list[str]]]:

@@ -168,3 +168,18 @@ def test_a_relation_the_wrong_way_round_is_named_with_its_line():
     )
     assert swapped_relations(right, reference()) == []
     assert swapped_relations("def check(:", reference()) == []
+
+
+def test_undefined_names_point_at_the_part_or_the_rules_own_definition():
+    spec = load_spec("screw_bag")
+    rule = "Let D be the mean diameter of the washers. Exactly one screw is long."
+    errors = [
+        "on normal image 1 it raised an error: NameError: name 'D' is not defined (line 7)",
+        "on normal image 1 it raised an error: NameError: name 'washers' is not defined (line 3)",
+        "on normal image 2 it raised an error: NameError: name 'D' is not defined (line 7)",
+    ]
+    out = hints(errors, "def check(scene):\n    return []\n", spec, rule)
+    assert [h for h in out if "the rule's own name for the mean diameter of the washers" in h]
+    assert [h for h in out if 'scene.find("washer")' in h]
+    assert len([h for h in out if h.startswith("hint: D ")]) == 1
+    assert hints(errors[:1], "def check(scene):\n    return []\n", spec, "Exactly one screw.") == []

@@ -27,6 +27,15 @@ How it works (every number comes from the references, none from a product):
    split along their lines; a network of bars is cut at its junctions; regions of a label
    the references always show at the same places (walls of a grid) are dropped where no
    reference has one.
+
+This module holds the segmenter itself; its pieces live in modules named for what they
+are: :mod:`~logicode.perception.label_stats` (what the references say about each label),
+:mod:`~logicode.perception.augment` (training copies), :mod:`~logicode.perception.novelty`
+(colours no reference shows), :mod:`~logicode.perception.blobs` (blob geometry, fragments),
+:mod:`~logicode.perception.splits` (watershed and k-means splits),
+:mod:`~logicode.perception.bars` (bars), :mod:`~logicode.perception.layout` (grids) and
+:mod:`~logicode.perception.resample` (working and full resolution). Their public names are
+importable from here too.
 """
 
 from __future__ import annotations
@@ -34,20 +43,121 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import cv2
 import numpy as np
 from scipy import ndimage as ndi
 
+from logicode.perception.augment import (
+    NOISE_FIRST,
+    augment,
+    augment_full,
+)
+from logicode.perception.bars import (
+    PROFILE_BINS,
+    PROFILE_SHAPED,
+    TRUNK_OPEN,
+    _shaped,
+    bar_pieces,
+    bar_trunk,
+    cut_strip,
+    mask_profile,
+    profile_misfit,
+    split_at_junctions,
+    split_lines,
+    straighter,
+    width_profile,
+)
 from logicode.perception.base import Reference, Region
+from logicode.perception.blobs import (
+    Blob,
+    _box_overlap,
+    _mask_box,
+    _mean_width,
+    _overlap,
+    _solidity,
+    _touch,
+    convex_hull,
+    merge_fragments,
+)
 from logicode.perception.classifier import MLPClassifier
 from logicode.perception.features import fine_texture, pixel_features, shape_measures
-from logicode.perception.threads import single_blas_thread
+from logicode.perception.label_stats import (
+    SCATTERED_PIECES,
+    LabelStats,
+    _occluded_share,
+    exclusive_layers,
+)
+from logicode.perception.layout import (
+    LAYOUT_FAR,
+    LAYOUT_SAME,
+    fixed_layout,
+)
+from logicode.perception.novelty import (
+    LUT_STEP,
+    _distance_lut,
+    _lookup_distance,
+    _nearest_distance,
+)
+from logicode.perception.resample import (
+    _resize,
+    upsample_mask,
+    upsample_with_box,
+)
+from logicode.perception.splits import (
+    split_blob,
+)
 from logicode.spec import CategorySpec
 
 logger = logging.getLogger(__name__)
+
+__all__ = [
+    "BACKGROUND",
+    "BAR_ASPECT",
+    "Blob",
+    "COLOUR_COLUMNS",
+    "CONVEX",
+    "CORE_MIN",
+    "CORE_ONE",
+    "CORE_PROB",
+    "ClassicalSegmenter",
+    "FINE_MAX_SCALE",
+    "LAYOUT_FAR",
+    "LAYOUT_SAME",
+    "LUT_STEP",
+    "LabelStats",
+    "NOISE_FIRST",
+    "PROFILE_BINS",
+    "PROFILE_SHAPED",
+    "RAGGED",
+    "RIM_HULL",
+    "RING_MORE",
+    "SCATTERED_PIECES",
+    "SLENDER",
+    "SegmenterParams",
+    "TRUNK_OPEN",
+    "augment",
+    "augment_full",
+    "bar_pieces",
+    "bar_trunk",
+    "convex_hull",
+    "cut_strip",
+    "exclusive_layers",
+    "fixed_layout",
+    "mask_profile",
+    "merge_fragments",
+    "profile_misfit",
+    "split_at_junctions",
+    "split_blob",
+    "split_lines",
+    "straighter",
+    "upsample_mask",
+    "upsample_with_box",
+    "width_profile",
+]
+
 
 BACKGROUND = "__background__"
 
@@ -82,25 +192,6 @@ CORE_MIN = 0.1
 pixels cover less than this times the smallest reference area is no instance: a patch the
 classifier hesitated on (a bright reflection next to a label of the same colour)."""
 
-SCATTERED_PIECES = 5
-"""A label shown once per image whose reference masks have at least this many connected
-pieces (median) is a scattered amount (see :attr:`LabelStats.scattered`)."""
-
-LAYOUT_SAME = 0.25
-"""A label whose instances in every reference lie within this times the layout's spacing
-of one in every other reference has a fixed layout (see :func:`fixed_layout`)."""
-
-LAYOUT_FAR = 0.4
-"""A region of a fixed-layout label farther than this times the spacing from every
-reference position is no instance of it (see ``ClassicalSegmenter._off_layout``)."""
-
-TRUNK_OPEN = 0.3
-"""A blob of bars is opened by a disc of this times the narrowest bar's width to find its
-trunk without thin rims (see :func:`bar_trunk`)."""
-
-PROFILE_BINS = 24
-"""Bins of a bar's width profile along its length (see :func:`width_profile`)."""
-
 RIM_HULL = 1.25
 """A blob split into two pieces, neither of them a whole instance, whose convex hull is at
 most this times the largest reference instance (holes filled) is one instance with the
@@ -110,86 +201,9 @@ RING_MORE = 0.75
 """A blob of rings holds one instance more than its filled outline says when its own
 pixels hold at least this share of one more instance (see ``_instances_in``)."""
 
-PROFILE_SHAPED = 0.1
-"""Bars whose reference width profiles differ from a uniform one by at least this (mean
-absolute difference of widths relative to their mean) have a shape along their length
-(a head) that tells one long bar from two short ones end to end."""
-
 SLENDER = 0.12
 """Labels whose reference masks all have a minor / major axis ratio at most this are thin
 strips (walls, cables): judged by length and width rather than area."""
-
-
-@dataclass
-class LabelStats:
-    """What the references say about one label (areas and lengths in full-res pixels)."""
-
-    label: str
-    areas: list[float] = field(default_factory=list)
-    ferets: list[float] = field(default_factory=list)
-    minors: list[float] = field(default_factory=list)
-    solidity: list[float] = field(default_factory=list)
-    """Solidity of the mask with its holes filled (a ring counts as a disc)."""
-    fill: list[float] = field(default_factory=list)
-    own: list[float] = field(default_factory=list)
-    counts: list[int] = field(default_factory=list)
-    aspects: list[float] = field(default_factory=list)
-    """Minor / major axis length of each mask."""
-    widths: list[float] = field(default_factory=list)
-    """Minor axis length (second moments) of each mask."""
-    hull_areas: list[float] = field(default_factory=list)
-    """Area of each mask with its holes filled."""
-    occluded: list[float] = field(default_factory=list)
-    """Share of each mask's hole pixels covered by another component in front of it (one
-    that does not hold the mask): 1 for a liquid seen around the labels stuck on its glass,
-    0 for a ring's own hole (what shows through it holds the ring)."""
-    pieces: list[int] = field(default_factory=list)
-    """Connected pieces (8-connected) of each mask."""
-    piece_areas: list[float] = field(default_factory=list)
-    """Area of every connected piece of every mask."""
-    profiles: list[np.ndarray] = field(default_factory=list)
-    """Width profile (:func:`mask_profile`) of each bar-shaped mask (minor / major axis
-    ratio at most :data:`BAR_ASPECT`): where a bar is wide or narrow along its length."""
-
-    @property
-    def scattered(self) -> bool:
-        """True when the label is an amount of many loose things, shown once per image.
-
-        Its reference masks are one region each (never two in an image) made of at least
-        :data:`SCATTERED_PIECES` separate pieces in the median (all almonds of a mix
-        together): an image shows it as a scatter of small pieces, however few.
-        """
-        return (
-            bool(self.pieces)
-            and max(self.counts, default=0) <= 1
-            and float(np.median(self.pieces)) >= SCATTERED_PIECES
-        )
-
-    def median_piece(self) -> float:
-        """Median area of one connected piece of the references' masks."""
-        return float(np.median(self.piece_areas)) if self.piece_areas else 0.0
-
-    @property
-    def occludable(self) -> bool:
-        """True when the references' masks have holes, mostly where other parts cover them.
-
-        Without those parts in front, an instance is its holes-filled outline.
-        """
-        return not self.solid and bool(self.occluded) and float(np.median(self.occluded)) >= 0.8
-
-    def max_area(self) -> float:
-        """Largest reference area (holes filled for an occludable label)."""
-        vals = self.hull_areas if self.occludable else self.areas
-        return float(max(vals)) if vals else 0.0
-
-    @property
-    def solid(self) -> bool:
-        """True when the references' masks have (almost) no holes."""
-        return bool(self.fill) and float(np.median(self.fill)) >= 0.985
-
-    def median_area(self) -> float:
-        """Median instance area."""
-        return float(np.median(self.areas)) if self.areas else 0.0
 
 
 @dataclass
@@ -240,141 +254,6 @@ class SegmenterParams:
     novelty_factor: float = 1.5
     fine_texture: bool = False
     seed: int = 0
-
-
-def exclusive_layers(masks: Sequence[np.ndarray], class_of: Sequence[int]) -> np.ndarray:
-    """Pixel -> class index of the smallest component covering it (0 = background).
-
-    Args:
-        masks: ``HW bool`` component masks.
-        class_of: Class index (>= 1) of each component.
-
-    Returns:
-        ``HW int32`` map.
-    """
-    if not masks:
-        raise ValueError("exclusive_layers: no masks")
-    out = np.zeros(masks[0].shape, np.int32)
-    areas = [int(np.count_nonzero(m)) for m in masks]
-    for i in sorted(range(len(masks)), key=lambda k: -areas[k]):
-        out[masks[i]] = class_of[i]
-    return out
-
-
-def _gain_field(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    xx /= max(w - 1, 1)
-    yy /= max(h - 1, 1)
-    ang = rng.uniform(0, 2 * math.pi)
-    grad = (xx - 0.5) * math.cos(ang) + (yy - 0.5) * math.sin(ang)
-    field_ = 1.0 + rng.uniform(-0.6, 0.6) * grad
-    cx, cy, r = rng.uniform(0, 1), rng.uniform(0, 1), rng.uniform(0.15, 0.5)
-    field_ += rng.uniform(-0.3, 0.4) * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * r * r))
-    vig = ((xx - 0.5) ** 2 + (yy - 0.5) ** 2) / 0.5
-    field_ -= rng.uniform(0, 0.35) * vig
-    field_ *= rng.uniform(0.8, 1.2)
-    return np.clip(field_, 0.3, 1.8)
-
-
-def augment(image: np.ndarray, rng: np.random.Generator, scale: float) -> np.ndarray:
-    """A randomly relit, blurred and noisy copy of a working-resolution image."""
-    h, w = image.shape[:2]
-    img = image.astype(np.float32) * _gain_field(h, w, rng)[:, :, None]
-    sigma = rng.uniform(0.0, 8.0) * scale
-    if sigma > 0.3:
-        img = cv2.GaussianBlur(img, (0, 0), sigmaX=sigma, sigmaY=sigma)
-    img += rng.normal(0.0, rng.uniform(0.0, 4.0), img.shape).astype(np.float32)
-    return np.clip(img, 0, 255).astype(np.uint8)
-
-
-NOISE_FIRST = 0.15
-"""Share of full-resolution training copies blurred after their sensor noise (no fine
-texture left at all, as in an image blurred once saved) rather than before it."""
-
-
-def augment_full(
-    image: np.ndarray, rng: np.random.Generator, size: tuple[int, int]
-) -> tuple[np.ndarray, np.ndarray]:
-    """A randomly relit, blurred and noisy full-resolution copy and its working-size version.
-
-    ``size`` is ``(width, height)``. The same changes as :func:`augment`, made at full
-    resolution (so texture finer than the working resolution is blurred or drowned in
-    sensor noise as a camera would), plus noise at working resolution as :func:`augment`
-    adds.
-    """
-    h, w = image.shape[:2]
-    gain = cv2.resize(_gain_field(size[1], size[0], rng), (w, h), interpolation=cv2.INTER_LINEAR)
-    img = image.astype(np.float32) * gain[:, :, None]
-    sigma = rng.uniform(0.0, 8.0)
-    noise = rng.normal(0.0, rng.uniform(0.0, 4.0), img.shape).astype(np.float32)
-    noise_first = rng.uniform() < NOISE_FIRST  # a saved image blurred afterwards
-    if noise_first:
-        img += noise
-    if sigma > 0.3:
-        img = cv2.GaussianBlur(img, (0, 0), sigmaX=sigma, sigmaY=sigma)
-    if not noise_first:
-        img += noise
-    full = np.clip(img, 0, 255).astype(np.uint8)
-    small = _resize(full, size).astype(np.float32)
-    small += rng.normal(0.0, rng.uniform(0.0, 4.0), small.shape).astype(np.float32)
-    return full, np.clip(small, 0, 255).astype(np.uint8)
-
-
-def _resize(image: np.ndarray, size: tuple[int, int], nearest: bool = False) -> np.ndarray:
-    interp = cv2.INTER_NEAREST if nearest else cv2.INTER_AREA
-    return cv2.resize(image, size, interpolation=interp)
-
-
-def upsample_mask(small: np.ndarray, full_shape: tuple[int, int]) -> np.ndarray:
-    """Upsample a working-resolution ``HW bool`` mask to ``full_shape`` with smooth edges.
-
-    Pixel centres are aligned exactly; only the mask's box (plus a margin) is resampled.
-    """
-    return upsample_with_box(small, full_shape)[0]
-
-
-def upsample_with_box(
-    small: np.ndarray, full_shape: tuple[int, int]
-) -> tuple[np.ndarray, tuple[int, int, int, int] | None]:
-    """:func:`upsample_mask` plus the ``(x0, y0, x1, y1)`` box of the result (None if empty)."""
-    fh, fw = full_shape
-    sh, sw = small.shape
-    fx, fy = fw / sw, fh / sh
-    out = np.zeros(full_shape, bool)
-    rows = np.flatnonzero(small.any(axis=1))
-    if rows.size == 0:
-        return out, None
-    cols = np.flatnonzero(small.any(axis=0))
-    x0, x1 = max(int(cols[0]) - 2, 0), min(int(cols[-1]) + 3, sw)
-    y0, y1 = max(int(rows[0]) - 2, 0), min(int(rows[-1]) + 3, sh)
-    X0, X1 = int(math.floor(x0 * fx)), min(int(math.ceil(x1 * fx)), fw)
-    Y0, Y1 = int(math.floor(y0 * fy)), min(int(math.ceil(y1 * fy)), fh)
-    crop = small[y0:y1, x0:x1].astype(np.float32)
-    m = np.array(
-        [
-            [1.0 / fx, 0.0, (X0 + 0.5) / fx - 0.5 - x0],
-            [0.0, 1.0 / fy, (Y0 + 0.5) / fy - 0.5 - y0],
-        ],
-        np.float64,
-    )
-    up = cv2.warpAffine(
-        crop,
-        m,
-        (X1 - X0, Y1 - Y0),
-        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-        borderMode=cv2.BORDER_CONSTANT,
-        borderValue=0.0,
-    )
-    crop_out = up >= 0.5
-    out[Y0:Y1, X0:X1] = crop_out
-    r = np.flatnonzero(crop_out.any(axis=1))
-    if r.size == 0:  # a one-pixel region can vanish at the 0.5 threshold
-        cy = min(int((rows[0] + 0.5) * fy), fh - 1)
-        cx = min(int((cols[0] + 0.5) * fx), fw - 1)
-        out[cy, cx] = True
-        return out, (cx, cy, cx + 1, cy + 1)
-    c = np.flatnonzero(crop_out.any(axis=0))
-    return out, (X0 + int(c[0]), Y0 + int(r[0]), X0 + int(c[-1]) + 1, Y0 + int(r[-1]) + 1)
 
 
 class ClassicalSegmenter:
@@ -1462,819 +1341,3 @@ class ClassicalSegmenter:
             "groups": [list(g) for g in self.groups],
             "parents": dict(self.parent),
         }
-
-
-@dataclass
-class Blob:
-    """A connected region at working resolution: its box's top-left corner and crop mask."""
-
-    x0: int
-    y0: int
-    mask: np.ndarray
-
-    @property
-    def area(self) -> int:
-        """Number of pixels."""
-        return int(np.count_nonzero(self.mask))
-
-    def box(self) -> tuple[int, int, int, int]:
-        """``(x0, y0, x1, y1)`` of the crop."""
-        h, w = self.mask.shape
-        return self.x0, self.y0, self.x0 + w, self.y0 + h
-
-    def slices(self) -> tuple[slice, slice]:
-        """Row and column slices of the crop in the image."""
-        h, w = self.mask.shape
-        return slice(self.y0, self.y0 + h), slice(self.x0, self.x0 + w)
-
-    def full(self, shape: tuple[int, int]) -> np.ndarray:
-        """The mask pasted into an all-False image of ``shape``."""
-        out = np.zeros(shape, bool)
-        ys, xs = self.slices()
-        out[ys, xs] = self.mask
-        return out
-
-    def filled(self, max_hole: float | None = None) -> Blob:
-        """The blob with its holes filled (only holes of at most ``max_hole`` pixels)."""
-        full = ndi.binary_fill_holes(self.mask)
-        if max_hole is None:
-            return Blob(self.x0, self.y0, full)
-        holes, n = ndi.label(full & ~self.mask)
-        if n == 0:
-            return self
-        sizes = np.bincount(holes.ravel(), minlength=n + 1)
-        small = sizes <= max_hole
-        small[0] = False
-        return Blob(self.x0, self.y0, self.mask | small[holes])
-
-    def tight(self) -> Blob:
-        """The blob cropped to its pixels."""
-        rows = np.flatnonzero(self.mask.any(axis=1))
-        cols = np.flatnonzero(self.mask.any(axis=0))
-        if rows.size == 0:
-            return self
-        r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
-        return Blob(self.x0 + c0, self.y0 + r0, self.mask[r0:r1, c0:c1])
-
-    def minus(self, other: Blob) -> Blob:
-        """This blob without the pixels of ``other`` (cropped to what is left)."""
-        ax0, ay0, ax1, ay1 = self.box()
-        bx0, by0, bx1, by1 = other.box()
-        m = self.mask.copy()
-        x0, y0, x1, y1 = max(ax0, bx0), max(ay0, by0), min(ax1, bx1), min(ay1, by1)
-        if x1 > x0 and y1 > y0:
-            m[y0 - ay0 : y1 - ay0, x0 - ax0 : x1 - ax0] &= ~other.mask[
-                y0 - by0 : y1 - by0, x0 - bx0 : x1 - bx0
-            ]
-        return Blob(self.x0, self.y0, m).tight()
-
-    def union(self, other: Blob) -> Blob:
-        """The union of two blobs."""
-        ax0, ay0, ax1, ay1 = self.box()
-        bx0, by0, bx1, by1 = other.box()
-        x0, y0, x1, y1 = min(ax0, bx0), min(ay0, by0), max(ax1, bx1), max(ay1, by1)
-        m = np.zeros((y1 - y0, x1 - x0), bool)
-        m[ay0 - y0 : ay1 - y0, ax0 - x0 : ax1 - x0] |= self.mask
-        m[by0 - y0 : by1 - y0, bx0 - x0 : bx1 - x0] |= other.mask
-        return Blob(x0, y0, m)
-
-
-def _shaped(sts: Sequence[LabelStats]) -> bool:
-    """True when the labels' reference bars have a shape along their length.
-
-    Their width profiles (:func:`mask_profile`) differ from a uniform one by at least
-    :data:`PROFILE_SHAPED` in the median (a head at one end, a neck): one long bar and
-    two short ones end to end then look different.
-    """
-    profiles = [p for st in sts for p in st.profiles]
-    return bool(profiles) and (
-        float(np.median([np.abs(p - 1.0).mean() for p in profiles])) >= PROFILE_SHAPED
-    )
-
-
-def _mask_box(blob: Blob) -> tuple[int, int, int, int]:
-    """``(x0, y0, x1, y1)`` of a blob's pixels in image coordinates."""
-    rows = np.flatnonzero(blob.mask.any(axis=1))
-    cols = np.flatnonzero(blob.mask.any(axis=0))
-    if rows.size == 0:
-        return blob.box()
-    return (
-        blob.x0 + int(cols[0]),
-        blob.y0 + int(rows[0]),
-        blob.x0 + int(cols[-1]) + 1,
-        blob.y0 + int(rows[-1]) + 1,
-    )
-
-
-def _relative_centroids(masks: Sequence[np.ndarray], frame: np.ndarray) -> np.ndarray:
-    """Centroids of ``masks`` as fractions of the box of ``frame`` (``n x 2``: x, y)."""
-    ys, xs = np.nonzero(frame)
-    x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
-    out = []
-    for m in masks:
-        my, mx = np.nonzero(m)
-        out.append(
-            ((mx.mean() + 0.5 - x0) / max(x1 - x0, 1), (my.mean() + 0.5 - y0) / max(y1 - y0, 1))
-        )
-    return np.array(out, np.float64).reshape(-1, 2)
-
-
-def fixed_layout(
-    refs: Sequence[Reference], labels: Sequence[str], parent: dict[str, str | None]
-) -> dict[str, tuple[np.ndarray, float]]:
-    """Labels whose instances sit at the same places in every reference (walls of a grid).
-
-    Positions are centroids relative to the box of the parent's one instance (every
-    reference shows exactly one parent and at least two of the label). The layout's
-    spacing is the median distance from an instance to its nearest neighbour in the same
-    reference; the layout is fixed when every instance of every reference has one in
-    every other reference within :data:`LAYOUT_SAME` x that spacing. Parts that lie
-    anywhere (screws in a bag) have no fixed layout.
-
-    Returns:
-        ``label -> (all reference positions, spacing)`` for the fixed labels.
-    """
-    out: dict[str, tuple[np.ndarray, float]] = {}
-    if len(refs) < 2:
-        return out
-    for lab in labels:
-        par = parent.get(lab)
-        if par is None:
-            continue
-        per_ref = []
-        for ref in refs:
-            labs = ref.labels()
-            frames = [m for m, x in zip(ref.masks(), labs, strict=True) if x == par]
-            mine = [m for m, x in zip(ref.masks(), labs, strict=True) if x == lab and m.any()]
-            if len(frames) != 1 or len(mine) < 2 or not frames[0].any():
-                break
-            per_ref.append(_relative_centroids(mine, frames[0]))
-        else:
-            nearest = []
-            for pts in per_ref:
-                d = np.linalg.norm(pts[:, None] - pts[None], axis=2)
-                np.fill_diagonal(d, np.inf)
-                nearest.append(d.min(axis=1))
-            spacing = float(np.median(np.concatenate(nearest)))
-            if spacing <= 0:
-                continue
-            worst = max(
-                float(np.linalg.norm(a[:, None] - b[None], axis=2).min(axis=1).max())
-                for i, a in enumerate(per_ref)
-                for j, b in enumerate(per_ref)
-                if i != j
-            )
-            if worst <= LAYOUT_SAME * spacing:
-                out[lab] = (np.concatenate(per_ref), spacing)
-    return out
-
-
-def merge_fragments(
-    blobs: list[Blob],
-    min_area: float,
-    max_area: float,
-    max_feret: float,
-    strip: tuple[float, float] | None = None,
-) -> list[Blob]:
-    """Merge fragments of one instance: pieces smaller than any reference instance.
-
-    A piece under 80% of the smallest reference area joins the nearest neighbour (box
-    gap) with which the union's Feret diameter stays within 1.15 x the largest reference
-    one and its area within 1.25 x the largest reference area; repeated until nothing
-    changes. (A part hidden in its middle by another shows up as two such pieces.)
-
-    For thin strips (``strip``: the references' shortest Feret diameter and largest
-    minor / major axis ratio) blur widens pieces, so length stands for area: a piece
-    shorter than 80% of the shortest reference is a fragment, and a union has no area
-    limit but must stay as slender as one (axis ratio at most 1.25 x the references' + 0.005).
-    """
-    min_feret = strip[0] if strip is not None else None
-    blobs = list(blobs)
-    changed = True
-    while changed and len(blobs) > 1:
-        changed = False
-        info = [(*b.box(), b.area) for b in blobs]
-        for i in sorted(range(len(blobs)), key=lambda k: info[k][4]):
-            a = info[i]
-            short = min_feret is not None and (
-                math.hypot(a[2] - a[0], a[3] - a[1]) < 0.8 * min_feret
-                or shape_measures(blobs[i].mask)["feret"] < 0.8 * min_feret
-            )
-            if a[4] >= 0.8 * min_area and not short:
-                continue
-            near = []
-            for j, b in enumerate(info):
-                if j == i or (min_feret is None and a[4] + b[4] > 1.25 * max_area):
-                    continue
-                x0, y0 = min(a[0], b[0]), min(a[1], b[1])
-                x1, y1 = max(a[2], b[2]), max(a[3], b[3])
-                if math.hypot(x1 - x0, y1 - y0) > 1.15 * math.sqrt(2.0) * max_feret:
-                    continue
-                gx = max(0, max(a[0], b[0]) - min(a[2], b[2]))
-                gy = max(0, max(a[1], b[1]) - min(a[3], b[3]))
-                near.append((math.hypot(gx, gy), j))
-            for _, j in sorted(near):
-                union = blobs[j].union(blobs[i])
-                sm = shape_measures(union.mask)
-                if strip is not None and sm["aspect"] > 1.25 * strip[1] + 0.005:
-                    continue
-                if sm["feret"] <= 1.15 * max_feret:
-                    blobs[j] = union
-                    del blobs[i]
-                    changed = True
-                    break
-            if changed:
-                break
-    return blobs
-
-
-def convex_hull(blob: Blob) -> Blob:
-    """The blob's convex hull (same crop box; the hull never leaves it)."""
-    pts = cv2.findNonZero(blob.mask.astype(np.uint8))
-    if pts is None or len(pts) < 3:
-        return blob
-    hull = np.zeros(blob.mask.shape, np.uint8)
-    cv2.fillConvexPoly(hull, cv2.convexHull(pts), 1)
-    return Blob(blob.x0, blob.y0, hull.astype(bool) | blob.mask)
-
-
-def _solidity(mask: np.ndarray) -> float:
-    """Solidity of a mask with its holes filled."""
-    sm = shape_measures(mask)
-    return sm["solidity"] / max(sm["fill"], 1e-6)
-
-
-def _occluded_share(mask: np.ndarray, masks: Sequence[np.ndarray]) -> float:
-    """Share of a mask's hole pixels covered by other masks that do not hold it.
-
-    Args:
-        mask: ``HW bool`` mask of one component.
-        masks: All component masks of the image (``mask`` among them).
-
-    Returns:
-        0 when the mask has no hole.
-    """
-    rows = np.flatnonzero(mask.any(axis=1))
-    if rows.size == 0:
-        return 0.0
-    cols = np.flatnonzero(mask.any(axis=0))
-    ys, xs = slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1)
-    crop = mask[ys, xs]
-    hole = ndi.binary_fill_holes(crop) & ~crop
-    n_hole = int(np.count_nonzero(hole))
-    if n_hole == 0:
-        return 0.0
-    area = int(np.count_nonzero(crop))
-    front = np.zeros(crop.shape, bool)
-    for other in masks:
-        if other is mask:
-            continue
-        o = other[ys, xs]
-        if not o.any() or int(np.count_nonzero(o & crop)) >= 0.6 * area:
-            continue  # empty here, or it holds the mask (a parent shows through a ring)
-        front |= o
-    return float(np.count_nonzero(front & hole)) / n_hole
-
-
-def _mean_width(mask: np.ndarray) -> float:
-    """Width of a strip-like mask: the smaller of its minor axis and area / Feret diameter."""
-    sm = shape_measures(mask)
-    return min(sm["minor_len"], sm["area"] / max(sm["feret"], 1.0))
-
-
-def _overlap(a: Blob, b: Blob) -> int:
-    """Number of pixels two blobs share."""
-    ax0, ay0, ax1, ay1 = a.box()
-    bx0, by0, bx1, by1 = b.box()
-    x0, y0, x1, y1 = max(ax0, bx0), max(ay0, by0), min(ax1, bx1), min(ay1, by1)
-    if x1 <= x0 or y1 <= y0:
-        return 0
-    ma = a.mask[y0 - ay0 : y1 - ay0, x0 - ax0 : x1 - ax0]
-    mb = b.mask[y0 - by0 : y1 - by0, x0 - bx0 : x1 - bx0]
-    return int(np.count_nonzero(ma & mb))
-
-
-def _box_overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> int:
-    """Pixels two ``(x0, y0, x1, y1)`` boxes share."""
-    w = min(a[2], b[2]) - max(a[0], b[0])
-    h = min(a[3], b[3]) - max(a[1], b[1])
-    return max(w, 0) * max(h, 0)
-
-
-def _box_iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
-    """IoU of two ``(x0, y0, x1, y1)`` boxes."""
-    iw = min(a[2], b[2]) - max(a[0], b[0])
-    ih = min(a[3], b[3]) - max(a[1], b[1])
-    if iw <= 0 or ih <= 0:
-        return 0.0
-    inter = iw * ih
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union else 0.0
-
-
-def _touch(a: Blob, b: Blob, gap: int = 2) -> bool:
-    """True when two blobs overlap or lie within ``gap`` pixels of each other."""
-    ax0, ay0, ax1, ay1 = a.box()
-    bx0, by0, bx1, by1 = b.box()
-    if ax0 > bx1 + gap or bx0 > ax1 + gap or ay0 > by1 + gap or by0 > ay1 + gap:
-        return False
-    x0, y0 = min(ax0, bx0) - gap, min(ay0, by0) - gap
-    x1, y1 = max(ax1, bx1) + gap, max(ay1, by1) + gap
-    ma = np.zeros((y1 - y0, x1 - x0), np.uint8)
-    mb = np.zeros_like(ma)
-    ma[ay0 - y0 : ay1 - y0, ax0 - x0 : ax1 - x0] = a.mask
-    mb[by0 - y0 : by1 - y0, bx0 - x0 : bx1 - x0] = b.mask
-    ma = cv2.dilate(ma, np.ones((2 * gap + 1, 2 * gap + 1), np.uint8))
-    return bool(np.any(ma & mb))
-
-
-LUT_STEP = 2.0
-"""Bin size (Lab units) of the colour-novelty lookup table."""
-
-_LUT_MIN = np.array([0.0, -128.0, -128.0], np.float32)
-_LUT_SHAPE = (51, 129, 129)
-
-
-def _distance_lut(centres: np.ndarray) -> np.ndarray:
-    """Distance to the nearest centre at every Lab bin centre (a lookup table)."""
-    axes = [_LUT_MIN[i] + LUT_STEP * np.arange(_LUT_SHAPE[i], dtype=np.float32) for i in range(3)]
-    grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
-    return _nearest_distance(grid, centres).reshape(_LUT_SHAPE)
-
-
-def _lookup_distance(points: np.ndarray, lut: np.ndarray) -> np.ndarray:
-    """Distance to the nearest colour centre, read from :func:`_distance_lut`'s table."""
-    idx = np.rint((points - _LUT_MIN) / LUT_STEP).astype(np.int32)
-    for i, n in enumerate(_LUT_SHAPE):
-        np.clip(idx[:, i], 0, n - 1, out=idx[:, i])
-    return lut[idx[:, 0], idx[:, 1], idx[:, 2]]
-
-
-def _nearest_distance(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    """Euclidean distance of each point (``N x 3``) to its nearest centre (``M x 3``)."""
-    if len(centres) == 0:
-        return np.full(len(points), np.inf, np.float32)
-    p2 = np.einsum("ij,ij->i", points, points)[:, None]
-    c2 = np.einsum("ij,ij->i", centres, centres)[None, :]
-    out = np.empty(len(points), np.float32)
-    step = 1 << 16
-    with single_blas_thread():
-        for s in range(0, len(points), step):
-            d2 = p2[s : s + step] + c2 - 2.0 * points[s : s + step] @ centres.T
-            out[s : s + step] = np.sqrt(np.maximum(d2.min(axis=1), 0.0))
-    return out
-
-
-def _kmeans_split(mask: np.ndarray, k: int) -> list[np.ndarray]:
-    """Split a blob into ``k`` parts by k-means on its pixel coordinates (deterministic)."""
-    ys, xs = np.nonzero(mask)
-    if len(xs) < 2 * k:
-        return [mask]
-    pts = np.stack([xs, ys], axis=1).astype(np.float32)
-    cv2.setRNGSeed(0)
-    crit = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 30, 0.1)
-    _, lab, _ = cv2.kmeans(pts, k, None, crit, 3, cv2.KMEANS_PP_CENTERS)
-    out = []
-    for i in range(k):
-        m = np.zeros(mask.shape, bool)
-        sel = lab.ravel() == i
-        m[ys[sel], xs[sel]] = True
-        if m.any():
-            out.append(m)
-    return out
-
-
-def split_at_junctions(
-    mask: np.ndarray, k: int, width: float, min_area: float, max_area: float | None = None
-) -> list[np.ndarray]:
-    """Split a network of thin bars (a grid of walls) where the bars meet.
-
-    The mask's skeleton is found; its branch points, grown by 0.8 x the bars' width, are
-    cut out, and the 4-connected pieces of at least ``min_area`` pixels are the parts (the
-    cut pixels and smaller specks then go to the nearest part). Returns an empty list
-    unless the mask has at least two junctions and the cut gives ``k`` parts or one fewer
-    or more, so the caller can fall back to :func:`split_blob`. With ``max_area``, a cut
-    into other numbers of parts is kept too when every part is at most that large (no
-    two bars left joined) and there are at least half of ``k``: ``k`` comes from the
-    mask's area, which blur and light widen, while the parts are counted one by one.
-
-    Args:
-        mask: ``HW bool`` blob.
-        k: Expected number of parts.
-        width: Largest width of one bar (pixels).
-        min_area: Smallest area of a part (pixels).
-        max_area: Largest area of one part (pixels), if known.
-    """
-    from skimage.morphology import skeletonize
-
-    skel = skeletonize(mask)
-    nb = ndi.convolve(skel.astype(np.uint8), np.ones((3, 3), np.uint8), mode="constant")
-    branch = skel & (nb >= 4)
-    if not branch.any():
-        return []
-    r = max(int(math.ceil(0.8 * width)), 1)
-    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
-    cut = cv2.dilate(branch.astype(np.uint8), disc).astype(bool)
-    if ndi.label(cut)[1] < 2:
-        return []  # one crossing (two bars across each other) is not a network
-    # 4-connected pieces: a bar must not leak round a crossing through one corner pixel
-    labels, n = ndi.label(mask & ~cut)
-    if n == 0:
-        return []
-    sizes = np.bincount(labels.ravel(), minlength=n + 1)
-    keep = np.flatnonzero(sizes >= min_area)
-    keep = keep[keep > 0]
-    if abs(len(keep) - k) > 1 and (
-        max_area is None or len(keep) < 0.5 * k or float(sizes[keep].max()) > max_area
-    ):
-        return []
-    # the cut pixels (and specks) go to the nearest kept piece
-    seeds = np.where(np.isin(labels, keep), labels, 0)
-    _, (iy, ix) = ndi.distance_transform_edt(seeds == 0, return_indices=True)
-    owner = np.where(mask, seeds[iy, ix], 0)
-    return [owner == i for i in keep]
-
-
-def split_lines(
-    mask: np.ndarray, k: int, iterations: int = 12, width: float = 0.0
-) -> list[np.ndarray]:
-    """Split a blob into ``k`` straight bars (k-lines clustering of its pixels).
-
-    Each pixel is given to the nearest of ``k`` lines and each line is refitted (principal
-    axis of its pixels), a few rounds, from two starts: k-means on the pixel coordinates,
-    and the ``k`` strongest distinct lines of a Hough transform of the mask; the result
-    with the smaller squared distance to its lines wins. Bars that cross come apart along
-    their lengths, where a watershed cuts across them.
-
-    With a bar ``width``, the pixels where two bars' bands meet (a crossing, a corner)
-    then go whole to one bar (:func:`_settle_crossings`): the nearest line cuts them
-    into wedges, a bar's end under the other one takes a piece of it.
-
-    Args:
-        mask: ``HW bool`` blob.
-        k: Number of bars.
-        iterations: Assignment and refitting rounds.
-        width: Width of the widest bar (pixels); 0 leaves the crossings as they are.
-
-    Returns:
-        The non-empty parts (fewer than ``k`` when a line loses every pixel).
-    """
-    ys, xs = np.nonzero(mask)
-    if k < 2 or len(xs) < 4 * k:
-        return [mask]
-    pts = np.stack([xs, ys], axis=1).astype(np.float64)
-    starts = []
-    lab0 = np.zeros(len(xs), np.int64)
-    for i, m in enumerate(_kmeans_split(mask, k)):
-        lab0[m[ys, xs]] = i
-    starts.append(lab0)
-    lines = _hough_lines(mask, k)
-    if len(lines) == k:
-        starts.append(np.argmin(np.stack([_line_distance(pts, *ln) for ln in lines]), axis=0))
-    best, best_cost = starts[0], math.inf
-    for lab in starts:
-        for _ in range(iterations):
-            dists = []
-            for i in range(k):
-                sel = pts[lab == i]
-                if len(sel) < 2:
-                    dists.append(np.full(len(pts), np.inf))
-                    continue
-                c = sel.mean(axis=0)
-                _, _, vt = np.linalg.svd(sel - c, full_matrices=False)
-                dists.append(_line_distance(pts, c, vt[0]))
-            d = np.stack(dists)
-            new = np.argmin(d, axis=0)
-            cost = float(np.sum(np.min(d, axis=0) ** 2))
-            if np.array_equal(new, lab):
-                break
-            lab = new
-        if cost < best_cost:
-            best, best_cost = lab, cost
-    if width > 0:
-        best = _settle_crossings(pts, best, k, width)
-    out = []
-    for i in range(k):
-        m = np.zeros(mask.shape, bool)
-        m[ys[best == i], xs[best == i]] = True
-        if m.any():
-            out.append(m)
-    return _give_back_scraps(out, width * width) if width > 0 else out
-
-
-def _give_back_scraps(parts: list[np.ndarray], max_area: float) -> list[np.ndarray]:
-    """Give each part's small loose pieces to the part they touch most.
-
-    A piece of a part (4-connected) other than its largest, smaller than ``max_area``,
-    is a wedge the nearest line cut off where two bars meet: it goes to the other part
-    along whose edge it lies longest (none touching: it stays).
-    """
-    parts = [p.copy() for p in parts]
-    ring = np.ones((3, 3), np.uint8)
-    for i in range(len(parts)):
-        lab, n = ndi.label(parts[i])
-        if n < 2:
-            continue
-        sizes = np.bincount(lab.ravel(), minlength=n + 1)
-        sizes[0] = 0
-        for c in range(1, n + 1):
-            if c == int(np.argmax(sizes)) or sizes[c] >= max_area:
-                continue
-            piece = lab == c
-            edge = cv2.dilate(piece.astype(np.uint8), ring).astype(bool) & ~piece
-            touch = [np.count_nonzero(edge & q) if j != i else 0 for j, q in enumerate(parts)]
-            if max(touch) == 0:
-                continue
-            j = int(np.argmax(touch))
-            parts[i] &= ~piece
-            parts[j] |= piece
-    return [p for p in parts if p.any()]
-
-
-def _fit_line(pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Centre and direction (principal axis) of points ``N x 2``."""
-    c = pts.mean(axis=0)
-    _, _, vt = np.linalg.svd(pts - c, full_matrices=False)
-    return c, vt[0]
-
-
-def width_profile(t: np.ndarray, lo: float, hi: float, bins: int = PROFILE_BINS) -> np.ndarray:
-    """A bar's widths along its length, relative to their mean.
-
-    Args:
-        t: Position of each of the bar's pixels along its axis.
-        lo: Where the bar starts on the axis.
-        hi: Where it ends.
-        bins: Number of equal stretches of the length.
-
-    Returns:
-        The pixel count of each stretch over their mean (``bins`` values).
-    """
-    counts, _ = np.histogram(t, bins=bins, range=(lo, max(hi, lo + 1.0)))
-    mean = float(counts.mean())
-    return counts / mean if mean > 0 else counts.astype(np.float64)
-
-
-def mask_profile(mask: np.ndarray, bins: int = PROFILE_BINS) -> np.ndarray:
-    """:func:`width_profile` of a mask along its major axis."""
-    ys, xs = np.nonzero(mask)
-    pts = np.stack([xs, ys], axis=1).astype(np.float64)
-    if len(pts) < 3:
-        return np.ones(bins)
-    c, d = _fit_line(pts)
-    t = (pts - c) @ d
-    return width_profile(t, float(t.min()), float(t.max()), bins)
-
-
-def profile_misfit(profile: np.ndarray, refs: Sequence[np.ndarray]) -> float:
-    """Mean absolute difference to the closest reference profile, either way round."""
-    return min(
-        min(float(np.abs(profile - r).mean()), float(np.abs(profile[::-1] - r).mean()))
-        for r in refs
-    )
-
-
-def cut_strip(
-    mask: np.ndarray, lengths: tuple[float, float], profiles: Sequence[np.ndarray]
-) -> tuple[list[np.ndarray], float] | None:
-    """Cut a straight strip of two bars end to end where both pieces look like bars.
-
-    Every cut across the strip's axis that leaves two pieces of a bar's length (within
-    ``lengths``) is tried; the pieces' width profiles (:func:`width_profile`) are
-    compared with the references' (:func:`profile_misfit`): the cut whose worse piece
-    fits best wins (a bar with a wide end is cut next to that end, not through it).
-
-    Args:
-        mask: ``HW bool`` strip.
-        lengths: Shortest and longest length of one bar along its axis (pixels).
-        profiles: The references' bar profiles.
-
-    Returns:
-        The two pieces and the misfit of the worse one, or None when no cut leaves two
-        pieces of a bar's length (or there are no profiles).
-    """
-    ys, xs = np.nonzero(mask)
-    if not profiles or len(xs) < 8:
-        return None
-    pts = np.stack([xs, ys], axis=1).astype(np.float64)
-    c, d = _fit_line(pts)
-    t = (pts - c) @ d
-    t0, t1 = float(t.min()), float(t.max())
-    lo, hi = lengths
-    best: tuple[float, float] | None = None
-    for cut in np.arange(math.ceil(t0 + lo), math.floor(t0 + hi) + 1.0):
-        if not lo <= t1 - cut <= hi:
-            continue
-        a, b = t < cut, t >= cut
-        misfit = max(
-            profile_misfit(width_profile(t[a], t0, cut), profiles),
-            profile_misfit(width_profile(t[b], cut, t1), profiles),
-        )
-        if best is None or misfit < best[1]:
-            best = (float(cut), misfit)
-    if best is None:
-        return None
-    out = []
-    for sel in (t < best[0], t >= best[0]):
-        m = np.zeros(mask.shape, bool)
-        m[ys[sel], xs[sel]] = True
-        out.append(m)
-    return out, best[1]
-
-
-def _settle_crossings(pts: np.ndarray, lab: np.ndarray, k: int, width: float) -> np.ndarray:
-    """Give the pixels where two bars' bands overlap whole to the bar that goes through.
-
-    For each pair of bars, the pixels within half ``width`` of both lines (where they
-    cross or meet) go all to the bar whose line has the blob's pixels on both sides of
-    them (at least ``width`` x ``width`` / 2 on each side, beyond a quarter ``width``)
-    when the other bar's line has not: the bar that goes on stays one piece, the one
-    that ends there ends at its edge. The nearest line alone cuts the overlap into
-    wedges and gives a bar ending there a piece of the other one. When both bars or
-    neither go through (two bars across each other, a corner), nothing changes.
-    """
-    lab = lab.copy()
-    half, margin, enough = 0.5 * width, 0.25 * width, 0.5 * width * width
-    for i in range(k):
-        for j in range(i + 1, k):
-            si, sj = lab == i, lab == j
-            if np.count_nonzero(si) < 3 or np.count_nonzero(sj) < 3:
-                continue
-            lines = [_fit_line(pts[si]), _fit_line(pts[sj])]
-            di, dj = (_line_distance(pts, *ln) for ln in lines)
-            both = (si | sj) & (di <= half) & (dj <= half)
-            if not both.any():
-                continue
-            through = []
-            for (c, d), near in zip(lines, (di <= half, dj <= half), strict=True):
-                t = (pts - c) @ d
-                lo, hi = float(t[both].min()) - margin, float(t[both].max()) + margin
-                through.append(
-                    np.count_nonzero(near & (t < lo)) >= enough
-                    and np.count_nonzero(near & (t > hi)) >= enough
-                )
-            if through[0] != through[1]:
-                lab[both] = i if through[0] else j
-    return lab
-
-
-def _line_distance(pts: np.ndarray, centre: np.ndarray, direction: np.ndarray) -> np.ndarray:
-    """Distance of each point (``N x 2``, x then y) to a line through ``centre``."""
-    normal = np.array([-direction[1], direction[0]], np.float64)
-    normal /= max(float(np.hypot(*normal)), 1e-9)
-    return np.abs((pts - centre) @ normal)
-
-
-def _hough_lines(mask: np.ndarray, k: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Up to ``k`` distinct strong lines of a mask: ``(point, direction)`` pairs.
-
-    Lines closer than 15 degrees in angle and a fifth of the mask's smaller side in offset
-    to a stronger one are the same line.
-    """
-    m = mask.astype(np.uint8)
-    thresh = max(int(0.2 * max(m.shape)), 5)
-    found = cv2.HoughLines(m, 1, np.pi / 90, thresh)
-    if found is None:
-        return []
-    near = 0.2 * min(m.shape)
-    out: list[tuple[float, float]] = []
-    for rho, theta in found[:, 0, :]:
-        same = False
-        for r0, t0 in out:
-            dt = abs(float(theta) - t0)
-            dt = min(dt, math.pi - dt)
-            if dt < math.radians(15) and abs(abs(float(rho)) - abs(r0)) < near:
-                same = True
-                break
-        if not same:
-            out.append((float(rho), float(theta)))
-        if len(out) == k:
-            break
-    lines = []
-    for rho, theta in out:
-        c, s_ = math.cos(theta), math.sin(theta)
-        lines.append((np.array([rho * c, rho * s_]), np.array([-s_, c])))
-    return lines
-
-
-def bar_trunk(mask: np.ndarray, bar_width: float, min_area: float) -> np.ndarray | None:
-    """The one bar-wide trunk of a blob of bars, without thin rims stuck to it.
-
-    The blob is opened by a disc of radius :data:`TRUNK_OPEN` x ``bar_width`` (at least
-    one pixel): what a bar keeps, a thin rim (the edge of a ring the classifier took for
-    bar) loses. The trunk is the largest piece left.
-
-    Args:
-        mask: ``HW bool`` blob.
-        bar_width: Narrowest reference width of one bar (pixels).
-        min_area: Smallest reference area of one bar (pixels).
-
-    Returns:
-        The trunk (crop-sized mask), or None when the opening took nothing off, left no
-        piece of at least half ``min_area``, left two such pieces (bars joined by a thin
-        bridge), or took off a piece that is no rim: at least ``min_area`` or, at its
-        widest, wider than 0.6 x ``bar_width``.
-    """
-    r = max(1, int(round(TRUNK_OPEN * bar_width)))
-    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
-    m = mask.astype(np.uint8)
-    opened = cv2.morphologyEx(m, cv2.MORPH_OPEN, disc)
-    n, lab, stats, _ = cv2.connectedComponentsWithStats(opened, 8)
-    big = [i for i in range(1, n) if stats[i, cv2.CC_STAT_AREA] >= 0.5 * min_area]
-    if len(big) != 1:
-        return None
-    trunk = lab == big[0]
-    rest = mask & ~trunk
-    if not rest.any():
-        return None
-    n_r, _, stats_r, _ = cv2.connectedComponentsWithStats(rest.astype(np.uint8), 8)
-    if n_r > 1 and int(stats_r[1:, cv2.CC_STAT_AREA].max()) >= min_area:
-        return None
-    # widest point of any piece taken off: twice its largest distance to its edge (the
-    # pieces are apart, so one transform of them all serves)
-    depth = 2.0 * float(ndi.distance_transform_edt(np.pad(rest, 1)).max())
-    return None if depth > 0.6 * bar_width else trunk
-
-
-def bar_pieces(parts: list[Blob], min_area: float, bar_width: float) -> list[Blob]:
-    """The pieces of a split blob of bars that can be bars (all of them if none can).
-
-    A piece smaller than the smallest reference bar (``min_area``) and thinner than 0.6 x
-    the narrowest one (``bar_width``, :func:`_mean_width`) is not a bar: the rim of a
-    part next to it that the pixel classifier took for bar.
-    """
-    keep = [q for q in parts if q.area >= min_area or _mean_width(q.mask) >= 0.6 * bar_width]
-    return keep or parts
-
-
-def straighter(
-    a: list[np.ndarray], b: list[np.ndarray], min_width: float = 0.0
-) -> list[np.ndarray]:
-    """The split whose parts are thinner bars: ``b`` when they are thinner, else ``a``.
-
-    A split's thickness is its thickest part's minor axis; ``b`` wins when it has as many
-    parts as ``a`` and its thickness is less than ``a``'s (a bar crossed by another may be
-    two collinear pieces; a watershed gives a bar's end to the bar it touches, whose
-    part then is a bent, thicker one), unless one of its parts is narrower than ``min_width``
-    (:func:`_mean_width`): a bar cut along its length, or two bars end to end cut into
-    two side by side, gives strips thinner than any bar.
-    """
-    if len(b) != len(a) or len(b) < 2:
-        return a
-    if min_width > 0 and min(_mean_width(_tight(m)) for m in b) < min_width:
-        return a
-
-    def thickness(parts: list[np.ndarray]) -> float:
-        return max(shape_measures(_tight(m))["minor_len"] for m in parts)
-
-    return b if thickness(b) < thickness(a) else a
-
-
-def _tight(mask: np.ndarray) -> np.ndarray:
-    rows = np.flatnonzero(mask.any(axis=1))
-    cols = np.flatnonzero(mask.any(axis=0))
-    return mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
-
-
-def split_blob(
-    mask: np.ndarray, k: int, size: float, *, fill_holes: bool = False, trust_k: bool = False
-) -> list[np.ndarray]:
-    """Split a blob into ``k`` parts by a watershed on its distance transform.
-
-    Args:
-        mask: ``HW bool`` blob.
-        k: Wanted number of parts.
-        size: Typical instance diameter (pixels); seeds are at least ``size/3`` apart.
-        fill_holes: Compute the distance transform and watershed on the mask with its
-            holes filled (rings such as washers then have one core each), then keep
-            only the mask's own pixels in each part.
-        trust_k: The caller is sure the blob holds ``k`` instances: a blob with too few
-            distance-transform cores is split by k-means on its pixel coordinates
-            whatever its thickness (crossing bars, overlapping rings).
-
-    Returns:
-        The parts, each non-empty. When the distance transform has fewer than ``k`` distinct
-        cores, a thin blob (at most 0.6 x ``size`` across, e.g. joined wall pieces)
-        is split by k-means on its pixel coordinates; any other blob is kept whole.
-    """
-    from skimage.feature import peak_local_max
-    from skimage.segmentation import watershed
-
-    region = ndi.binary_fill_holes(mask) if fill_holes else mask
-    dist = ndi.distance_transform_edt(region)
-    peaks = peak_local_max(
-        dist, min_distance=max(int(size / 3), 1), num_peaks=k, labels=region.astype(np.int32)
-    )
-    if len(peaks) < k:
-        thin = float(dist.max()) <= 0.3 * size
-        return _kmeans_split(mask, k) if thin or trust_k else [mask]
-    markers = np.zeros(mask.shape, np.int32)
-    for i, (r, c) in enumerate(peaks, start=1):
-        markers[r, c] = i
-    ws = watershed(-dist, markers, mask=region)
-    parts = [(ws == i) & mask for i in range(1, len(peaks) + 1)]
-    parts = [p for p in parts if p.any()]
-    share = float(np.count_nonzero(mask)) / k
-    if fill_holes and trust_k and min(int(np.count_nonzero(p)) for p in parts) < 0.3 * share:
-        return _kmeans_split(mask, k)  # a core in a hole: its part holds almost nothing
-    return parts

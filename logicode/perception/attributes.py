@@ -23,13 +23,16 @@ A proportion on an extent is then calibrated to the outlines the segmenter draws
 (:meth:`ReferenceAttributes.calibrate`): the references' annotated masks and the masks
 the segmenter finds on the same reference images give the ratio of their extents, and
 the slope is multiplied by it (perceived outlines run a few pixels outside the annotated
-ones; a length measured on them would be read a few percent long).
+ones; a length measured on them would be read a few percent long). Blur moves outlines
+too, so the ratio is also measured on blurred copies of the references and an image
+gets the ratio of its own sharpness (:func:`~logicode.perception.features.sharpness`).
 
 Attributes no reference carries are left out (an enum with a catch-all value gets it).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from collections.abc import Callable, Sequence
@@ -50,6 +53,7 @@ from logicode.perception.features import (
     instance_features,
     part_count,
     path_length,
+    sharpness,
     vector,
 )
 from logicode.perception.label import MAX_AUGMENTED, containing_boxes
@@ -190,6 +194,9 @@ CALIBRATE_MIN = 3
 CALIBRATE_RANGE: tuple[float, float] = (0.85, 1.15)
 """Calibration ratios outside this range are not applied (the segmenter then misses more
 than an outline's offset: the pairs would say nothing about how it draws outlines)."""
+CALIBRATE_BLURS: tuple[float, ...] = (0.0, 0.002, 0.004)
+"""Gaussian blurs (sigma, fraction of the image diagonal) of the reference copies the
+calibration is measured on (0: the references as they are)."""
 
 NAMED_TOLERANCE = 0.1
 """A feature named like the attribute wins when its error is this close (see
@@ -371,7 +378,7 @@ class ReferenceAttributes:
         self.enums: dict[tuple[str, str], tuple[PrototypeModel | None, str | None]] = {}
         self.numbers: dict[tuple[str, str], NumberModel] = {}
         self.fallback: dict[tuple[str, str], Any] = {}
-        self.calibration: dict[tuple[str, str], float] = {}
+        self.calibration: dict[tuple[str, str], list[tuple[float, float]]] = {}
         self._types: dict[tuple[str, str], str] = {}
 
     def fit(self, refs: Sequence[Reference], spec: CategorySpec) -> None:
@@ -480,16 +487,21 @@ class ReferenceAttributes:
         For every number model ``value = a * extent`` (:data:`PX_FEATURES`), the
         references' annotated components of its label are paired with the regions of that
         label that ``perceive`` finds on the same images (IoU at least
-        :data:`CALIBRATE_IOU`, best first), and ``a`` is multiplied by the median ratio
-        of the annotated extent to the perceived one, when there are at least
-        :data:`CALIBRATE_MIN` pairs and the ratio lies in :data:`CALIBRATE_RANGE`.
-        Nothing is perceived when no model is such a proportion.
+        :data:`CALIBRATE_IOU`, best first); the median ratio of the annotated extent to
+        the perceived one is the calibration. It is measured on the references as they
+        are and on copies blurred by each of :data:`CALIBRATE_BLURS`, each with the
+        copies' mean :func:`~logicode.perception.features.sharpness`; a level counts
+        with at least :data:`CALIBRATE_MIN` pairs and a ratio in :data:`CALIBRATE_RANGE`.
+        :meth:`estimate` multiplies ``a`` by the ratio at the image's sharpness
+        (interpolated, the nearest level's beyond them). Nothing is perceived when no
+        model is such a proportion.
 
         Args:
             refs: The references :meth:`fit` learned from.
             perceive: Labelled regions of an image (the segmenter and labeler fitted on
                 the same references), before attributes.
         """
+        self.calibration = {}
         keys = [
             k
             for k, m in self.numbers.items()
@@ -497,44 +509,37 @@ class ReferenceAttributes:
         ]
         if not keys:
             return
-        ratios: dict[tuple[str, str], list[float]] = {k: [] for k in keys}
-        for ref in refs:
-            labels = {lab for lab, _ in keys}
-            if not any(c.label in labels for c in ref.scene.components):
-                continue
-            regions = perceive(ref.image)
-            masks = ref.masks()
-            for lab, name in keys:
-                feature = self.numbers[(lab, name)].feature
-                truth = [
-                    m
-                    for c, m in zip(ref.scene.components, masks, strict=True)
-                    if c.label == lab and c.attributes.get(name) is not None and m.any()
-                ]
-                found = [r.mask for r in regions if r.label == lab and r.mask.any()]
-                if not truth or not found:
-                    continue
-                iou = iou_matrix(found, truth)
-                while iou.size and iou.max() >= CALIBRATE_IOU:
-                    i, j = np.unravel_index(int(np.argmax(iou)), iou.shape)
-                    iou[i, :] = -1.0
-                    iou[:, j] = -1.0
-                    seen = _extent(ref.image, found[i], feature)
-                    if seen > 0:
-                        ratios[(lab, name)].append(_extent(ref.image, truth[j], feature) / seen)
+        labels = {lab for lab, _ in keys}
+        used = [r for r in refs if any(c.label in labels for c in r.scene.components)]
         lo, hi = CALIBRATE_RANGE
-        for key, rs in ratios.items():
-            if len(rs) < CALIBRATE_MIN:
-                continue
-            ratio = float(np.median(rs))
-            if not lo <= ratio <= hi:
-                logger.info("attributes: %s.%s calibration %.3f out of range", *key, ratio)
-                continue
-            self.numbers[key].slope *= ratio
-            self.calibration[key] = ratio
+        for blur in CALIBRATE_BLURS:
+            ratios: dict[tuple[str, str], list[float]] = {k: [] for k in keys}
+            sharp = []
+            for ref in used:
+                image = ref.image
+                if blur > 0:
+                    sigma = blur * math.hypot(*image.shape[:2])
+                    image = cv2.GaussianBlur(image, (0, 0), sigmaX=sigma, sigmaY=sigma)
+                sharp.append(sharpness(image))
+                regions = perceive(image)
+                masks = ref.masks()
+                for key in keys:
+                    ratios[key] += _extent_ratios(ref, masks, image, regions, key, self.numbers)
+            level = float(np.mean(sharp)) if sharp else 0.0
+            for key, rs in ratios.items():
+                ratio = float(np.median(rs)) if len(rs) >= CALIBRATE_MIN else math.nan
+                if lo <= ratio <= hi:
+                    self.calibration.setdefault(key, []).append((level, ratio))
+                else:
+                    logger.info("attributes: %s.%s calibration %s skipped", *key, ratio)
+        for curve in self.calibration.values():
+            curve.sort()
         logger.info(
             "attributes: calibrated %s",
-            {f"{lab}.{n}": round(r, 4) for (lab, n), r in self.calibration.items()},
+            {
+                f"{lab}.{n}": [(round(x, 3), round(r, 4)) for x, r in c]
+                for (lab, n), c in self.calibration.items()
+            },
         )
 
     def estimate(self, image: np.ndarray, regions: list[Region]) -> None:
@@ -553,6 +558,12 @@ class ReferenceAttributes:
         for (lab, _), num in self.numbers.items():
             needs.setdefault(lab, set()).add(num.feature)
         masks = [r.mask for r in regions]
+        numbers = dict(self.numbers)
+        if self.calibration:
+            sharp = sharpness(image)
+            for key, curve in self.calibration.items():
+                ratio = float(np.interp(sharp, [x for x, _ in curve], [r for _, r in curve]))
+                numbers[key] = dataclasses.replace(numbers[key], slope=numbers[key].slope * ratio)
         boxes: list[tuple[int, int, int, int] | None] = [
             r.bbox() if r.label is not None else None for r in regions
         ]
@@ -570,8 +581,8 @@ class ReferenceAttributes:
                 if lab != r.label:
                     continue
                 key = (lab, name)
-                if key in self.numbers:
-                    num = self.numbers[key]
+                if key in numbers:
+                    num = numbers[key]
                     # a contact feature is absent when nothing touches on that side
                     r.attributes[name] = num.predict(f) if num.feature in f else None
                 elif key in self.enums:
@@ -592,7 +603,8 @@ class ReferenceAttributes:
             "enums": sorted(f"{lab}.{n}" for lab, n in self.enums),
             "numbers": {f"{lab}.{n}": m.feature for (lab, n), m in self.numbers.items()},
             "calibration": {
-                f"{lab}.{n}": round(r, 4) for (lab, n), r in sorted(self.calibration.items())
+                f"{lab}.{n}": [[round(x, 3), round(r, 4)] for x, r in c]
+                for (lab, n), c in sorted(self.calibration.items())
             },
         }
 
@@ -615,6 +627,37 @@ def _path_of(mask: np.ndarray, box: Sequence[int] | None = None) -> float:
         box = (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
     x0, y0, x1, y1 = (int(v) for v in box)
     return path_length(mask[y0:y1, x0:x1])
+
+
+def _extent_ratios(
+    ref: Reference,
+    masks: Sequence[np.ndarray],
+    image: np.ndarray,
+    regions: Sequence[Region],
+    key: tuple[str, str],
+    numbers: dict[tuple[str, str], NumberModel],
+) -> list[float]:
+    """Annotated over perceived extent of each IoU pair of one reference (see calibrate)."""
+    lab, name = key
+    feature = numbers[key].feature
+    truth = [
+        m
+        for c, m in zip(ref.scene.components, masks, strict=True)
+        if c.label == lab and c.attributes.get(name) is not None and m.any()
+    ]
+    found = [r.mask for r in regions if r.label == lab and r.mask.any()]
+    if not truth or not found:
+        return []
+    out = []
+    iou = iou_matrix(found, truth)
+    while iou.size and iou.max() >= CALIBRATE_IOU:
+        i, j = np.unravel_index(int(np.argmax(iou)), iou.shape)
+        iou[i, :] = -1.0
+        iou[:, j] = -1.0
+        seen = _extent(image, found[i], feature)
+        if seen > 0:
+            out.append(_extent(ref.image, truth[j], feature) / seen)
+    return out
 
 
 def _extent(image: np.ndarray, mask: np.ndarray, feature: str) -> float:

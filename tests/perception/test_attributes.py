@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 
 import cv2
 import numpy as np
@@ -11,6 +12,7 @@ import perception_toy as toy
 import pytest
 
 from logicode.perception.attributes import (
+    CALIBRATE_BLURS,
     PARTS_FEATURE,
     PATH_FEATURE,
     PX_FEATURES,
@@ -24,7 +26,7 @@ from logicode.perception.attributes import (
 )
 from logicode.perception.base import Reference, Region
 from logicode.perception.evaluate import component_mask
-from logicode.perception.features import part_count, path_length
+from logicode.perception.features import part_count, path_length, sharpness
 from logicode.spec import spec_from_dict
 
 
@@ -213,3 +215,40 @@ def test_a_constant_count_the_masks_do_not_show_keeps_the_steady_proportion() ->
     model = fit_number(rows, [2, 2, 2])
     assert model.feature == "feret"
     assert model.predict({"feret": 50.0, "parts": 2.0}) == 2
+
+
+def test_sharpness_falls_with_blur_not_with_light() -> None:
+    image, _ = toy.draw(toy.REFERENCE_TOYS[0], seed=1)
+    sharp = sharpness(image)
+    dim = np.clip(image.astype(np.float32) * 0.6, 0, 255).astype(np.uint8)
+    assert abs(sharpness(dim) - sharp) < 0.1 * sharp
+    assert sharpness(cv2.GaussianBlur(image, (0, 0), 2.0)) < 0.8 * sharp
+
+
+def _blue_things(image: np.ndarray) -> list[Region]:
+    """A stand-in segmenter: bluish pixels (a low threshold: blur widens what it finds)."""
+    img = image.astype(np.float32)
+    n, lab = cv2.connectedComponents((img[:, :, 2] - img[:, :, 0] > 12).astype(np.uint8))
+    out = []
+    for i in range(1, n):
+        m = lab == i
+        ys, xs = np.nonzero(m)
+        w, h = np.ptp(xs) + 1, np.ptp(ys) + 1
+        out.append(Region(mask=m, label="bar" if max(w, h) > 2 * min(w, h) else "tag"))
+    return out
+
+
+def test_lengths_on_a_blurred_image_get_the_calibration_of_its_blur() -> None:
+    refs = [Reference(*toy.draw(t, seed=i)) for i, t in enumerate(toy.REFERENCE_TOYS)]
+    model = ReferenceAttributes()
+    model.fit(refs, toy.spec())
+    model.calibrate(refs, _blue_things)
+    curve = model.calibration[("bar", "length")]
+    assert len(curve) == len(CALIBRATE_BLURS) and curve[0][1] < curve[-1][1]
+    image, _ = toy.draw(toy.Toy(bars=[(40, 40, 34), (60, 100, 52)], tag=(160, 40)), seed=9)
+    sigma = CALIBRATE_BLURS[-1] * math.hypot(*image.shape[:2])
+    blurred = cv2.GaussianBlur(image, (0, 0), sigmaX=sigma, sigmaY=sigma)
+    regions = [r for r in _blue_things(blurred) if r.label == "bar"]
+    model.estimate(blurred, regions)
+    lengths = sorted(r.attributes["length"] for r in regions)
+    assert lengths == pytest.approx([34, 52], abs=1.0)

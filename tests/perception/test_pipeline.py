@@ -143,7 +143,8 @@ def test_lengths_are_calibrated_to_the_outlines_the_segmenter_draws() -> None:
     refs = [Reference(*toy.draw(t, seed=i), f"ref{i}") for i, t in enumerate(toy.REFERENCE_TOYS)]
     seg = _WideSegmenter(SegmenterParams(augmentations=2))
     perception = Perception(toy.spec(), segmenter=seg).fit(refs)
-    assert perception.info()["attributes"]["calibration"]["bar.length"] < 0.95
+    curve = perception.info()["attributes"]["calibration"]["bar.length"]
+    assert curve[-1][1] < 0.95  # the sharpest level: the references as they are
     image, _ = toy.draw(toy.Toy(bars=[(40, 40, 34), (60, 100, 52)], tag=(160, 40)), seed=9)
     lengths = sorted(
         c.attributes["length"] for c in perception.describe(image).components if c.label == "bar"

@@ -23,7 +23,9 @@ Fixes:
   ``comp.contains(pin)`` (a component is its own box), also through a variable
   (``b = comp.region`` then only ``b.contains(...)``-like calls -> ``b = comp``);
 * a label literal that is no label but close to one (``"compartments"`` for
-  ``"compartment"``) -> that label;
+  ``"compartment"``) -> that label; the only label literal that is no label, where the rule
+  names exactly one label the code does not use -> that label (``"bolt"``, copied from a
+  worked example, for the ``"bottle"`` the rule is about);
 * ``xs is None`` where ``xs = scene.find(...)`` (never None: an empty group) -> ``not xs``
   (``xs is not None`` -> ``xs``);
 * ``if divider is None: return []`` where the rule's own words require the part ("exactly
@@ -44,11 +46,13 @@ import inspect
 import re
 from collections.abc import Sequence
 
+from logicode.codegen.facts import mentioned_labels
 from logicode.codegen.hints import unguarded_ones
 from logicode.codegen.names import (
     assigned_labels,
     attr_receivers,
     attribute_names,
+    label_literals,
     label_of_call,
     unknown_label_literals,
 )
@@ -61,7 +65,11 @@ _SUGGESTION = re.compile(
 
 
 def autofix(
-    code: str, errors: Sequence[str], spec: CategorySpec, must_report: Sequence[str] = ()
+    code: str,
+    errors: Sequence[str],
+    spec: CategorySpec,
+    must_report: Sequence[str] = (),
+    rule_text: str = "",
 ) -> str | None:
     """The candidate with every mechanical fix applied, or None when none applies.
 
@@ -71,6 +79,7 @@ def autofix(
         spec: The category spec (labels and attribute names).
         must_report: Labels whose absence breaks the rule (its words say so) but the
             candidate reported nothing when they were removed.
+        rule_text: The rule, to tell which part an unknown label literal stands for.
 
     Returns:
         The fixed code, or None if nothing changed.
@@ -127,9 +136,20 @@ def autofix(
             # which needs four).
             if _calls_fit(tree, i + 1, wrong, right):
                 lines[i] = re.sub(rf"\.{re.escape(wrong)}(?=\s*\()", f".{right}", lines[i])
-    # 3. label literals close to a label.
-    for _, arg in unknown_label_literals(tree, spec.vocabulary):
+    # 3. label literals close to a label, or standing for the one label the rule names that
+    #    the code does not use (seen: "bolt", copied from a worked example, for "bottle").
+    unknown = unknown_label_literals(tree, spec.vocabulary)
+    known_used = {a.value for _, a in label_literals(tree) if a.value in spec.vocabulary}
+    named = [
+        label
+        for label in mentioned_labels(rule_text, spec.vocabulary, spec)
+        if label not in known_used
+    ]
+    strays = {arg.value for _, arg in unknown}
+    for _, arg in unknown:
         close = difflib.get_close_matches(arg.value, spec.vocabulary, n=1, cutoff=0.8)
+        if not close and len(strays) == 1 and len(named) == 1:
+            close = named
         if close:
             i = arg.lineno - 1
             lines[i] = re.sub(rf"(['\"]){re.escape(arg.value)}\1", f'"{close[0]}"', lines[i])

@@ -667,7 +667,7 @@ class RuleCompiler:
                     for k, breaks in stated.items()
                     if breaks and k.startswith("remove:") and last.fired.get(k) is False
                 ]
-                code = autofix(last.code, _messages(last), self.spec, silent)
+                code = autofix(last.code, _messages(last), self.spec, silent, rule.text)
                 if code is None or _normalise(code) in failed_codes:
                     if s.reversals and _rejects_normals(last):
                         found = self.reversed_candidate(last, stated, presence or {})

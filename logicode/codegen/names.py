@@ -176,10 +176,8 @@ def unknown_attributes(code: str, spec: CategorySpec) -> str | None:
     return "; ".join(problems) if problems else None
 
 
-def unknown_label_literals(
-    tree: ast.AST, vocabulary: Sequence[str]
-) -> list[tuple[str, ast.Constant]]:
-    """``(method, literal)`` for each ``.find/.one/.count("name")`` argument that is no label."""
+def label_literals(tree: ast.AST) -> list[tuple[str, ast.Constant]]:
+    """``(method, literal)`` for each string argument of ``.find/.one/.count(...)``."""
     out = []
     for node in ast.walk(tree):
         if (
@@ -190,11 +188,16 @@ def unknown_label_literals(
             out += [
                 (node.func.attr, arg)
                 for arg in node.args
-                if isinstance(arg, ast.Constant)
-                and isinstance(arg.value, str)
-                and arg.value not in vocabulary
+                if isinstance(arg, ast.Constant) and isinstance(arg.value, str)
             ]
     return out
+
+
+def unknown_label_literals(
+    tree: ast.AST, vocabulary: Sequence[str]
+) -> list[tuple[str, ast.Constant]]:
+    """``(method, literal)`` for each ``.find/.one/.count("name")`` argument that is no label."""
+    return [(m, arg) for m, arg in label_literals(tree) if arg.value not in vocabulary]
 
 
 def unknown_labels(code: str, spec: CategorySpec) -> str | None:

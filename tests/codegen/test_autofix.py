@@ -243,3 +243,22 @@ def test_no_early_return_before_an_if_that_other_checks_follow():
     )
     err = "AttributeError: 'NoneType' object has no attribute 'width' (line 2)"
     assert autofix(code, [err], PP) is None  # a missing lid must not skip the nut count
+
+
+def test_a_stray_label_stands_for_the_one_label_the_rule_names_and_the_code_lacks():
+    code = (
+        "def check(scene):\n"
+        "    bottles = scene.find('bolt')\n"
+        "    if len(bottles) != 1:\n"
+        "        return [violation('x', *bottles)]\n"
+        "    return []\n"
+    )
+    fixed = autofix(code, [], JB, rule_text="There is exactly one bottle.")
+    assert 'scene.find("bottle")' in fixed
+    # no rule text, or a rule naming two labels the code lacks: no guess
+    assert autofix(code, [], JB) is None
+    two = "The top label lies above the bottom label."
+    assert autofix(code, [], JB, rule_text=two) is None
+    # two different stray labels: no guess either
+    both = code.replace("return []\n", "return scene.find('nut')\n", 1)
+    assert autofix(both, [], JB, rule_text="There is exactly one bottle.") is None

@@ -15,8 +15,10 @@ condition has no "or" (removing one of two alternatives leaves the other).
 
 Both readings are deliberately narrow, so that they are never wrong rather than often helpful:
 
-* only "exactly" (or "precisely", or "N and only N") followed by a number (word or digits)
-  and a label of the vocabulary counts;
+* only a number (word or digits, or "a single") right before a label of the vocabulary
+  counts, with "exactly" ("precisely", "N and only N") or without it, but never with words
+  that make it a bound or an alternative ("at most two nuts", "two nuts or more", "one or
+  two nuts");
 * the number must equal that label's count in every normal reference (so "exactly one screw
   is a long screw" with two screws per image promises nothing);
 * a sentence that states a condition ("if", "when", "unless" before the phrase) promises
@@ -58,27 +60,68 @@ _EXACTLY = re.compile(
 """A stated count: "exactly two", "precisely 2", "one and only one"."""
 
 
+_BARE = re.compile(
+    r"\b(?P<n>a\s+single|\d+|[a-z]+)\s+(?=(?P<rest>[a-z][a-z _-]*))",
+    re.I,
+)
+"""A count without "exactly": "two nuts must be present", "a single box", "15 pushpins"."""
+_BOUND_BEFORE = re.compile(
+    r"(?:\bat\s+(?:least|most)|\bno\s+(?:more|fewer|less)\s+than|\bup\s+to|"
+    r"\b(?:more|fewer|less)\s+than|\bover|\bunder|\b(?:maximum|minimum)\s+of|\bor|"
+    r"\bno|\bnot|\bnever|\bwithout)\s*$",
+    re.I,
+)
+"""Words before a number that make it a bound, an alternative or a negation, not a count."""
+_BOUND_AFTER = re.compile(r"^(?:e?s)?\s+(?:or|at\s+(?:least|most))\b", re.I)
+"""Words after "<number> <label>" that make it a bound or an alternative ("two nuts or more")."""
+
+
+def _label_at(words: str, vocabulary: Sequence[str]) -> tuple[str, str] | None:
+    """The label whose words start ``words`` (lower case, space separated), and the rest."""
+    for label in vocabulary:
+        phrase = " ".join(p for p in re.split(r"[_\s-]+", label.lower()) if p)
+        hit = re.match(rf" {re.escape(phrase)}(?=(e?s)? )", words)
+        if hit:
+            return label, words[hit.end() :]
+    return None
+
+
 def stated_counts(text: str, vocabulary: Sequence[str]) -> dict[str, int]:
     """Labels whose exact count the rule states unconditionally: label -> count.
+
+    "exactly N <label>" (or "precisely N", "N and only N") states a count; so does a bare
+    "N <label>" ("two nuts must be present", "a single box", "the bag contains 15 pins")
+    unless words around it make it a bound or an alternative ("at most two nuts", "two
+    nuts or more", "one or two nuts"). A count only binds where the references agree with
+    it (:func:`stated_expectations`), so "one screw is long" with two screws per image,
+    or "each cell holds one pin" with many pins, promise nothing.
 
     Example:
         ``stated_counts("There are exactly two nuts.", ["nut"]) == {"nut": 2}``
     """
     out: dict[str, int] = {}
     for sentence in re.split(r"(?<=[.;:])\s+", " ".join(text.split())):
-        for hit in _EXACTLY.finditer(sentence):
+        hits = [(h, h.group("n") or h.group("m"), False) for h in _EXACTLY.finditer(sentence)]
+        hits += [
+            (h, h.group("n"), True)
+            for h in _BARE.finditer(sentence)
+            if not _BOUND_BEFORE.search(sentence[: h.start()])
+        ]
+        for hit, word, bare in hits:
             if _CONDITION.search(sentence[: hit.start()]):
                 continue
-            word = (hit.group("n") or hit.group("m")).lower()
-            n = int(word) if word.isdigit() else _NUMBERS.get(word)
+            word = " ".join(word.lower().split())
+            if word == "a single":
+                n: int | None = 1
+            else:
+                n = int(word) if word.isdigit() else _NUMBERS.get(word)
             if n is None:
                 continue
             words = " " + " ".join(re.findall(r"[a-z0-9]+", hit.group("rest").lower())) + " "
-            for label in vocabulary:
-                phrase = " ".join(p for p in re.split(r"[_\s-]+", label.lower()) if p)
-                if re.match(rf" {re.escape(phrase)}(e?s)? ", words):
-                    out.setdefault(label, n)
-                    break
+            found = _label_at(words, vocabulary)
+            if found is None or (bare and _BOUND_AFTER.match(found[1])):
+                continue
+            out.setdefault(found[0], n)
     return out
 
 

@@ -26,8 +26,7 @@ def test_exact_counts_are_read_from_the_words():
         "lid": 3,
         "tray": 1,
     }
-    # No "exactly", a condition before it, an unknown thing or a non-number: nothing stated.
-    assert stated_counts("There are two nuts.", VOCAB) == {}
+    # A condition before it, an unknown thing or a non-number: nothing stated.
     assert stated_counts("If there are exactly two nuts, the lid is round.", VOCAB) == {}
     assert stated_counts("When exactly one lid is seen, it is round.", VOCAB) == {}
     assert stated_counts("There are exactly two bolts.", VOCAB) == {}
@@ -37,7 +36,26 @@ def test_exact_counts_are_read_from_the_words():
     # Other words for "exactly".
     assert stated_counts("There is one and only one lid, on the tray.", VOCAB) == {"lid": 1}
     assert stated_counts("Precisely 2 nuts lie in the tray.", VOCAB) == {"nut": 2}
-    assert stated_counts("One lid and only one tray.", VOCAB) == {}  # not "N and only N"
+    assert stated_counts("One lid and only one tray.", VOCAB) == {"lid": 1, "tray": 1}
+
+
+def test_bare_counts_are_counts_but_bounds_and_alternatives_are_not():
+    assert stated_counts("There are two nuts.", VOCAB) == {"nut": 2}
+    assert stated_counts("The image shows a single lid, no more and no fewer.", VOCAB) == {"lid": 1}
+    assert stated_counts("The tray holds 15 nuts in total.", VOCAB) == {"nut": 15}
+    assert stated_counts("There is one fruit icon and it lies on the top label.", VOCAB) == {
+        "fruit_icon": 1
+    }
+    for bound in (
+        "There are at most two nuts.",
+        "There are no more than two nuts.",
+        "There are two nuts or more.",
+        "There are one or two nuts.",
+        "No two nuts touch.",
+        "When there are two nuts, they are alike.",
+        "The rule holds when there are zero or one nuts.",
+    ):
+        assert stated_counts(bound, VOCAB) == {}, bound
 
 
 def test_expectations_need_the_references_to_agree():

@@ -23,7 +23,8 @@ Fixes:
   ``comp.contains(pin)`` (a component is its own box), also through a variable
   (``b = comp.region`` then only ``b.contains(...)``-like calls -> ``b = comp``);
 * a label literal that is no label but close to one (``"compartments"`` for
-  ``"compartment"``) -> that label; the only label literal that is no label, where the rule
+  ``"compartment"``), or one word of exactly one label (``"icon"`` for ``"fruit_icon"``)
+  -> that label; the only label literal that is no label, where the rule
   names exactly one label the code does not use -> that label (``"bolt"``, copied from a
   worked example, for the ``"bottle"`` the rule is about);
 * ``xs is None`` where ``xs = scene.find(...)`` (never None: an empty group) -> ``not xs``
@@ -148,6 +149,10 @@ def autofix(
     strays = {arg.value for _, arg in unknown}
     for _, arg in unknown:
         close = difflib.get_close_matches(arg.value, spec.vocabulary, n=1, cutoff=0.8)
+        if not close:  # a word of exactly one label ("icon" for fruit_icon)
+            word = arg.value.lower().removesuffix("s")
+            close = [v for v in spec.vocabulary if word in re.split(r"[_\s-]+", v.lower())]
+            close = close if len(close) == 1 else []
         if not close and len(strays) == 1 and len(named) == 1:
             close = named
         if close:

@@ -245,6 +245,13 @@ def test_no_early_return_before_an_if_that_other_checks_follow():
     assert autofix(code, [err], PP) is None  # a missing lid must not skip the nut count
 
 
+def test_a_word_of_exactly_one_label_becomes_that_label():
+    code = "def check(scene):\n    i = scene.one('icon')\n    t = scene.find('labels')\n"
+    fixed = autofix(code, [], JB)
+    assert 'scene.one("fruit_icon")' in fixed
+    assert "'labels'" in fixed  # a word of two labels (top_label, bottom_label): no guess
+
+
 def test_a_stray_label_stands_for_the_one_label_the_rule_names_and_the_code_lacks():
     code = (
         "def check(scene):\n"

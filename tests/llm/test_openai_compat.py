@@ -46,6 +46,16 @@ def test_chat_over_http_matches_in_process(endpoint: tuple[str, str]) -> None:
     assert msg.response_metadata["finish_reason"] == "stop"
 
 
+def test_grammar_field_reaches_the_llama_cpp_server(endpoint: tuple[str, str]) -> None:
+    """llama.cpp's server honours the ``grammar`` field (``LOGICODE_OPENAI_GRAMMAR=1``)."""
+    from logicode.codegen.grammar import RULE_CODE_GRAMMAR
+
+    url, key = endpoint
+    chat = OpenAICompatChatModel(base_url=url, api_key=key, accepts_grammar=True, max_tokens=120)
+    text = str(chat.invoke("Say hello in prose.", grammar=RULE_CODE_GRAMMAR).content)
+    assert text.startswith("```python\ndef check(scene):\n"), text[:60]
+
+
 def test_config_from_environment(
     endpoint: tuple[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -12,10 +12,12 @@ never from knowledge of a product.
 from __future__ import annotations
 
 import ast
+import difflib
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from logicode import ruleapi
 from logicode.codegen.names import (
     assigned_labels,
     attributes_text,
@@ -184,6 +186,15 @@ def _undefined_name_hint(name: str, spec: CategorySpec, rule_text: str) -> list[
         return [
             f"hint: {name} is the rule's own name for {defined.group(1).strip()}: compute it in"
             f" check() before using it (a mean is sum(...) / len(...) over the parts)"
+        ]
+    if name.islower() and len(name) > 2:  # a variable never set, or a made-up function
+        close = difflib.get_close_matches(name, ruleapi.__all__, n=1, cutoff=0.7)
+        better = f" (did you mean {close[0]}?)" if close else ""
+        return [
+            f"hint: {name} is not defined{better}: set a variable before using it; the only"
+            f" functions are {', '.join(ruleapi.__all__)}, everything else is a method or"
+            " value of scene or of a component (for 'within N% of' a size compare"
+            " abs(a - b) <= N / 100 * size)"
         ]
     return []
 

@@ -183,3 +183,13 @@ def test_undefined_names_point_at_the_part_or_the_rules_own_definition():
     assert [h for h in out if 'scene.find("washer")' in h]
     assert len([h for h in out if h.startswith("hint: D ")]) == 1
     assert hints(errors[:1], "def check(scene):\n    return []\n", spec, "Exactly one screw.") == []
+
+
+def test_an_undefined_lower_case_name_lists_the_functions():
+    errors = [
+        "on normal image 1 it raised an error: NameError: name 'insid' is not defined (line 4)"
+    ]
+    (hint,) = hints(errors, "def check(scene):\n    return []\n", JB, "The icon is inside.")
+    assert "insid is not defined (did you mean inside?)" in hint and "between, ratio" in hint
+    short = ["on normal image 1 it raised an error: NameError: name 'x' is not defined (line 4)"]
+    assert hints(short, "def check(scene):\n    return []\n", JB, "x") == []

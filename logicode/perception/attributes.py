@@ -397,7 +397,7 @@ class ReferenceAttributes:
                 continue
             masks = ref.masks()
             frames = containing_boxes(masks)
-            ref_boxes = [_box_of(m) for m in masks]
+            ref_boxes = [box_of(m) for m in masks]
             plain: dict[int, dict[str, float]] = {}
             measured: dict[int, tuple[dict[str, float], list[dict[str, float]]]] = {}
             for ci, (comp, m, fr) in enumerate(
@@ -612,7 +612,8 @@ class ReferenceAttributes:
         }
 
 
-def _box_of(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+def box_of(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    """The tight box ``(x0, y0, x1, y1)`` of a mask (exclusive ends), or None when empty."""
     rows = np.flatnonzero(mask.any(axis=1))
     if rows.size == 0:
         return None
@@ -667,12 +668,12 @@ def _extent(image: np.ndarray, mask: np.ndarray, feature: str) -> float:
     """One extent (:data:`PX_FEATURES`) of a full-image mask, measured as :meth:`estimate` does."""
     if feature == PATH_FEATURE:
         return _path_of(mask)
-    return float(instance_features(image, mask, box=_box_of(mask)).get(feature, 0.0))
+    return float(instance_features(image, mask, box=box_of(mask)).get(feature, 0.0))
 
 
 def _parts_of(mask: np.ndarray, box: Sequence[int] | None = None) -> float:
     """:func:`part_count` of a full-image mask, measured on its box."""
-    box = box if box is not None else _box_of(mask)
+    box = box if box is not None else box_of(mask)
     if box is None:
         return 0.0
     x0, y0, x1, y1 = (int(v) for v in box)

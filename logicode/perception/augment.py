@@ -11,7 +11,7 @@ import math
 import cv2
 import numpy as np
 
-from logicode.perception.resample import _resize
+from logicode.perception.resample import resize_image
 
 
 def _gain_field(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
@@ -68,6 +68,6 @@ def augment_full(
     if not noise_first:
         img += noise
     full = np.clip(img, 0, 255).astype(np.uint8)
-    small = _resize(full, size).astype(np.float32)
+    small = resize_image(full, size).astype(np.float32)
     small += rng.normal(0.0, rng.uniform(0.0, 4.0), small.shape).astype(np.float32)
     return full, np.clip(small, 0, 255).astype(np.uint8)

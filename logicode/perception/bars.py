@@ -14,10 +14,10 @@ import cv2
 import numpy as np
 from scipy import ndimage as ndi
 
-from logicode.perception.blobs import Blob, _mean_width, _tight
+from logicode.perception.blobs import Blob, crop_to_mask, mean_width
 from logicode.perception.features import shape_measures
 from logicode.perception.label_stats import LabelStats
-from logicode.perception.splits import _kmeans_split
+from logicode.perception.splits import kmeans_split
 
 TRUNK_OPEN = 0.3
 """A blob of bars is opened by a disc of this times the narrowest bar's width to find its
@@ -34,7 +34,7 @@ absolute difference of widths relative to their mean) have a shape along their l
 (a head) that tells one long bar from two short ones end to end."""
 
 
-def _shaped(sts: Sequence[LabelStats]) -> bool:
+def bars_shaped(sts: Sequence[LabelStats]) -> bool:
     """True when the labels' reference bars have a shape along their length.
 
     Their width profiles (:func:`mask_profile`) differ from a uniform one by at least
@@ -129,7 +129,7 @@ def split_lines(
     pts = np.stack([xs, ys], axis=1).astype(np.float64)
     starts = []
     lab0 = np.zeros(len(xs), np.int64)
-    for i, m in enumerate(_kmeans_split(mask, k)):
+    for i, m in enumerate(kmeans_split(mask, k)):
         lab0[m[ys, xs]] = i
     starts.append(lab0)
     lines = _hough_lines(mask, k)
@@ -404,10 +404,10 @@ def bar_pieces(parts: list[Blob], min_area: float, bar_width: float) -> list[Blo
     """The pieces of a split blob of bars that can be bars (all of them if none can).
 
     A piece smaller than the smallest reference bar (``min_area``) and thinner than 0.6 x
-    the narrowest one (``bar_width``, :func:`_mean_width`) is not a bar: the rim of a
+    the narrowest one (``bar_width``, :func:`mean_width`) is not a bar: the rim of a
     part next to it that the pixel classifier took for bar.
     """
-    keep = [q for q in parts if q.area >= min_area or _mean_width(q.mask) >= 0.6 * bar_width]
+    keep = [q for q in parts if q.area >= min_area or mean_width(q.mask) >= 0.6 * bar_width]
     return keep or parts
 
 
@@ -420,15 +420,15 @@ def straighter(
     parts as ``a`` and its thickness is less than ``a``'s (a bar crossed by another may be
     two collinear pieces; a watershed gives a bar's end to the bar it touches, whose
     part then is a bent, thicker one), unless one of its parts is narrower than ``min_width``
-    (:func:`_mean_width`): a bar cut along its length, or two bars end to end cut into
+    (:func:`mean_width`): a bar cut along its length, or two bars end to end cut into
     two side by side, gives strips thinner than any bar.
     """
     if len(b) != len(a) or len(b) < 2:
         return a
-    if min_width > 0 and min(_mean_width(_tight(m)) for m in b) < min_width:
+    if min_width > 0 and min(mean_width(crop_to_mask(m)) for m in b) < min_width:
         return a
 
     def thickness(parts: list[np.ndarray]) -> float:
-        return max(shape_measures(_tight(m))["minor_len"] for m in parts)
+        return max(shape_measures(crop_to_mask(m))["minor_len"] for m in parts)
 
     return b if thickness(b) < thickness(a) else a

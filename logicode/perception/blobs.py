@@ -91,7 +91,7 @@ class Blob:
         return Blob(x0, y0, m)
 
 
-def _mask_box(blob: Blob) -> tuple[int, int, int, int]:
+def mask_box(blob: Blob) -> tuple[int, int, int, int]:
     """``(x0, y0, x1, y1)`` of a blob's pixels in image coordinates."""
     rows = np.flatnonzero(blob.mask.any(axis=1))
     cols = np.flatnonzero(blob.mask.any(axis=0))
@@ -174,19 +174,19 @@ def convex_hull(blob: Blob) -> Blob:
     return Blob(blob.x0, blob.y0, hull.astype(bool) | blob.mask)
 
 
-def _solidity(mask: np.ndarray) -> float:
+def filled_solidity(mask: np.ndarray) -> float:
     """Solidity of a mask with its holes filled."""
     sm = shape_measures(mask)
     return sm["solidity"] / max(sm["fill"], 1e-6)
 
 
-def _mean_width(mask: np.ndarray) -> float:
+def mean_width(mask: np.ndarray) -> float:
     """Width of a strip-like mask: the smaller of its minor axis and area / Feret diameter."""
     sm = shape_measures(mask)
     return min(sm["minor_len"], sm["area"] / max(sm["feret"], 1.0))
 
 
-def _overlap(a: Blob, b: Blob) -> int:
+def shared_pixels(a: Blob, b: Blob) -> int:
     """Number of pixels two blobs share."""
     ax0, ay0, ax1, ay1 = a.box()
     bx0, by0, bx1, by1 = b.box()
@@ -198,7 +198,7 @@ def _overlap(a: Blob, b: Blob) -> int:
     return int(np.count_nonzero(ma & mb))
 
 
-def _box_overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> int:
+def box_overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> int:
     """Pixels two ``(x0, y0, x1, y1)`` boxes share."""
     w = min(a[2], b[2]) - max(a[0], b[0])
     h = min(a[3], b[3]) - max(a[1], b[1])
@@ -216,7 +216,7 @@ def _box_iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> floa
     return inter / union if union else 0.0
 
 
-def _touch(a: Blob, b: Blob, gap: int = 2) -> bool:
+def blobs_touch(a: Blob, b: Blob, gap: int = 2) -> bool:
     """True when two blobs overlap or lie within ``gap`` pixels of each other."""
     ax0, ay0, ax1, ay1 = a.box()
     bx0, by0, bx1, by1 = b.box()
@@ -232,7 +232,8 @@ def _touch(a: Blob, b: Blob, gap: int = 2) -> bool:
     return bool(np.any(ma & mb))
 
 
-def _tight(mask: np.ndarray) -> np.ndarray:
+def crop_to_mask(mask: np.ndarray) -> np.ndarray:
+    """The mask cut to the rows and columns that hold any of its pixels."""
     rows = np.flatnonzero(mask.any(axis=1))
     cols = np.flatnonzero(mask.any(axis=0))
     return mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from logicode.perception.base import Reference, Region
-from logicode.perception.sam import OptionalDependencyError, _require, load_state_dict
+from logicode.perception.sam import OptionalDependencyError, load_state_dict, require_module
 from logicode.scene import file_sha256
 from logicode.spec import CategorySpec
 
@@ -72,7 +72,7 @@ class ClipLabeler:
         self.floor = -1.0
 
     def _build(self) -> None:
-        open_clip = _require("open_clip", "clip")
+        open_clip = require_module("open_clip", "clip")
         if self._model is None:
             if self.checkpoint is None:
                 raise OptionalDependencyError("the clip labeler needs --clip-checkpoint PATH")
@@ -85,7 +85,7 @@ class ClipLabeler:
         self._model.eval()
 
     def _embed_images(self, crops: list[np.ndarray]) -> np.ndarray:
-        torch = _require("torch", "clip")
+        torch = require_module("torch", "clip")
         from PIL import Image
 
         batch = torch.stack([self._preprocess(Image.fromarray(c)) for c in crops])
@@ -96,7 +96,7 @@ class ClipLabeler:
 
     def fit(self, refs: Sequence[Reference], spec: CategorySpec) -> None:
         """Embed the label prompts and the references' component crops."""
-        torch = _require("torch", "clip")
+        torch = require_module("torch", "clip")
         self._build()
         self.labels = list(spec.vocabulary)
         prompts = [

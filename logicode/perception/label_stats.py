@@ -110,7 +110,7 @@ def exclusive_layers(masks: Sequence[np.ndarray], class_of: Sequence[int]) -> np
     return out
 
 
-def _occluded_share(mask: np.ndarray, masks: Sequence[np.ndarray]) -> float:
+def occluded_share(mask: np.ndarray, masks: Sequence[np.ndarray]) -> float:
     """Share of a mask's hole pixels covered by other masks that do not hold it.
 
     Args:

@@ -8,7 +8,8 @@ import cv2
 import numpy as np
 
 
-def _resize(image: np.ndarray, size: tuple[int, int], nearest: bool = False) -> np.ndarray:
+def resize_image(image: np.ndarray, size: tuple[int, int], nearest: bool = False) -> np.ndarray:
+    """``image`` resized to ``size`` (width, height): area-averaged, or nearest neighbour."""
     interp = cv2.INTER_NEAREST if nearest else cv2.INTER_AREA
     return cv2.resize(image, size, interpolation=interp)
 

@@ -36,7 +36,8 @@ class OptionalDependencyError(LogicodeError):
     """An optional perception stage needs a package or a checkpoint that is missing."""
 
 
-def _require(module: str, extra: str) -> Any:
+def require_module(module: str, extra: str) -> Any:
+    """Import an optional module, or raise :class:`OptionalDependencyError` naming the extra."""
     import importlib
 
     try:
@@ -53,7 +54,7 @@ def load_state_dict(path: str | Path) -> dict[str, Any]:
     Raises:
         OptionalDependencyError: torch is missing or the file is absent or not a state dict.
     """
-    torch = _require("torch", "sam")
+    torch = require_module("torch", "sam")
     path = Path(path)
     if not path.is_file():
         raise OptionalDependencyError(f"{path}: checkpoint file not found")
@@ -97,7 +98,7 @@ class SamSegmenter:
         self.area_range: tuple[float, float] = (0.0, float("inf"))
 
     def _build(self) -> Any:
-        sam_pkg = _require("segment_anything", "sam")
+        sam_pkg = require_module("segment_anything", "sam")
         if self._model is None:
             if self.checkpoint is None:
                 raise OptionalDependencyError("SAM needs a checkpoint file (--sam-checkpoint)")

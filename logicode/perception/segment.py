@@ -59,9 +59,9 @@ from logicode.perception.bars import (
     PROFILE_BINS,
     PROFILE_SHAPED,
     TRUNK_OPEN,
-    _shaped,
     bar_pieces,
     bar_trunk,
+    bars_shaped,
     cut_strip,
     mask_profile,
     profile_misfit,
@@ -73,22 +73,22 @@ from logicode.perception.bars import (
 from logicode.perception.base import Reference, Region
 from logicode.perception.blobs import (
     Blob,
-    _box_overlap,
-    _mask_box,
-    _mean_width,
-    _overlap,
-    _solidity,
-    _touch,
+    blobs_touch,
+    box_overlap,
     convex_hull,
+    filled_solidity,
+    mask_box,
+    mean_width,
     merge_fragments,
+    shared_pixels,
 )
 from logicode.perception.classifier import MLPClassifier
 from logicode.perception.features import fine_texture, pixel_features, shape_measures
 from logicode.perception.label_stats import (
     SCATTERED_PIECES,
     LabelStats,
-    _occluded_share,
     exclusive_layers,
+    occluded_share,
 )
 from logicode.perception.layout import (
     LAYOUT_FAR,
@@ -97,12 +97,12 @@ from logicode.perception.layout import (
 )
 from logicode.perception.novelty import (
     LUT_STEP,
-    _distance_lut,
-    _lookup_distance,
-    _nearest_distance,
+    distance_lut,
+    lookup_distance,
+    nearest_distance,
 )
 from logicode.perception.resample import (
-    _resize,
+    resize_image,
     upsample_mask,
     upsample_with_box,
 )
@@ -358,8 +358,8 @@ class ClassicalSegmenter:
             _, _, ctr = cv2.kmeans(pts, k, None, crit, 1, cv2.KMEANS_PP_CENTERS)
             centres.append(ctr)
         self.colours = np.concatenate(centres).astype(np.float32)
-        self._colour_lut = _distance_lut(self.colours)
-        d = _nearest_distance(lab, self.colours)
+        self._colour_lut = distance_lut(self.colours)
+        d = nearest_distance(lab, self.colours)
         p = self.params
         self.novelty_threshold = max(
             p.novelty_min, p.novelty_factor * float(np.percentile(d, 99.5))
@@ -406,7 +406,7 @@ class ClassicalSegmenter:
                         mask_profile(m[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1])
                     )
                 st.own.append(float(np.count_nonzero(layer[m] == index[lab])) / area)
-                st.occluded.append(_occluded_share(m, masks))
+                st.occluded.append(occluded_share(m, masks))
                 n_cc, _, cc_stats, _ = cv2.connectedComponentsWithStats(m.astype(np.uint8), 8)
                 st.pieces.append(n_cc - 1)
                 st.piece_areas.extend(float(a) for a in cc_stats[1:, cv2.CC_STAT_AREA])
@@ -464,8 +464,8 @@ class ClassicalSegmenter:
         xs, ys = [], []
         for ref, layer in zip(refs, layers, strict=True):
             size = self.work_size(ref.shape)
-            small = _resize(ref.image, size)
-            lay = _resize(layer.astype(np.int32), size, nearest=True)
+            small = resize_image(ref.image, size)
+            lay = resize_image(layer.astype(np.int32), size, nearest=True)
             grad = cv2.morphologyEx(
                 lay.astype(np.float32), cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)
             )
@@ -529,7 +529,7 @@ class ClassicalSegmenter:
         if self.clf is None:
             raise RuntimeError("ClassicalSegmenter: call fit() first")
         size = self.work_size(image.shape[:2])
-        small = _resize(image, size)
+        small = resize_image(image, size)
         fine = fine_texture(image, size) if self.uses_fine_texture else None
         feats = pixel_features(small, self.params.sigmas, fine)
         h, w, f = feats.shape
@@ -537,9 +537,9 @@ class ClassicalSegmenter:
         prob = self.clf.predict_proba(flat).reshape(h, w, -1)
         colour = np.ascontiguousarray(flat[:, COLOUR_COLUMNS])
         if self._colour_lut is not None:
-            novelty = _lookup_distance(colour, self._colour_lut).reshape(h, w)
+            novelty = lookup_distance(colour, self._colour_lut).reshape(h, w)
         else:
-            novelty = _nearest_distance(colour, self.colours).reshape(h, w)
+            novelty = nearest_distance(colour, self.colours).reshape(h, w)
         if self.params.prob_sigma > 0:
             s = self.params.prob_sigma
             chans = [
@@ -625,7 +625,7 @@ class ClassicalSegmenter:
             inside = 0
             for par in parents:
                 for h in hulls.get(par or "", []):
-                    inside = max(inside, _overlap(blob, h))
+                    inside = max(inside, shared_pixels(blob, h))
             if inside >= 0.5 * blob.area:
                 keep.append(item)
             else:
@@ -634,7 +634,7 @@ class ClassicalSegmenter:
         for blob, group in dropped:
             above = {p for g in group if (p := self.parent.get(g)) is not None}
             for k, (other, og, score, note) in enumerate(keep):
-                if above & set(og) and _overlap(blob, other):
+                if above & set(og) and shared_pixels(blob, other):
                     keep[k] = (other.minus(blob), og, score, note)
         return [k for k in keep if k[0].area > 0]
 
@@ -664,7 +664,7 @@ class ClassicalSegmenter:
                 continue
             if par not in frames:
                 parents = [b for b, g, _, _ in found if par in g]
-                frames[par] = _mask_box(parents[0]) if len(parents) == 1 else None
+                frames[par] = mask_box(parents[0]) if len(parents) == 1 else None
             frame = frames[par]
             st = self.stats[lab]
             if frame is None or not (
@@ -720,7 +720,7 @@ class ClassicalSegmenter:
                     area = bi.area + bj.area
                     if best is not None and area >= best[0]:
                         continue
-                    if not _touch(bi, bj):
+                    if not blobs_touch(bi, bj):
                         continue
                     union = bi.union(bj)
                     fits = tuple(g for g in dict.fromkeys((*gi, *gj)) if self._fits(union, g))
@@ -772,7 +772,7 @@ class ClassicalSegmenter:
             # bars as its length holds, whatever the area (a longer bar has the area of
             # two short ones), unless its shape along its length is one bar's
             k = max(1, int(round(feret / float(np.median(ferets)))))
-            if k == 2 and _shaped(sts) and self._end_to_end(blob.mask, sts) is None:
+            if k == 2 and bars_shaped(sts) and self._end_to_end(blob.mask, sts) is None:
                 return 1
             return k
         if bars:
@@ -802,7 +802,7 @@ class ClassicalSegmenter:
     def _end_to_end(self, mask: np.ndarray, sts: Sequence[LabelStats]) -> list[np.ndarray] | None:
         """The two bars of a straight strip one bar wide, end to end, if it holds two.
 
-        Only bars whose references show a shape along their length (:func:`_shaped`: a
+        Only bars whose references show a shape along their length (:func:`bars_shaped`: a
         wide end, a narrow neck) tell one long bar from two short ones. The strip's
         best cut into two pieces of a bar's length (:func:`cut_strip`; 0.8 x the
         shortest to 1.15 x the longest reference Feret diameter) is kept when its
@@ -813,7 +813,7 @@ class ClassicalSegmenter:
             The two pieces; None when the strip is one bar, when the bars have no
             shape along their length, or when it is wider than 1.25 x the widest bar.
         """
-        if not _shaped(sts):
+        if not bars_shaped(sts):
             return None
         profiles = [p for st in sts for p in st.profiles]
         widest = max(w for st in sts for w in st.widths) * self.scale
@@ -1004,7 +1004,7 @@ class ClassicalSegmenter:
         names = set(cands)
         for other, group, score, note in found:
             common = names & set(group)
-            if common and _touch(merged, other):
+            if common and blobs_touch(merged, other):
                 limit = max(a for g in common for a in self.stats[g].areas) * s2 * 1.25
                 union = merged.union(other)
                 if union.area <= limit:
@@ -1035,9 +1035,9 @@ class ClassicalSegmenter:
             for other, group, _, _ in found:
                 if best is not None and other.area >= best[0]:
                     continue
-                if _box_overlap(blob.box(), other.box()) < 0.5 * blob.area:
+                if box_overlap(blob.box(), other.box()) < 0.5 * blob.area:
                     continue
-                if _overlap(blob, other.filled()) >= 0.5 * blob.area:
+                if shared_pixels(blob, other.filled()) >= 0.5 * blob.area:
                     best = (other.area, group)
             if best is None:
                 continue
@@ -1165,7 +1165,7 @@ class ClassicalSegmenter:
         for blob in blobs:
             if blob.area < 0.3 * min_area:
                 continue
-            if bar_width and blob.area < min_area and _mean_width(blob.mask) < 0.6 * bar_width:
+            if bar_width and blob.area < min_area and mean_width(blob.mask) < 0.6 * bar_width:
                 continue  # a piece of a bar keeps the bar's width; a thinner line is not one
             if solid:
                 blob = blob.filled(max_area)
@@ -1177,7 +1177,7 @@ class ClassicalSegmenter:
             note: dict[str, Any] = {}
             core = None
             # a ragged region of a convex label becomes its hull below: judge the hull
-            judged = convex_hull(blob) if convex and _solidity(blob.mask) < RAGGED else blob
+            judged = convex_hull(blob) if convex and filled_solidity(blob.mask) < RAGGED else blob
             if convex and not any(self._fits(judged, g) for g in group):
                 core = self._confident_parts(blob, group, prob, sel, min_area)
                 if core == []:
@@ -1236,7 +1236,7 @@ class ClassicalSegmenter:
             for part in parts:
                 ys, xs = part.slices()
                 score = float(prob[ys, xs][part.mask][:, sel].sum(axis=1).mean())
-                if convex and _solidity(part.mask) < RAGGED:
+                if convex and filled_solidity(part.mask) < RAGGED:
                     part = convex_hull(part)
                 out.append((part, min(max(score, 0.0), 1.0), dict(note)))
         return self._join_partials(out, group)
@@ -1265,7 +1265,7 @@ class ClassicalSegmenter:
         whole = [self._complete(b, group) for b, _, _ in found]
         while True:
             partial = [i for i in range(len(found)) if not whole[i]]
-            boxes = {i: _mask_box(found[i][0]) for i in partial}
+            boxes = {i: mask_box(found[i][0]) for i in partial}
             best: tuple[int, int, int, Blob] | None = None
             for a, i in enumerate(partial):
                 for j in partial[a + 1 :]:

@@ -11,7 +11,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 
-def _kmeans_split(mask: np.ndarray, k: int) -> list[np.ndarray]:
+def kmeans_split(mask: np.ndarray, k: int) -> list[np.ndarray]:
     """Split a blob into ``k`` parts by k-means on its pixel coordinates (deterministic)."""
     ys, xs = np.nonzero(mask)
     if len(xs) < 2 * k:
@@ -61,7 +61,7 @@ def split_blob(
     )
     if len(peaks) < k:
         thin = float(dist.max()) <= 0.3 * size
-        return _kmeans_split(mask, k) if thin or trust_k else [mask]
+        return kmeans_split(mask, k) if thin or trust_k else [mask]
     markers = np.zeros(mask.shape, np.int32)
     for i, (r, c) in enumerate(peaks, start=1):
         markers[r, c] = i
@@ -70,5 +70,5 @@ def split_blob(
     parts = [p for p in parts if p.any()]
     share = float(np.count_nonzero(mask)) / k
     if fill_holes and trust_k and min(int(np.count_nonzero(p)) for p in parts) < 0.3 * share:
-        return _kmeans_split(mask, k)  # a core in a hole: its part holds almost nothing
+        return kmeans_split(mask, k)  # a core in a hole: its part holds almost nothing
     return parts

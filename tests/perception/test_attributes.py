@@ -18,7 +18,7 @@ from logicode.perception.attributes import (
     PX_FEATURES,
     PX_SLOPES,
     ReferenceAttributes,
-    _box_of,
+    box_of,
     contact_features,
     fit_number,
     jittered_masks,
@@ -58,7 +58,7 @@ def test_contact_features_locate_the_touch_on_each_side() -> None:
     bar = np.zeros(shape, bool)
     bar[95:105, 100:300] = True  # touches left at y=100 (80 below its top), right at 60
     masks = [left, right, bar]
-    boxes = [_box_of(m) for m in masks]
+    boxes = [box_of(m) for m in masks]
     f = contact_features(masks, boxes, 2)
     assert abs(f["left_touch_dy"] - 80) <= 2 and abs(f["right_touch_dy"] - 60) <= 2
     assert abs(f["left_touch_rel_y"] - 0.5) < 0.02

@@ -12,7 +12,7 @@ from logicode.perception.segment import (
     Blob,
     ClassicalSegmenter,
     LabelStats,
-    _occluded_share,
+    occluded_share,
     split_blob,
     split_lines,
     straighter,
@@ -69,13 +69,13 @@ def test_holes_covered_by_parts_in_front_are_occlusions() -> None:
     label = np.zeros_like(liquid)
     label[20:35, 15:45] = True
     liquid &= ~label  # seen around the label stuck in front of it
-    assert _occluded_share(liquid, [liquid, label]) == 1.0
+    assert occluded_share(liquid, [liquid, label]) == 1.0
     ring = np.zeros_like(liquid)
     ring[20:40, 20:40] = True
     ring[26:34, 26:34] = False
     tray = np.ones_like(liquid)  # what shows through the ring holds it: no occlusion
-    assert _occluded_share(ring, [tray, ring]) == 0.0
-    assert _occluded_share(tray, [tray, ring]) == 0.0  # no hole at all
+    assert occluded_share(ring, [tray, ring]) == 0.0
+    assert occluded_share(tray, [tray, ring]) == 0.0  # no hole at all
     st = LabelStats("liquid", areas=[1000.0], hull_areas=[1600.0], fill=[0.62], occluded=[1.0])
     assert st.occludable and st.max_area() == 1600.0
     st.occluded = [0.0]

@@ -18,10 +18,10 @@ from logicode.perception.segment import (
     Blob,
     ClassicalSegmenter,
     LabelStats,
-    _mean_width,
-    _solidity,
     convex_hull,
     exclusive_layers,
+    filled_solidity,
+    mean_width,
     merge_fragments,
     split_at_junctions,
     split_blob,
@@ -230,8 +230,8 @@ def test_thin_lines_are_told_from_pieces_of_bars() -> None:
     line = np.zeros((80, 80), bool)
     for i in range(5, 75):
         line[i, i - 1 : i + 2] = True  # a diagonal line about 2 px wide
-    assert abs(_mean_width(piece) - 8) < 1.5
-    assert _mean_width(line) < 0.6 * seg._bar_width([bar])
+    assert abs(mean_width(piece) - 8) < 1.5
+    assert mean_width(line) < 0.6 * seg._bar_width([bar])
 
 
 def test_merge_fragments_joins_a_widened_strip_cut_in_two_but_not_a_hook() -> None:
@@ -252,6 +252,6 @@ def test_convex_hull_fills_the_bites_of_a_ragged_outline() -> None:
     m[5:55, 5:75] = True
     ragged = m.copy()
     ragged[5:30, 30:45] = False  # a bite from the top edge
-    assert _solidity(ragged) < 0.93 <= _solidity(m)
+    assert filled_solidity(ragged) < 0.93 <= filled_solidity(m)
     hull = convex_hull(Blob(3, 4, ragged))
     assert (hull.x0, hull.y0) == (3, 4) and np.array_equal(hull.mask, m)

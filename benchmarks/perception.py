@@ -4,8 +4,10 @@ Usage:
     .venv/bin/python benchmarks/perception.py synthetic [--categories juice_bottle]
         [--n-good 20] [--n-logical 20] [--n-train 30] [--seed 0]
         [--perturb blur=0.5 --perturb light=0.5 --perturb view=0.5 ...] [--out FILE.json]
+        [--imagenet]
     .venv/bin/python benchmarks/perception.py real [--data ../shared/data/mvtec_loco_juice_bottle]
         [--refs examples/juice_bottle/refs] [--seed 0] [--overlays DIR] [--out FILE.json]
+        [--imagenet]
     .venv/bin/python benchmarks/perception.py speed --category screw_bag [--n 5]
 
 ``synthetic`` renders each category's dataset with ``logicode.data.synth`` (into a temporary
@@ -53,6 +55,7 @@ from logicode.perception.segment import ClassicalSegmenter, SegmenterParams
 from logicode.spec import load_spec
 
 REPO = Path(__file__).resolve().parent.parent
+IMAGENET_HELP = "EfficientNet-Lite0 features in the enum attributes (the vision extra)."
 DEFAULT_REAL = REPO.parent / "shared" / "data" / "mvtec_loco_juice_bottle"
 
 
@@ -96,7 +99,9 @@ def synthetic(args: argparse.Namespace) -> dict[str, Any]:
             clean = Path(tmp) / "clean"
             _render(cat, clean, args, None)
             refs = load_references(clean, spec, max_refs=5)
-            perception = Perception(spec).fit(refs)
+            perception = Perception(
+                spec, attributes=ReferenceAttributes(imagenet_features=args.imagenet)
+            ).fit(refs)
             entry: dict[str, Any] = {
                 "references": [Path(r.source).name for r in refs],
                 "fit_seconds": round(perception.fit_seconds, 2),
@@ -155,13 +160,13 @@ def _facts(scene: Any) -> dict[str, float | None]:
     return out
 
 
-def _perception(spec: Any, seed: int) -> Perception:
+def _perception(spec: Any, seed: int, imagenet: bool = False) -> Perception:
     """The default pipeline with every stage's random seed set to ``seed``."""
     return Perception(
         spec,
         segmenter=ClassicalSegmenter(SegmenterParams(seed=seed)),
         labeler=PrototypeLabeler(seed=seed),
-        attributes=ReferenceAttributes(seed=seed),
+        attributes=ReferenceAttributes(seed=seed, imagenet_features=imagenet),
     )
 
 
@@ -173,7 +178,7 @@ def real(args: argparse.Namespace) -> dict[str, Any]:
         return {"skipped": f"{data} not found"}
     spec = load_spec("juice_bottle")
     refs = load_references(args.refs, spec)
-    perception = _perception(spec, args.seed).fit(refs)
+    perception = _perception(spec, args.seed, args.imagenet).fit(refs)
     ds = LocoDataset(data)
     vocab = spec.vocabulary
     rows = []
@@ -297,11 +302,13 @@ def main() -> None:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--perturb", action="append")
     s.add_argument("--out")
+    s.add_argument("--imagenet", action="store_true", help=IMAGENET_HELP)
     r = sub.add_parser("real")
     r.add_argument("--data", default=os.environ.get("LOGICODE_JUICE_BOTTLE", str(DEFAULT_REAL)))
     r.add_argument("--refs", default=str(REPO / "examples" / "juice_bottle" / "refs"))
     r.add_argument("--seed", type=int, default=0, help="Random seed of every stage.")
     r.add_argument("--overlays")
+    r.add_argument("--imagenet", action="store_true", help=IMAGENET_HELP)
     r.add_argument("--out")
     p = sub.add_parser("speed")
     p.add_argument("--category", default="screw_bag")

@@ -8,6 +8,9 @@ references' components of that label that carry the attribute, with their instan
   (:mod:`logicode.perception.prototypes`). A sample far from every prototype gets the
   enum's catch-all value when the spec has one the references never use (``unknown``,
   ``other``, ``none``), so an unseen variant is reported rather than forced into a known one.
+  With ``imagenet_features=True`` (the ``vision`` extra) the features also include the
+  first principal axes of the references' EfficientNet-Lite0 embeddings of the masked crop
+  (:mod:`logicode.perception.imagenet`); the Fisher weights decide whether they count.
 * ``number``: a line ``value = a * feature + b``, or a proportion ``value = a * feature``
   (steadier when the references' values vary little), on the one measured feature that
   predicts the references' values best (leave-one-out), among lengths (the centre-line
@@ -56,6 +59,7 @@ from logicode.perception.features import (
     sharpness,
     vector,
 )
+from logicode.perception.imagenet import Projection
 from logicode.perception.label import MAX_AUGMENTED, containing_boxes
 from logicode.perception.prototypes import PrototypeModel
 from logicode.spec import AttributeSpec, CategorySpec
@@ -91,6 +95,11 @@ NUMBER_FEATURES: tuple[str, ...] = (
 )
 ENUM_REJECT = 1.0
 """Reject factor of enum prototypes (see :meth:`PrototypeModel.fit`)."""
+IMAGENET_DIMS = 8
+"""Principal axes of the references' EfficientNet-Lite0 embeddings an enum model may use
+(``imagenet_features=True``; fewer with fewer references)."""
+EMBEDDING_KEY = "_imagenet"
+"""Key of a region's embedding in its feature dict during :meth:`~ReferenceAttributes.estimate`."""
 
 
 @dataclass
@@ -371,13 +380,33 @@ def region_features(
 
 
 class ReferenceAttributes:
-    """Attribute estimator learned from the references (see module docstring)."""
+    """Attribute estimator learned from the references (see module docstring).
+
+    Args:
+        augmentations: Perturbed copies per reference sample (nuisance rows of enums).
+        seed: Random seed of the perturbations.
+        imagenet_features: Add EfficientNet-Lite0 features to the enum models (needs the
+            ``vision`` extra; off by default).
+        imagenet_dims: Principal axes of the embeddings kept per enum model.
+    """
 
     name = "reference"
 
-    def __init__(self, augmentations: int = 6, seed: int = 0) -> None:
+    def __init__(
+        self,
+        augmentations: int = 6,
+        seed: int = 0,
+        *,
+        imagenet_features: bool = False,
+        imagenet_dims: int = IMAGENET_DIMS,
+    ) -> None:
         self.augmentations = augmentations
         self.seed = seed
+        self.imagenet_features = imagenet_features
+        self.imagenet_dims = imagenet_dims
+        self.embedder: Any = None
+        self.projections: dict[tuple[str, str], Any] = {}
+        self.enum_features: dict[tuple[str, str], tuple[str, ...]] = {}
         self.enums: dict[tuple[str, str], tuple[PrototypeModel | None, str | None]] = {}
         self.numbers: dict[tuple[str, str], NumberModel] = {}
         self.fallback: dict[tuple[str, str], Any] = {}
@@ -392,6 +421,11 @@ class ReferenceAttributes:
             k: [] for k in wanted
         }
         rng = np.random.default_rng(self.seed)
+        # embeddings of the enum samples and of their nuisance rows, when switched on
+        emb_rng = np.random.default_rng([self.seed, 1])
+        embeds: dict[tuple[str, str], list[np.ndarray]] = {k: [] for k in wanted}
+        emb_nuisance: dict[tuple[str, str], list[np.ndarray]] = {k: [] for k in wanted}
+        embedder = self._embedder() if self.imagenet_features else None
         for ref in refs:
             if not any(c.label == lab for c in ref.scene.components for lab, _ in wanted):
                 continue
@@ -435,11 +469,19 @@ class ReferenceAttributes:
                         if isinstance(value, int | float) and not isinstance(value, bool):
                             nuisance[(lab, name)] += [(dict(fj), value) for fj in jit]
                     samples[(lab, name)].append((feats, value))
+                    if embedder is not None and aspec.type != "number":
+                        embeds[(lab, name)].append(embedder.embed(ref.image, [m])[0])
                     if aspec.type != "number" and len(samples[(lab, name)]) <= MAX_AUGMENTED:
-                        for f in augmented_features(ref.image, m, fr, rng, self.augmentations):
+                        aug = augmented_features(ref.image, m, fr, rng, self.augmentations)
+                        for f in aug:
                             nuisance[(lab, name)].append((f, value))
+                        if embedder is not None:
+                            emb_nuisance[(lab, name)].extend(
+                                embedder.embed_perturbed(ref.image, m, emb_rng, len(aug))
+                            )
         self.enums, self.numbers, self.fallback = {}, {}, {}
         self.calibration = {}
+        self.projections, self.enum_features = {}, {}
         for key, aspec in wanted.items():
             data = samples[key]
             if aspec.type == "number":
@@ -460,7 +502,15 @@ class ReferenceAttributes:
                     self.fallback[key] = catch
                 continue
             everything = data + nuisance[key]
-            rows = np.stack([vector(f, ENUM_FEATURES) for f, _ in everything])
+            names = ENUM_FEATURES
+            if embeds[key] and len(data) >= 2:
+                proj = Projection(np.stack(embeds[key]), self.imagenet_dims)
+                self.projections[key] = proj
+                names = ENUM_FEATURES + proj.names
+                for (f, _), e in zip(everything, [*embeds[key], *emb_nuisance[key]], strict=True):
+                    f.update(proj.features(e))
+            self.enum_features[key] = names
+            rows = np.stack([vector(f, names) for f, _ in everything])
             labels = [str(v) for _, v in everything]
             if len(seen) == 1 and catch is None:
                 self.enums[key] = (None, labels[0])
@@ -468,7 +518,7 @@ class ReferenceAttributes:
             model = PrototypeModel.fit(
                 rows,
                 labels,
-                ENUM_FEATURES,
+                names,
                 reject_factor=ENUM_REJECT if catch is not None else None,
                 novelty_features=COLOR_FEATURES,
             )
@@ -557,6 +607,13 @@ class ReferenceAttributes:
             [r.bbox() for r in regions],
             [r.label in with_keys for r in regions],
         )
+        embedded = {lab for lab, _ in self.projections}
+        if embedded:
+            which = [i for i, r in enumerate(regions) if r.label in embedded and feats[i]]
+            if which:
+                rows = self._embedder().embed(image, [regions[i].mask for i in which])
+                for i, e in zip(which, rows, strict=True):
+                    feats[i][EMBEDDING_KEY] = e  # type: ignore[assignment]
         needs: dict[str, set[str]] = {}
         for (lab, _), num in self.numbers.items():
             needs.setdefault(lab, set()).add(num.feature)
@@ -593,16 +650,32 @@ class ReferenceAttributes:
                     if model is None:
                         r.attributes[name] = _typed(catch, self._types.get(key))
                         continue
-                    best, _, _ = model.predict(vector(f, ENUM_FEATURES))
+                    fk = f
+                    if key in self.projections:
+                        fk = {**f, **self.projections[key].features(f[EMBEDDING_KEY])}
+                    best, _, _ = model.predict(vector(fk, self.enum_features[key]))
                     value = best if best is not None else catch
                     r.attributes[name] = _typed(value, self._types.get(key))
                 else:
                     r.attributes[name] = self.fallback[key]
 
+    def _embedder(self) -> Any:
+        """The (lazily built) ImageNet embedder; raises when the extra is missing."""
+        if self.embedder is None:
+            from logicode.perception.imagenet import ImagenetEmbedder
+
+            self.embedder = ImagenetEmbedder()
+        return self.embedder
+
     def info(self) -> dict[str, Any]:
         """Provenance for ``scene.meta``."""
         return {
             "name": self.name,
+            **(
+                {"imagenet": sorted(f"{lab}.{n}" for lab, n in self.projections)}
+                if self.imagenet_features
+                else {}
+            ),
             "enums": sorted(f"{lab}.{n}" for lab, n in self.enums),
             "numbers": {f"{lab}.{n}": m.feature for (lab, n), m in self.numbers.items()},
             "calibration": {

@@ -41,6 +41,8 @@ class Perception:
         segmenter: Region proposer; default :class:`ClassicalSegmenter`.
         labeler: Region namer; default :class:`PrototypeLabeler`.
         attributes: Attribute estimator; default :class:`ReferenceAttributes`.
+        imagenet_features: With the default attribute estimator, add EfficientNet-Lite0
+            features to its enum models (the ``vision`` extra; off by default).
     """
 
     def __init__(
@@ -50,11 +52,14 @@ class Perception:
         segmenter: Segmenter | None = None,
         labeler: Labeler | None = None,
         attributes: AttributeEstimator | None = None,
+        imagenet_features: bool = False,
     ) -> None:
         self.spec = spec
         self.segmenter: Segmenter = segmenter or ClassicalSegmenter()
         self.labeler: Labeler = labeler or PrototypeLabeler()
-        self.attributes: AttributeEstimator = attributes or ReferenceAttributes()
+        self.attributes: AttributeEstimator = attributes or ReferenceAttributes(
+            imagenet_features=imagenet_features
+        )
         self.refs: list[str] = []
         self.fit_seconds = 0.0
 

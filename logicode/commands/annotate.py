@@ -59,6 +59,7 @@ def build_perception(
     labeler: str = "prototype",
     clip_checkpoint: Path | None = None,
     clip_model: str = "ViT-B-32",
+    imagenet: bool = False,
 ) -> Any:
     """Load the spec and references and fit a :class:`~logicode.perception.pipeline.Perception`.
 
@@ -91,7 +92,7 @@ def build_perception(
         lab = ClipLabeler(clip_checkpoint, model_name=clip_model)
     elif labeler != "prototype":
         raise AnnotateError(f"unknown --labeler {labeler!r}; use prototype or clip")
-    return Perception(spec, segmenter=seg, labeler=lab).fit(references)
+    return Perception(spec, segmenter=seg, labeler=lab, imagenet_features=imagenet).fit(references)
 
 
 def run_annotate(
@@ -216,6 +217,14 @@ def annotate(
     clip_model: Annotated[
         str, typer.Option("--clip-model", help="open_clip architecture name.")
     ] = "ViT-B-32",
+    imagenet: Annotated[
+        bool,
+        typer.Option(
+            "--imagenet",
+            help="Add EfficientNet-Lite0 ImageNet features to the per-label attribute models "
+            "(needs the vision extra; measured no gain on the benchmarks, so off by default).",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Describe images as scene JSON, learning the product from a few annotated references."""
@@ -238,6 +247,7 @@ def annotate(
             labeler=labeler,
             clip_checkpoint=clip_checkpoint,
             clip_model=clip_model,
+            imagenet=imagenet,
         )
         if as_json:
             typer.echo(json.dumps(summary, indent=1))

@@ -189,3 +189,18 @@ def test_annotate_one_line_errors(project: dict[str, Path]) -> None:
         ],
     )
     assert result.exit_code == 1 and "unknown category" in result.output
+
+
+def test_annotate_imagenet_flag_reaches_the_attribute_models(project: dict[str, Path]) -> None:
+    pytest.importorskip("efficientnet_lite_pytorch", reason="the vision extra is not installed")
+    out = project["root"] / "out_inet"
+    args = [str(project["images"]), "--category", str(project["spec"]), "--refs"]
+    args += [str(project["refs"]), "--out", str(out), "--json"]
+    plain = CliRunner().invoke(_app(), args)
+    assert plain.exit_code == 0, plain.output
+    summary = json.loads((out / "annotate_summary.json").read_text())
+    assert "imagenet" not in summary["perception"]["attributes"]
+    result = CliRunner().invoke(_app(), [*args, "--imagenet"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "annotate_summary.json").read_text())
+    assert summary["perception"]["attributes"]["imagenet"] == ["dot.tone"]

@@ -4,7 +4,7 @@ Usage:
     .venv/bin/python benchmarks/perception.py synthetic [--categories juice_bottle]
         [--n-good 20] [--n-logical 20] [--n-train 30] [--seed 0]
         [--perturb blur=0.5 --perturb light=0.5 --perturb view=0.5 ...] [--out FILE.json]
-        [--imagenet]
+        [--imagenet] [--refs-route annotated|clusters|both]
     .venv/bin/python benchmarks/perception.py real [--data ../shared/data/mvtec_loco_juice_bottle]
         [--refs examples/juice_bottle/refs] [--seed 0] [--overlays DIR] [--out FILE.json]
         [--imagenet]
@@ -15,7 +15,13 @@ folder), fits the default pipeline on 5 ``train/good`` references (chosen to cov
 attribute values) and scores every test image against its ground-truth scene: share of
 images whose count of every label is exact, instance mean IoU, label accuracy, attribute
 accuracy (:mod:`logicode.perception.evaluate`). Each ``--perturb`` renders the same test
-images again with that perturbation (references stay clean).
+images again with that perturbation (references stay clean). ``--refs-route clusters``
+(or ``both``) instead discovers components in the same 5 images without their annotations
+(:func:`logicode.perception.discover.discover`), names the clusters by majority pixel
+overlap with the ground truth (a simulated user:
+:func:`logicode.perception.discovered.name_from_scenes`), fits on the references that
+rebuilds and scores the same test images; it also reports the clusters, how many were
+named ``ignore`` and how well the rebuilt references match their annotations.
 
 ``real`` fits on the hand-made LabelMe references and describes the real evaluation images.
 There is no ground-truth scene; the counts each image should have follow from its defect
@@ -98,24 +104,67 @@ def synthetic(args: argparse.Namespace) -> dict[str, Any]:
         with tempfile.TemporaryDirectory(prefix=f"perc_{cat}_") as tmp:
             clean = Path(tmp) / "clean"
             _render(cat, clean, args, None)
-            refs = load_references(clean, spec, max_refs=5)
-            perception = Perception(
-                spec, attributes=ReferenceAttributes(imagenet_features=args.imagenet)
-            ).fit(refs)
-            entry: dict[str, Any] = {
-                "references": [Path(r.source).name for r in refs],
-                "fit_seconds": round(perception.fit_seconds, 2),
-                "clean": _score(perception, clean, spec.vocabulary),
-            }
-            for p in args.perturb or []:
-                root = Path(tmp) / p.replace("=", "").replace(",", "_")
-                _render(cat, root, args, p)
-                entry[p] = _score(perception, root, spec.vocabulary)
-            report[cat] = entry
+            annotated = load_references(clean, spec, max_refs=5)
+            routes: dict[str, list[Any]] = {}
+            if args.refs_route in ("annotated", "both"):
+                routes["annotated"] = annotated
+            found: dict[str, Any] = {}
+            if args.refs_route in ("clusters", "both"):
+                routes["clusters"], found = _discovered(annotated, clean, spec, Path(tmp))
+            for route, refs in routes.items():
+                perception = Perception(
+                    spec, attributes=ReferenceAttributes(imagenet_features=args.imagenet)
+                ).fit(refs)
+                entry: dict[str, Any] = {
+                    "references": [Path(r.source).name for r in annotated],
+                    "fit_seconds": round(perception.fit_seconds, 2),
+                    **(found if route == "clusters" else {}),
+                    "clean": _score(perception, clean, spec.vocabulary),
+                }
+                for p in args.perturb or []:
+                    root = Path(tmp) / p.replace("=", "").replace(",", "_")
+                    if not root.is_dir():
+                        _render(cat, root, args, p)
+                    entry[p] = _score(perception, root, spec.vocabulary)
+                if args.refs_route == "annotated":
+                    report[cat] = entry
+                else:
+                    report.setdefault(cat, {})[route] = entry
         print(f"{cat}: done", file=sys.stderr)
         if args.out:  # partial report after each category (long runs)
             _write(args.out, report)
     return report
+
+
+def _discovered(
+    annotated: list[Any], root: Path, spec: Any, tmp: Path
+) -> tuple[list[Any], dict[str, Any]]:
+    """References of the clusters route: discover on the annotated references' images,
+    name by overlap with their ground truth, rebuild (and score the rebuilt references)."""
+    from logicode.perception.discover import discover
+    from logicode.perception.discovered import name_from_scenes
+
+    images = [root / "train" / "good" / f"{Path(r.source).stem}.png" for r in annotated]
+    out = tmp / "discovered"
+    t0 = time.perf_counter()
+    found = discover(images, spec, out=out)
+    seconds = time.perf_counter() - t0
+    named = name_from_scenes(out, [r.scene for r in annotated], spec)
+    refs = load_references(out, spec)
+    ref_scores = [
+        score_scene(r.scene, a.scene, spec.vocabulary) for r, a in zip(refs, annotated, strict=True)
+    ]
+    ref_summary = summarise(ref_scores)
+    return refs, {
+        "discover_seconds": round(seconds, 2),
+        "regions": found.regions,
+        "clusters": named["clusters"],
+        "clusters_ignored": named["ignored"],
+        "cluster_labels": named["labels"],
+        "references_vs_annotation": {
+            k: ref_summary.get(k) for k in ("counts_exact", "instance_miou", "label_accuracy")
+        },
+    }
 
 
 def _write(path: str, report: dict[str, Any]) -> None:
@@ -303,6 +352,13 @@ def main() -> None:
     s.add_argument("--perturb", action="append")
     s.add_argument("--out")
     s.add_argument("--imagenet", action="store_true", help=IMAGENET_HELP)
+    s.add_argument(
+        "--refs-route",
+        choices=("annotated", "clusters", "both"),
+        default="annotated",
+        help="References from the annotations (default), from discovered clusters named "
+        "by overlap with the ground truth, or both side by side.",
+    )
     r = sub.add_parser("real")
     r.add_argument("--data", default=os.environ.get("LOGICODE_JUICE_BOTTLE", str(DEFAULT_REAL)))
     r.add_argument("--refs", default=str(REPO / "examples" / "juice_bottle" / "refs"))

@@ -8,7 +8,9 @@ A references folder holds any mix of:
 
 or it is a synthetic dataset folder written by ``logicode data synth`` (``dataset.json``
 inside), whose ``train/good`` ground-truth scenes are used (at most ``max_refs``, chosen to
-show as many labels, counts and attribute values as possible: :func:`select_diverse`).
+show as many labels, counts and attribute values as possible: :func:`select_diverse`),
+or a folder written by ``logicode refs discover`` whose ``clusters.yaml`` the user has
+named (:mod:`logicode.perception.discovered`).
 Component labels must belong to the category's vocabulary; per-label attributes (LabelMe
 ``description`` ``key=value`` pairs, COCO ``attributes``, scene ``attributes``) are what the
 attribute estimator learns.
@@ -118,6 +120,12 @@ def _from_file(path: Path, spec: CategorySpec) -> list[Reference]:
     return [_check(r, spec) for r in out]
 
 
+def _discovery(p: Path) -> bool:
+    """A folder named by the user after ``logicode refs discover`` (or its clusters.yaml)."""
+    yaml_file = p / "clusters.yaml" if p.is_dir() else p
+    return yaml_file.name == "clusters.yaml" and yaml_file.is_file()
+
+
 def _synthetic_dataset(root: Path) -> bool:
     return (root / "dataset.json").is_file() and (root / "scenes" / "train" / "good").is_dir()
 
@@ -173,8 +181,9 @@ def load_references(
     """Load annotated reference images from folders and/or annotation files.
 
     Args:
-        paths: A references folder (searched recursively for ``.json`` annotations, or a
-            synthetic dataset folder), an annotation file, or several of these.
+        paths: A references folder (searched recursively for ``.json`` annotations, a
+            synthetic dataset folder, or a named discovery folder holding
+            ``clusters.yaml``), an annotation file, or several of these.
         spec: The category spec (labels are checked against its vocabulary).
         max_refs: Use at most this many references (the first in name order); None: all.
 
@@ -193,6 +202,10 @@ def load_references(
             raise ReferencesError(f"{p}: references folder or file not found")
         if p.is_dir() and _synthetic_dataset(p):
             refs.extend(_from_dataset(p, spec, max_refs))
+        elif _discovery(p):
+            from logicode.perception.discovered import discovered_references
+
+            refs.extend(discovered_references(p, spec))
         elif p.is_dir():
             for f in sorted(p.rglob("*.json")):
                 refs.extend(_from_file(f, spec))

@@ -1,0 +1,344 @@
+"""Rebuild references from a named discovery folder (``clusters.yaml`` + ``regions.npz``).
+
+:func:`discovered_references` is what :func:`logicode.perception.refs.load_references`
+calls for a folder holding ``clusters.yaml``. A component of label ``L`` is a connected
+piece of the union of the regions of the clusters named ``L``; with ``includes`` in the
+label's options the touching regions of those labels join it, and with ``fill_holes`` (or
+``includes``) so does everything it encloses. Attributes come from the clusters' YAML
+``attributes`` (the cluster covering most of the component wins).
+
+:func:`name_from_scenes` fills a ``clusters.yaml`` from ground-truth scenes of the same
+images, the way a careful person would: it is how the tests and the benchmark simulate
+the user.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import yaml
+from scipy import ndimage as ndi
+
+from logicode import mask as rle
+from logicode.imageio import read_image
+from logicode.measure import component_from_mask
+from logicode.perception.base import Reference
+from logicode.perception.discover import CLUSTERS_FILE, FORMAT, IGNORE, REGIONS_FILE, write_yaml
+from logicode.perception.refs import ReferencesError
+from logicode.perception.resample import upsample_mask
+from logicode.scene import Component, ImageInfo, Scene
+from logicode.spec import CategorySpec
+
+logger = logging.getLogger(__name__)
+
+_EIGHT = np.ones((3, 3), bool)
+
+
+def is_discovery(path: Path) -> bool:
+    """Whether ``path`` is a discovery folder or its ``clusters.yaml``."""
+    if path.is_dir():
+        return (path / CLUSTERS_FILE).is_file()
+    return path.name == CLUSTERS_FILE and path.is_file()
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        msg = " ".join(str(exc).split())
+        raise ReferencesError(f"{path}: cannot read the cluster names ({msg})") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise ReferencesError(
+            f"{path}: not a clusters file of `logicode refs discover` (format {FORMAT!r})"
+        )
+    for key, kind in (("images", list), ("clusters", list)):
+        if not isinstance(data.get(key), kind):
+            raise ReferencesError(f"{path}: '{key}' must be a list")
+    return data
+
+
+def _check_attributes(
+    path: Path, cid: Any, label: str, attrs: Any, spec: CategorySpec
+) -> dict[str, Any]:
+    if attrs is None:
+        return {}
+    if not isinstance(attrs, dict):
+        raise ReferencesError(f"{path}: cluster {cid} attributes must be a mapping name: value")
+    known = {a.name: a for a in spec.component(label).attributes}
+    for name, value in attrs.items():
+        a = known.get(str(name))
+        if a is None:
+            raise ReferencesError(
+                f"{path}: cluster {cid} ({label}) has attribute {name!r}; the spec gives "
+                f"{label} only {sorted(known) or 'no attributes'}"
+            )
+        if a.type == "enum" and a.values is not None and str(value) not in a.values:
+            raise ReferencesError(
+                f"{path}: cluster {cid} ({label}) attribute {name}={value!r} is not one of "
+                f"{a.values}"
+            )
+    return dict(attrs)
+
+
+def _cluster_names(
+    path: Path, data: dict[str, Any], spec: CategorySpec
+) -> dict[int, tuple[str, dict[str, Any]]]:
+    """Cluster id -> (label, attributes) of every named, non-ignored cluster."""
+    vocab = spec.vocabulary
+    out: dict[int, tuple[str, dict[str, Any]]] = {}
+    for entry in data["clusters"]:
+        if not isinstance(entry, dict) or not isinstance(entry.get("id"), int):
+            raise ReferencesError(f"{path}: every cluster needs an integer 'id'")
+        cid, label = entry["id"], entry.get("label")
+        if label is None or label == "":
+            raise ReferencesError(
+                f"{path}: cluster {cid} has no label; name it with one of {vocab} or "
+                f"'{IGNORE}' (see its sheet {entry.get('sheet', '')})"
+            )
+        if label == IGNORE:
+            continue
+        if label not in vocab:
+            raise ReferencesError(
+                f"{path}: cluster {cid} label {label!r} is not in the {spec.category!r} "
+                f"vocabulary {vocab}; use one of them or '{IGNORE}'"
+            )
+        out[cid] = (str(label), _check_attributes(path, cid, label, entry.get("attributes"), spec))
+    return out
+
+
+def _label_options(path: Path, data: dict[str, Any], spec: CategorySpec) -> dict[str, Any]:
+    opts = data.get("labels") or {}
+    if not isinstance(opts, dict):
+        raise ReferencesError(f"{path}: 'labels' must map labels to options")
+    vocab = spec.vocabulary
+    out: dict[str, tuple[list[str], bool]] = {}
+    for label, o in opts.items():
+        if label not in vocab:
+            raise ReferencesError(
+                f"{path}: labels: {label!r} is not in the {spec.category!r} vocabulary {vocab}"
+            )
+        o = o or {}
+        if not isinstance(o, dict) or set(o) - {"includes", "fill_holes"}:
+            raise ReferencesError(
+                f"{path}: labels: {label}: the options are 'includes' (a list of labels) "
+                "and 'fill_holes' (true/false)"
+            )
+        inc = o.get("includes") or []
+        bad = [x for x in inc if x not in vocab or x == label] if isinstance(inc, list) else inc
+        if not isinstance(inc, list) or bad:
+            raise ReferencesError(
+                f"{path}: labels: {label}: includes {bad!r} are not other labels of {vocab}"
+            )
+        out[label] = (list(inc), bool(o.get("fill_holes", False)))
+    return out
+
+
+def _components(
+    label_masks: dict[str, np.ndarray], options: dict[str, tuple[list[str], bool]], label: str
+) -> list[np.ndarray]:
+    """Working-resolution masks of the components of ``label``."""
+    base = label_masks[label]
+    inc, fill = options.get(label, ([], False))
+    union = base.copy()
+    for other in inc:
+        if other in label_masks:
+            union |= label_masks[other]
+    pieces, n = ndi.label(union, structure=_EIGHT)
+    out = []
+    for k in range(1, n + 1):
+        m = pieces == k
+        if not (m & base).any():
+            continue  # an included part not touching this label
+        if fill or inc:
+            m = ndi.binary_fill_holes(m)
+        out.append(m)
+    return out
+
+
+def _image_path(folder: Path, yaml_path: Path, entry: Any) -> Path:
+    rel = entry.get("path") if isinstance(entry, dict) else entry
+    if not isinstance(rel, str):
+        raise ReferencesError(f"{yaml_path}: every image needs a 'path'")
+    p = Path(rel)
+    p = p if p.is_absolute() else folder / p
+    if not p.is_file():
+        raise ReferencesError(
+            f"{yaml_path}: reference image {rel} not found (relative to {folder})"
+        )
+    return p
+
+
+def _load_maps(folder: Path, yaml_path: Path, data: dict[str, Any]) -> Any:
+    npz = folder / str(data.get("regions_file", REGIONS_FILE))
+    try:
+        return np.load(npz)
+    except (OSError, ValueError) as exc:
+        raise ReferencesError(
+            f"{yaml_path}: region maps {npz.name} unreadable ({exc}); run discover again"
+        ) from None
+
+
+def discovered_references(path: Path, spec: CategorySpec) -> list[Reference]:
+    """References (image + scene) of a named discovery folder.
+
+    Args:
+        path: The folder holding ``clusters.yaml`` and ``regions.npz``, or the YAML file.
+        spec: The category spec.
+
+    Raises:
+        ReferencesError: An unnamed cluster, a label or attribute outside the spec, bad
+            label options, or missing images / region maps.
+    """
+    yaml_path = path / CLUSTERS_FILE if path.is_dir() else path
+    folder = yaml_path.parent
+    data = _read_yaml(yaml_path)
+    if data.get("category") not in (None, spec.category):
+        raise ReferencesError(
+            f"{yaml_path}: discovered for {data.get('category')!r}, not {spec.category!r}"
+        )
+    names = _cluster_names(yaml_path, data, spec)
+    options = _label_options(yaml_path, data, spec)
+    if not names:
+        raise ReferencesError(f"{yaml_path}: every cluster is '{IGNORE}'; name the components")
+    arrays = _load_maps(folder, yaml_path, data)
+    refs = []
+    for i, entry in enumerate(data["images"]):
+        img_path = _image_path(folder, yaml_path, entry)
+        image = read_image(img_path)
+        try:
+            rmap, clusters = arrays[f"map_{i}"], arrays[f"cluster_{i}"]
+        except KeyError:
+            raise ReferencesError(
+                f"{yaml_path}: {REGIONS_FILE} has no region map for image {i}; run discover again"
+            ) from None
+        source = f"{yaml_path}: {Path(str(entry.get('path', img_path))).name}"
+        scene = _scene(image, rmap, clusters, names, options, spec, str(img_path))
+        refs.append(Reference(image, scene, source))
+    return refs
+
+
+def _scene(
+    image: np.ndarray,
+    rmap: np.ndarray,
+    clusters: np.ndarray,
+    names: dict[int, tuple[str, dict[str, Any]]],
+    options: dict[str, tuple[list[str], bool]],
+    spec: CategorySpec,
+    image_path: str,
+) -> Scene:
+    cmap = clusters[rmap]
+    label_masks = {}
+    for lab in spec.vocabulary:
+        ids = [c for c, (name, _) in names.items() if name == lab]
+        label_masks[lab] = np.isin(cmap, ids)
+    h, w = image.shape[:2]
+    comps: list[Component] = []
+    for lab in spec.vocabulary:
+        if not label_masks[lab].any():
+            continue
+        for small in _components(label_masks, options, lab):
+            votes = Counter(cmap[small & label_masks[lab]].tolist())
+            cid = next(c for c, _ in votes.most_common() if c in names)
+            full = upsample_mask(small, (h, w))
+            if not full.any():
+                continue
+            comps.append(
+                component_from_mask(f"c{len(comps)}", lab, full, image, attributes=names[cid][1])
+            )
+    return Scene(
+        image=ImageInfo(path=image_path, width=w, height=h),
+        category=spec.category,
+        components=comps,
+        meta={"source": "discovered clusters"},
+    )
+
+
+def _innermost(scene: Scene, shape: tuple[int, int]) -> tuple[np.ndarray, list[Component]]:
+    """Index of the smallest ground-truth component covering each working pixel (-1: none)."""
+    out = np.full(shape, -1, np.int32)
+    best = np.full(shape, np.inf)
+    for k, c in enumerate(scene.components):
+        if c.mask is None:
+            continue
+        m = rle.decode(c.mask.model_dump()).astype(np.uint8)
+        m = cv2.resize(m, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST).astype(bool)
+        sel = m & (c.area < best)
+        out[sel] = k
+        best[sel] = c.area
+    return out, list(scene.components)
+
+
+def _hierarchy(scenes: list[Scene]) -> dict[str, set[str]]:
+    """Label -> labels whose ground-truth parts lie mostly inside one of its parts."""
+    inside: dict[str, set[str]] = {}
+    for s in scenes:
+        masks = [rle.decode(c.mask.model_dump()) if c.mask else None for c in s.components]
+        for a, ma in zip(s.components, masks, strict=True):
+            for b, mb in zip(s.components, masks, strict=True):
+                if a is b or ma is None or mb is None or a.label == b.label:
+                    continue
+                if b.area < a.area and np.count_nonzero(ma & mb) >= 0.8 * b.area:
+                    inside.setdefault(a.label, set()).add(b.label)
+    return inside
+
+
+def name_from_scenes(folder: Path, scenes: list[Scene], spec: CategorySpec) -> dict[str, Any]:
+    """Name every cluster of a discovery from ground-truth scenes of its images (simulated user).
+
+    A cluster takes the label owning most of its pixels (each pixel belongs to the
+    smallest ground-truth component covering it), or ``ignore`` when most of its pixels
+    belong to none; its attributes are the majority string/bool values of the components
+    it overlaps. A label whose parts hold parts of other labels ``includes`` them.
+
+    Args:
+        folder: The discovery folder (its ``clusters.yaml`` is rewritten).
+        scenes: One ground-truth scene per discovered image, in the YAML's order.
+        spec: The category spec.
+
+    Returns:
+        ``{"clusters": n, "ignored": n_ignored, "labels": {cluster id: label}}``.
+    """
+    yaml_path = folder / CLUSTERS_FILE
+    data = _read_yaml(yaml_path)
+    arrays = _load_maps(folder, yaml_path, data)
+    pixels: dict[int, Counter[int | str]] = {}
+    values: dict[int, dict[str, Counter[Any]]] = {}
+    for i, scene in enumerate(scenes):
+        rmap, clusters = arrays[f"map_{i}"], arrays[f"cluster_{i}"]
+        inner, comps = _innermost(scene, rmap.shape)
+        cmap = clusters[rmap]
+        for c in np.unique(cmap).tolist():
+            sel = inner[cmap == c]
+            cnt = pixels.setdefault(c, Counter())
+            for k, n in zip(*np.unique(sel, return_counts=True), strict=True):
+                cnt[comps[k].label if k >= 0 else IGNORE] += int(n)
+                if k >= 0:
+                    vals = values.setdefault(c, {})
+                    for key, v in comps[k].attributes.items():
+                        if isinstance(v, str | bool):
+                            vals.setdefault(f"{comps[k].label}.{key}", Counter())[v] += int(n)
+    labels: dict[int, str] = {}
+    for entry in data["clusters"]:
+        cid = entry["id"]
+        label = pixels[cid].most_common(1)[0][0] if pixels.get(cid) else IGNORE
+        entry["label"] = label
+        labels[cid] = str(label)
+        attrs = {}
+        for key, cnt in values.get(cid, {}).items():
+            lab, name = key.split(".", 1)
+            if lab == label:
+                attrs[name] = cnt.most_common(1)[0][0]
+        entry["attributes"] = attrs
+    inside = _hierarchy(scenes)
+    opts = {
+        lab: {"includes": sorted(inside.get(lab, set())), "fill_holes": bool(inside.get(lab))}
+        for lab in spec.vocabulary
+    }
+    write_yaml(yaml_path, spec, data["images"], data["clusters"], opts)
+    ignored = sum(1 for v in labels.values() if v == IGNORE)
+    return {"clusters": len(labels), "ignored": ignored, "labels": labels}

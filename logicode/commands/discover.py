@@ -44,7 +44,7 @@ def discover_command(
             help="Colour spread (CIE Lab) allowed in one colour class; lower it when two "
             "parts of similar colour end up in one cluster.",
         ),
-    ] = 5.0,
+    ] = 6.0,
     recursive: Annotated[
         bool, typer.Option("--recursive", help="Look for images in sub-folders too.")
     ] = False,

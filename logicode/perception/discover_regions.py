@@ -77,8 +77,9 @@ class DiscoverParams:
         work_side: Longer side (pixels) of the working resolution.
         superpixel_px: Mean superpixel area at working resolution.
         compactness: SLIC compactness (higher: squarer superpixels, lower: follow colour).
-        colour_tol: Colour classes are added until the RMS Lab distance of superpixels to
-            their class centre is at most this (about 2.3 is a just-noticeable difference).
+        colour_tol: Colour classes are added until the mean over the classes of the RMS
+            Lab distance of their superpixels to their centre is at most this (about 2.3
+            is a just-noticeable difference).
         max_colours: Most colour classes.
         min_region_px: Regions smaller than this (working pixels) join a neighbour.
         max_clusters: Most clusters of regions (the closest are merged above it).
@@ -93,8 +94,8 @@ class DiscoverParams:
     work_side: int = 400
     superpixel_px: float = 40.0
     compactness: float = 10.0
-    colour_tol: float = 5.0
-    max_colours: int = 16
+    colour_tol: float = 6.0
+    max_colours: int = 24
     min_region_px: int = 12
     max_clusters: int = 40
     max_splits: int = 6
@@ -152,8 +153,10 @@ def colour_classes(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Cluster superpixel Lab colours into the fewest classes within ``colour_tol``.
 
-    Classes are added until the pixel-weighted RMS distance of the superpixels' colours
-    to their class centre is within the tolerance.
+    Classes are added until the spread of a class (the pixel-weighted RMS distance of its
+    superpixels' colours to its centre), averaged over the classes, is within the
+    tolerance; averaging over classes rather than pixels keeps a small part from hiding
+    in the class of a large one.
 
     Args:
         colours: ``(n, 3)`` Lab means.
@@ -164,13 +167,13 @@ def colour_classes(
         ``(n,)`` class of each superpixel and ``(k, 3)`` class centres.
     """
     best: tuple[np.ndarray, np.ndarray] | None = None
-    wsum = float(weights.sum()) or 1.0
     for k in range(2, params.max_colours + 1):
         if k > len(colours):
             break
         lab, ctr = kmeans(colours, k, params.seed)
-        d2 = ((colours - ctr[lab]) ** 2).sum(axis=1)
-        rms = math.sqrt(float((d2 * weights).sum()) / wsum)
+        d2 = ((colours - ctr[lab]) ** 2).sum(axis=1) * weights
+        wk = np.maximum(np.bincount(lab, weights, minlength=k), 1e-9)
+        rms = float(np.sqrt(np.bincount(lab, d2, minlength=k) / wk).mean())
         best = (lab, ctr)
         if rms <= params.colour_tol:
             break

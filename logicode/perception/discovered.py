@@ -4,7 +4,8 @@
 calls for a folder holding ``clusters.yaml``. A component of label ``L`` is a connected
 piece of the union of the regions of the clusters named ``L``; with ``includes`` in the
 label's options the touching regions of those labels join it, and with ``fill_holes`` (or
-``includes``) so does everything it encloses. Attributes come from the clusters' YAML
+``includes``) so does everything it encloses; a piece lying within the box of a larger
+piece of its label joins it. Attributes come from the clusters' YAML
 ``attributes`` (the cluster covering most of the component wins).
 
 :func:`name_from_scenes` fills a ``clusters.yaml`` from ground-truth scenes of the same
@@ -149,15 +150,45 @@ def _components(
         if other in label_masks:
             union |= label_masks[other]
     pieces, n = ndi.label(union, structure=_EIGHT)
-    out = []
+    found = []
     for k in range(1, n + 1):
         m = pieces == k
         if not (m & base).any():
             continue  # an included part not touching this label
         if fill or inc:
             m = ndi.binary_fill_holes(m)
-        out.append(m)
-    return out
+        found.append(m)
+    return _merge_nested(found)
+
+
+def _box(m: np.ndarray) -> tuple[int, int, int, int]:
+    rows, cols = np.flatnonzero(m.any(axis=1)), np.flatnonzero(m.any(axis=0))
+    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+
+
+def _merge_nested(pieces: list[np.ndarray]) -> list[np.ndarray]:
+    """Join a piece lying within the box of a larger piece of the same label to it.
+
+    (The text printed on a label, cut off from the label by a differently named outline,
+    is the same component.)
+    """
+    pieces = sorted(pieces, key=lambda m: -int(np.count_nonzero(m)))
+    kept: list[tuple[np.ndarray, tuple[int, int, int, int]]] = []
+    for m in pieces:
+        x0, y0, x1, y1 = _box(m)
+        host = next(
+            (
+                i
+                for i, (_, b) in enumerate(kept)
+                if b[0] <= x0 and b[1] <= y0 and x1 <= b[2] and y1 <= b[3]
+            ),
+            None,
+        )
+        if host is None:
+            kept.append((m, (x0, y0, x1, y1)))
+        else:
+            kept[host] = (kept[host][0] | m, kept[host][1])
+    return [m for m, _ in kept]
 
 
 def _image_path(folder: Path, yaml_path: Path, entry: Any) -> Path:

@@ -167,6 +167,8 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
         code_grammar=args.grammar,
         examples=args.examples,
         similar_k=args.similar_k,
+        plans=args.plans,
+        plan_candidates=args.plan_candidates,
     )
     rows: list[dict[str, Any]] = []
     rows_path = Path(args.rows) if args.rows else None
@@ -297,6 +299,13 @@ def main() -> None:
         help="Worked examples: all in the system prompt, or the most similar next to the rule.",
     )
     ap.add_argument("--similar-k", type=int, default=3, help="Examples shown with 'similar'.")
+    ap.add_argument(
+        "--plans",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="When no written candidate is valid, write code from the model's plan of checks.",
+    )
+    ap.add_argument("--plan-candidates", type=int, default=2, help="Most plans per rule.")
     ap.add_argument("--threads", type=int, default=0, help="llama.cpp threads (0: default).")
     ap.add_argument(
         "--phrasings",

@@ -46,7 +46,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,6 +70,14 @@ from logicode.codegen.phrases import (
     stated_expectations,
     stated_hints,
 )
+from logicode.codegen.plans import (
+    PlanError,
+    describe_vocabulary,
+    label_attributes,
+    parse_plan,
+    plan_grammar,
+    render,
+)
 from logicode.prompts import PromptTemplate, load_template
 from logicode.ruleapi import api_reference
 from logicode.spec import CategorySpec, RuleSpec
@@ -84,6 +92,8 @@ TEMPLATES = (
     "codegen/repair.md",
     "codegen/retry.md",
     "codegen/expectations.md",
+    "codegen/plan.md",
+    "codegen/plan_rule.md",
 )
 
 _FENCE = re.compile(r"```[ \t]*(?:python|py|Python)?[ \t]*\n(.*?)(?:```|\Z)", re.S)
@@ -130,6 +140,9 @@ class CompileSettings:
         similar_k: How many examples ``similar`` shows.
         code_grammar: Hold answers to one ``def check(scene):`` block with llama.cpp's
             grammar (:mod:`logicode.codegen.grammar`) where the chat model accepts one.
+        plans: When no written candidate is valid, ask for a plan of typed checks
+            (:mod:`logicode.codegen.plans`), write code from it and validate that.
+        plan_candidates: Most plans asked for per rule (the first one greedy).
     """
 
     candidates: int = 2
@@ -143,6 +156,8 @@ class CompileSettings:
     autofix: bool = True
     reversals: bool = True
     code_grammar: bool = True
+    plans: bool = True
+    plan_candidates: int = 2
     examples: str = "all"
     similar_k: int = 3
     counterexample_refs: int = 2
@@ -293,6 +308,12 @@ class RuleCompiler:
             self.templates["codegen/examples.md"].text
         )
         self.system_prompt = self._system_prompt()
+        self.plan_attributes = label_attributes(spec)
+        self.plan_prompt = self.templates["codegen/plan.md"].render(
+            category=spec.category,
+            description=spec.description.strip(),
+            vocabulary=describe_vocabulary(spec),
+        )
         self.mutations: list[tuple[Mutation, dict[str, Any]]] = []
         for ref in self.references[: self.settings.counterexample_refs]:
             for m in propose_mutations(spec, ref):
@@ -335,14 +356,21 @@ class RuleCompiler:
         user = self._rule_message("codegen/rule.md", rule)
         return [SystemMessage(self.system_prompt), HumanMessage(user)]
 
-    def _ask(self, messages: list[BaseMessage], *, temperature: float, seed: int) -> str:
+    def _ask(
+        self,
+        messages: list[BaseMessage],
+        *,
+        temperature: float,
+        seed: int,
+        grammar: str | None = RULE_CODE_GRAMMAR,
+    ) -> str:
         options: dict[str, Any] = {
             "temperature": temperature,
             "seed": seed,
             "max_tokens": self.settings.max_tokens,
         }
-        if self.settings.code_grammar and accepts_grammar(self.chat):
-            options["grammar"] = RULE_CODE_GRAMMAR
+        if grammar and self.settings.code_grammar and accepts_grammar(self.chat):
+            options["grammar"] = grammar
         try:
             reply = self.chat.invoke(messages, **options)
         except TypeError:  # a foreign chat model that takes no per-call options
@@ -563,6 +591,53 @@ class RuleCompiler:
                 return cand, what
         return None
 
+    # --- plans -----------------------------------------------------------------------------
+
+    def plan_candidates(
+        self,
+        rule: RuleSpec,
+        stated: dict[str, bool],
+        presence: dict[str, bool],
+        transcript: list[dict[str, Any]],
+    ) -> Iterator[Behaviour]:
+        """Candidates written from the model's plans of the rule (:mod:`logicode.codegen.plans`).
+
+        Up to ``plan_candidates`` plans (the first greedy); each one that parses is rendered to
+        code and evaluated like any candidate, held to the same expected verdicts. Every step
+        goes into ``transcript`` (the plan as the answer, the code it gave as the next step).
+        """
+        s = self.settings
+        user = self.templates["codegen/plan_rule.md"].render(
+            category=self.spec.category, rule=" ".join(rule.text.split())
+        )
+        msgs: list[BaseMessage] = [SystemMessage(self.plan_prompt), HumanMessage(user)]
+        grammar = plan_grammar(self.spec)
+        seen: set[str] = set()
+        for n in range(s.plan_candidates):
+            temp = 0.0 if n == 0 else s.temperature
+            answer = self._ask(msgs, temperature=temp, seed=s.seed + 200 + n, grammar=grammar)
+            try:
+                code = render(
+                    parse_plan(answer, self.spec.vocabulary, self.plan_attributes),
+                    self.plan_attributes,
+                )
+            except PlanError as exc:
+                transcript.append({"step": f"plan {n + 1}", "feedback": str(exc), "answer": answer})
+                continue
+            transcript.append({"step": f"plan {n + 1}", "feedback": None, "answer": answer})
+            if code in seen:
+                continue
+            seen.add(code)
+            b = self.evaluate(code)
+            if stated and b.valid:
+                self.hold_to(b, stated)
+            if presence and b.ok:
+                self.hold_to(b, presence)
+            transcript.append(
+                {"step": f"plan {n + 1} code", "feedback": None, "answer": f"```python\n{code}```"}
+            )
+            yield b
+
     # --- driver ----------------------------------------------------------------------------
 
     def compile_rule(self, rule: RuleSpec) -> RuleOutcome:
@@ -686,11 +761,20 @@ class RuleCompiler:
                     break
                 fixes += 1
                 step, feedback, answer = f"autofix {fixes}", None, f"```python\n{code}```"
+        if not valid and s.plans:
+            for b in self.plan_candidates(rule, stated, presence or {}, transcript):
+                behaviours.append(b)
+                if b.ok:
+                    valid.append(b)
+                    break
         checks: dict[str, Any] = {}
         if valid:
             best, checks = self.arbitrate(rule, valid)
         else:
-            best = min(behaviours, key=lambda b: (b.problem is not None, len(self.problems(b))))
+            best = min(
+                behaviours or [Behaviour(code="", problem="no candidate was asked for")],
+                key=lambda b: (b.problem is not None, len(self.problems(b))),
+            )
         validation = {
             "compiled": best.problem is None,
             "references": len(self.references),

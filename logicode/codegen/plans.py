@@ -1,0 +1,484 @@
+"""Rule plans: a small model describes a rule as a list of typed checks; code is written from it.
+
+A small model (Qwen2.5-Coder 0.5B) often knows *what* a rule asks ("the label is centred on
+the bottle within 4 %") but writes wrong code for it: made-up methods, an area compared with a
+width, a condition inverted. A *plan* asks it only for the what: a JSON list of checks of a
+few generic kinds (a count, allowed values, relations, placements, sizes, tilt, sameness,
+matching attributes), held by a llama.cpp grammar to the product's own labels, attributes and
+attribute values. :func:`render` then writes ordinary rule code against the scene API from
+the plan, and that code is validated like any other candidate (sandbox policy, references,
+counterexamples): a plan is one more way to draw a candidate, never a shortcut past checks.
+
+The kinds are generic geometry and bookkeeping; nothing here knows a product. Every check
+holds trivially when a part it needs is absent (the rule that counts that part reports it).
+
+Example:
+    >>> plan = parse_plan('{"checks": [{"check": "upright", "label": "nut", '
+    ...                   '"max_degrees": 3}]}', ["nut"], {})
+    >>> "tilt > 3" in render(plan, {})
+    True
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from logicode.color import COLOR_NAMES
+from logicode.spec import CategorySpec
+
+KINDS = ("count", "values", "same", "relation", "centred", "position", "size", "upright", "match")
+"""Check kinds, in the order the prompt explains them."""
+
+RELATIONS = ("left_of", "right_of", "above", "below", "inside", "overlaps")
+EDGES = ("top", "bottom", "left", "right", "center_x", "center_y")
+MEASURES = ("area", "length", "width", "height")
+AXES = ("x", "y", "both")
+
+_FIELDS: dict[str, tuple[str, ...]] = {
+    "count": ("label", "min", "max", "inside"),
+    "values": ("label", "attribute", "allowed"),
+    "same": ("label", "attribute", "tolerance"),
+    "relation": ("label", "relation", "other"),
+    "centred": ("label", "other", "axis", "tolerance"),
+    "position": ("label", "other", "edge", "min", "max"),
+    "size": ("label", "measure", "of", "min", "max"),
+    "upright": ("label", "max_degrees"),
+    "match": ("label", "attribute", "other", "other_attribute", "never"),
+}
+
+
+class PlanError(ValueError):
+    """A plan that is not JSON, or names a kind, label or attribute the product lacks."""
+
+
+@dataclass(frozen=True)
+class Attr:
+    """One attribute a label carries: its type and, for enums, its values."""
+
+    name: str
+    type: str
+    values: tuple[str, ...] = ()
+
+
+@dataclass
+class Check:
+    """One check of a plan: its kind and its fields (see :data:`_FIELDS`)."""
+
+    kind: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+def label_attributes(spec: CategorySpec) -> dict[str, dict[str, Attr]]:
+    """Attributes per label, from the spec, plus ``color`` (the colour name) where none is."""
+    out: dict[str, dict[str, Attr]] = {}
+    for comp in spec.components:
+        attrs = {a.name: Attr(a.name, a.type, tuple(a.values or ())) for a in comp.attributes}
+        attrs.setdefault("color", Attr("color", "color", tuple(COLOR_NAMES)))
+        out[comp.label] = attrs
+    return out
+
+
+# --- grammar ----------------------------------------------------------------------------------
+
+
+def _lit(text: str) -> str:
+    """A GBNF literal matching ``text`` as a JSON string (quotes included)."""
+    return json.dumps(json.dumps(text))
+
+
+def _alt(items: Sequence[str]) -> str:
+    return " | ".join(_lit(x) for x in items)
+
+
+def _key(name: str, *, first: bool = False) -> str:
+    """GBNF literal of a JSON key and its colon (``, "name": `` unless ``first``)."""
+    return json.dumps(("" if first else ", ") + f'"{name}": ')
+
+
+def plan_grammar(spec: CategorySpec) -> str:
+    """The GBNF grammar of a plan for ``spec``: only its labels, attributes and values.
+
+    The JSON is written in one fixed layout (keys in :data:`_FIELDS` order, ``", "`` and
+    ``": "`` separators), which keeps the grammar small; :func:`parse_plan` reads any layout.
+    Check kinds are the rules ``check-<kind>``; value sets are ``v<label>x<attribute>``.
+    """
+    attrs = label_attributes(spec)
+    labels = list(spec.vocabulary)
+    rules = [
+        'root ::= "{\\"checks\\": [" check (", " check){0,5} "]}"',
+        "",  # check ::= ..., once the kinds are known
+        "label ::= " + _alt(labels),
+        "int ::= [0-9] | [1-9] [0-9]",
+        'num ::= "-"? [0-9]{1,4} ("." [0-9]{1,3})?',
+        'str ::= "\\"" [a-z0-9_ -]{1,24} "\\""',
+        "relation-name ::= " + _alt(RELATIONS),
+        "edge ::= " + _alt(EDGES),
+        "measure ::= " + _alt(MEASURES),
+        "axis ::= " + _alt(AXES),
+    ]
+    kinds: list[str] = []
+
+    def kind(name: str, body: str) -> None:
+        head = json.dumps('{"check": "' + name + '"')
+        rules.append(f'check-{name} ::= {head} {body} "}}"')
+        kinds.append(f"check-{name}")
+
+    label, other = f"{_key('label')} label", f"{_key('other')} label"
+    values_alts, same_alts, sides = [], [], []
+    for i, lab in enumerate(labels):
+        for j, a in enumerate(attrs[lab].values()):
+            name = f"v{i}x{j}"
+            if a.type in ("enum", "color"):
+                rules.append(f"{name} ::= " + _alt(a.values))
+            elif a.type == "number":
+                rules.append(f"{name} ::= num")
+            elif a.type == "bool":
+                rules.append(f'{name} ::= "true" | "false"')
+            else:
+                rules.append(f"{name} ::= str")
+            head = json.dumps(f', "label": "{lab}", "attribute": "{a.name}", "allowed": [')
+            values_alts.append(f'{head} {name} (", " {name}){{0,5}} "]"')
+            sides.append((lab, a.name))
+        numeric = [a.name for a in attrs[lab].values() if a.type in ("number", "enum", "color")]
+        names = [*dict.fromkeys([*numeric, *MEASURES])]
+        head = json.dumps(f', "label": "{lab}", "attribute": ')
+        same_alts.append(f"{head} ({_alt(names)})")
+    kind(
+        "count",
+        f'{label} {_key("min")} int {_key("max")} (int | "null") {_key("inside")} (label | "null")',
+    )
+    kind("values", f"({' | '.join(values_alts)})")
+    kind("same", f"({' | '.join(same_alts)}) {_key('tolerance')} num")
+    kind("relation", f"{label} {_key('relation')} relation-name {other}")
+    kind("centred", f"{label} {other} {_key('axis')} axis {_key('tolerance')} num")
+    kind("position", f"{label} {other} {_key('edge')} edge {_key('min')} num {_key('max')} num")
+    kind(
+        "size",
+        f'{label} {_key("measure")} measure {_key("of")} (label | {_lit("image")} | "null") '
+        f"{_key('min')} num {_key('max')} num",
+    )
+    kind("upright", f"{label} {_key('max_degrees')} num")
+    pairs = [
+        json.dumps(
+            f', "label": "{a}", "attribute": "{x}", "other": "{b}", "other_attribute": "{y}"'
+        )
+        for a, x in sides
+        for b, y in sides
+        if a != b and attrs[a][x].type == attrs[b][y].type
+    ]
+    if pairs:
+        kind("match", f'({" | ".join(pairs)}) {_key("never")} "[" (str (", " str){{0,3}})? "]"')
+    rules[1] = "check ::= " + " | ".join(kinds)
+    return "\n".join(rules) + "\n"
+
+
+# --- parsing ----------------------------------------------------------------------------------
+
+
+def _json_object(text: str) -> Any:
+    start = text.find("{")
+    end = text.rfind("}")
+    if start < 0 or end <= start:
+        raise PlanError("no JSON object in the answer")
+    try:
+        return json.loads(text[start : end + 1])
+    except json.JSONDecodeError as exc:
+        raise PlanError(f"the plan is not valid JSON: {exc.msg}") from None
+
+
+def _number(value: Any, what: str, *, optional: bool = False) -> float | None:
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise PlanError(f"{what} must be a number, got {value!r}")
+    return float(value)
+
+
+def parse_plan(
+    text: str, labels: Sequence[str], attributes: Mapping[str, Mapping[str, Attr]]
+) -> list[Check]:
+    """Read and check a plan answer.
+
+    Args:
+        text: The model's answer (a JSON object ``{"checks": [...]}``, prose around it allowed).
+        labels: The product's labels.
+        attributes: :func:`label_attributes` of the spec.
+
+    Raises:
+        PlanError: Not JSON, no checks, or a kind, label, attribute or field the product or
+            the kind does not have.
+    """
+    data = _json_object(text)
+    items = data.get("checks") if isinstance(data, dict) else None
+    if not isinstance(items, list) or not items:
+        raise PlanError('the plan needs a non-empty "checks" list')
+    out = []
+    for n, item in enumerate(items, 1):
+        if not isinstance(item, dict) or item.get("check") not in _FIELDS:
+            raise PlanError(f"check {n}: 'check' must be one of {', '.join(KINDS)}")
+        kind = item["check"]
+        fields = {k: item.get(k) for k in _FIELDS[kind]}
+        for key in ("label", "other", "inside", "of"):
+            value = fields.get(key)
+            if key not in fields or value is None or (key == "of" and value == "image"):
+                continue
+            if value not in labels:
+                raise PlanError(f"check {n}: {key} {value!r} is not a label of this product")
+        if fields.get("label") is None:
+            raise PlanError(f"check {n}: a label is needed")
+        if kind in ("relation", "centred", "position", "match") and fields.get("other") is None:
+            raise PlanError(f"check {n}: {kind} needs 'other'")
+        _check_fields(n, kind, fields, attributes)
+        out.append(Check(kind, fields))
+    return out
+
+
+def _check_fields(
+    n: int, kind: str, f: dict[str, Any], attributes: Mapping[str, Mapping[str, Attr]]
+) -> None:
+    own = attributes.get(f["label"], {})
+    if kind == "count":
+        if f["inside"] == f["label"]:
+            f["inside"] = None
+        lo = _number(f["min"], f"check {n}: min")
+        hi = _number(f["max"], f"check {n}: max", optional=True)
+        f["min"] = int(lo or 0)
+        f["max"] = None if hi is None else int(hi)
+    elif kind == "values":
+        if f["attribute"] not in own:
+            raise PlanError(f"check {n}: {f['label']} has no attribute {f['attribute']!r}")
+        if not isinstance(f["allowed"], list) or not f["allowed"]:
+            raise PlanError(f"check {n}: 'allowed' must be a non-empty list")
+    elif kind == "same":
+        if f["attribute"] not in own and f["attribute"] not in MEASURES:
+            raise PlanError(f"check {n}: {f['label']} has no attribute {f['attribute']!r}")
+        f["tolerance"] = _number(f["tolerance"] or 0, f"check {n}: tolerance")
+    elif kind == "relation":
+        if f["relation"] not in RELATIONS:
+            raise PlanError(f"check {n}: relation must be one of {', '.join(RELATIONS)}")
+    elif kind == "centred":
+        if f["axis"] not in AXES:
+            raise PlanError(f"check {n}: axis must be x, y or both")
+        f["tolerance"] = _number(f["tolerance"], f"check {n}: tolerance")
+    elif kind == "position":
+        if f["edge"] not in EDGES:
+            raise PlanError(f"check {n}: edge must be one of {', '.join(EDGES)}")
+        f["min"], f["max"] = sorted((_number(f["min"], "min"), _number(f["max"], "max")))
+    elif kind == "size":
+        if f["measure"] not in MEASURES:
+            raise PlanError(f"check {n}: measure must be one of {', '.join(MEASURES)}")
+        f["min"], f["max"] = sorted((_number(f["min"], "min"), _number(f["max"], "max")))
+    elif kind == "upright":
+        f["max_degrees"] = _number(f["max_degrees"], f"check {n}: max_degrees")
+    elif kind == "match":
+        other = attributes.get(f["other"], {})
+        if f["attribute"] not in own or f["other_attribute"] not in other:
+            raise PlanError(f"check {n}: match needs an attribute of each label")
+        never = f.get("never") or []
+        f["never"] = [v for v in never if isinstance(v, str | int | float)]
+
+
+# --- rendering --------------------------------------------------------------------------------
+
+
+def _pct(v: float) -> str:
+    return f"{v * 100:g}%"
+
+
+def _fraction(v: float) -> float:
+    """A share the model may have written as a percentage (4 for 4 %)."""
+    return v / 100.0 if abs(v) > 1.0 else v
+
+
+def _value_of(var: str, label: str, name: str, attributes: Mapping[str, Mapping[str, Attr]]) -> str:
+    """Expression for attribute ``name`` of component ``var`` (the colour name if no such)."""
+    a = attributes.get(label, {}).get(name)
+    if a is not None and a.type == "color":
+        return f"{var}.color"
+    if a is None and name in MEASURES:
+        return f"{var}.{name}"
+    return f"{var}.attr({name!r})"
+
+
+def _render_one(i: int, c: Check, attributes: Mapping[str, Mapping[str, Attr]]) -> list[str]:
+    f = c.fields
+    lab = f["label"]
+    if c.kind == "count":
+        lo, hi = f["min"], f["max"]
+        want = (
+            f"exactly {lo}"
+            if hi == lo
+            else (f"at least {lo}" if hi is None else f"between {lo} and {hi}")
+        )
+        test = f"len(found{i}) < {lo}" + ("" if hi is None else f" or len(found{i}) > {hi}")
+        lines = [
+            f"    found{i} = scene.find({lab!r})",
+            f"    if {test}:",
+            f'        out.append(violation(f"found {{len(found{i})}} {lab}, expected {want}", '
+            f"*found{i}))",
+        ]
+        if f["inside"]:
+            box = f["inside"]
+            lines += [
+                f"    holders{i} = scene.find({box!r})",
+                f"    for a in found{i}:",
+                f"        if holders{i} and not any(b.contains(a) for b in holders{i}):",
+                f'            out.append(violation(f"{lab} {{a.id}} is not inside a {box}", '
+                f"a, *holders{i}))",
+            ]
+        return lines
+    if c.kind == "values":
+        allowed = tuple(f["allowed"])
+        value = _value_of("a", lab, f["attribute"], attributes)
+        names = ", ".join(str(v) for v in allowed)
+        return [
+            f"    for a in scene.find({lab!r}):",
+            f"        value = {value}",
+            f"        if value not in {allowed!r}:",
+            f'            out.append(violation(f"{lab} {{a.id}} has {f["attribute"]} {{value}}, '
+            f'expected one of {names}", a))',
+        ]
+    if c.kind == "same":
+        name = f["attribute"]
+        value = _value_of("a", lab, name, attributes)
+        attr = attributes.get(lab, {}).get(name)
+        if attr is not None and attr.type in ("enum", "color", "bool", "string"):
+            return [
+                f"    parts{i} = [a for a in scene.find({lab!r}) if {value} is not None]",
+                f"    if len({{{value} for a in parts{i}}}) > 1:",
+                f'        out.append(violation("the {lab} parts differ in {name}", *parts{i}))',
+            ]
+        tol = _fraction(f["tolerance"])
+        return [
+            f"    parts{i} = [(a, {value}) for a in scene.find({lab!r})]",
+            f"    parts{i} = [(a, v) for a, v in parts{i} if v is not None]",
+            f"    if len(parts{i}) >= 2:",
+            f"        mean{i} = sum(v for _, v in parts{i}) / len(parts{i})",
+            f"        for a, v in parts{i}:",
+            f"            if abs(v - mean{i}) > {tol!r} * abs(mean{i}):",
+            f'                out.append(violation(f"{lab} {{a.id}} {name} {{v:.3g}} is more than '
+            f'{_pct(tol)} off the mean {{mean{i}:.3g}}", a))',
+        ]
+    if c.kind == "relation":
+        rel, other = f["relation"], f["other"]
+        test = "b.contains(a)" if rel == "inside" else f"{rel}(a, b)"
+        words = rel.replace("_", " ")
+        return [
+            f"    others{i} = scene.find({other!r})",
+            f"    for a in scene.find({lab!r}):",
+            f"        near = [b for b in others{i} if b is not a]",
+            f"        if near and not any({test} for b in near):",
+            f'            out.append(violation(f"{lab} {{a.id}} is not {words} the {other}", '
+            "a, *near))",
+        ]
+    if c.kind == "centred":
+        other, tol = f["other"], _fraction(f["tolerance"])
+        axes = ("x", "y") if f["axis"] == "both" else (f["axis"],)
+        lines = [
+            f"    b = scene.one({other!r})",
+            "    if b is not None:",
+            f"        for a in scene.find({lab!r}):",
+        ]
+        for ax in axes:
+            size = "width" if ax == "x" else "height"
+            lines += [
+                f"            off = abs(a.center.{ax} - b.center.{ax})",
+                f"            if off > {tol!r} * b.{size}:",
+                f'                out.append(violation(f"{lab} {{a.id}} centre is {{off:.0f}} px '
+                f'off the {other} centre ({ax}), more than {_pct(tol)} of its {size}", a, b))',
+            ]
+        return lines
+    if c.kind == "position":
+        other, edge = f["other"], f["edge"]
+        lo, hi = _fraction(f["min"]), _fraction(f["max"])
+        if edge in ("top", "bottom", "center_y"):
+            point = "a.center.y" if edge == "center_y" else f"a.{edge}"
+            share = f"(({point}) - b.top) / b.height"
+            size = "height"
+        else:
+            point = "a.center.x" if edge == "center_x" else f"a.{edge}"
+            share = f"(({point}) - b.left) / b.width"
+            size = "width"
+        return [
+            f"    b = scene.one({other!r})",
+            f"    if b is not None and b.{size} > 0:",
+            f"        for a in scene.find({lab!r}):",
+            f"            share = {share}",
+            f"            if not between(share, {lo!r}, {hi!r}):",
+            f'                out.append(violation(f"{lab} {{a.id}} {edge} lies at '
+            f'{{share:.0%}} of the {other} {size}, expected {_pct(lo)} to {_pct(hi)}", a, b))',
+        ]
+    if c.kind == "size":
+        measure, of, lo, hi = f["measure"], f["of"], f["min"], f["max"]
+        lines = []
+        indent, evidence = "    ", "a"
+        if of is None:
+            base, what = "1", "px"
+        elif of == "image":
+            extent = {"area": "scene.width * scene.height", "height": "scene.height"}
+            base, what = extent.get(measure, "scene.width"), "of the image's"
+        else:
+            base, what = f"b.{measure}", f"of the {of}'s"
+            lines += [f"    b = scene.one({of!r})", f"    if b is not None and b.{measure} > 0:"]
+            indent, evidence = "        ", "a, b"
+        what = f"{what} {measure}" if of is not None else what
+        lines += [
+            f"{indent}for a in scene.find({lab!r}):",
+            f"{indent}    share = a.{measure} / {base}",
+            f"{indent}    if not between(share, {lo!r}, {hi!r}):",
+            f'{indent}        out.append(violation(f"{lab} {{a.id}} {measure} is {{share:.3g}} '
+            f'{what}, expected {lo:g} to {hi:g}", {evidence}))',
+        ]
+        return lines
+    if c.kind == "upright":
+        deg = f["max_degrees"]
+        return [
+            f"    for a in scene.find({lab!r}):",
+            f"        if a.tilt > {deg:g}:",
+            f'            out.append(violation(f"{lab} {{a.id}} is tilted {{a.tilt:.1f}} degrees, '
+            f'more than {deg:g}", a))',
+        ]
+    # match
+    other = f["other"]
+    mine = _value_of("a", lab, f["attribute"], attributes)
+    theirs = _value_of("b", other, f["other_attribute"], attributes)
+    never = tuple(f["never"])
+    return [
+        f"    b = scene.one({other!r})",
+        "    if b is not None:",
+        f"        for a in scene.find({lab!r}):",
+        f"            mine, theirs = {mine}, {theirs}",
+        f"            if mine is None or mine != theirs or mine in {never!r}:",
+        f'                out.append(violation(f"{lab} {{a.id}} {f["attribute"]} {{mine}} does not '
+        f'match {other} {f["other_attribute"]} {{theirs}}", a, b))',
+    ]
+
+
+def render(plan: Sequence[Check], attributes: Mapping[str, Mapping[str, Attr]]) -> str:
+    """Rule code for a plan: one block per check, the violations of all of them."""
+    body = ["def check(scene):", "    out = []"]
+    for i, c in enumerate(plan, 1):
+        desc = ", ".join(f"{k}={v}" for k, v in c.fields.items() if v not in (None, []))
+        body.append(f"    # check {i}: {c.kind} ({desc})")
+        body += _render_one(i, c, attributes)
+    body.append("    return out")
+    return "\n".join(body) + "\n"
+
+
+def describe_vocabulary(spec: CategorySpec) -> str:
+    """Labels with their attributes and values, one per line, for the plan prompt."""
+    lines = []
+    for lab, attrs in label_attributes(spec).items():
+        parts = []
+        for a in attrs.values():
+            if a.type == "color":
+                parts.append("color (its colour name)")
+                continue
+            vals = f": {', '.join(a.values)}" if a.values else f" ({a.type})"
+            parts.append(f"{a.name}{vals}")
+        lines.append(f"- {lab}: " + ("; ".join(parts) if parts else "no attributes"))
+    return "\n".join(lines)

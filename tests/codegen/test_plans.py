@@ -1,0 +1,184 @@
+"""Rule plans: parsing, the grammar's vocabulary, and the code written from them (run for real)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Iterator
+
+import pytest
+from test_counterexamples import SPEC, reference  # noqa: E402  (tests/codegen on sys.path)
+
+import sandbox
+from logicode.codegen.plans import (
+    PlanError,
+    describe_vocabulary,
+    label_attributes,
+    parse_plan,
+    plan_grammar,
+    render,
+)
+
+ATTRS = label_attributes(SPEC)
+
+
+@pytest.fixture(scope="module")
+def pool() -> Iterator[sandbox.SandboxPool]:
+    with sandbox.SandboxPool(api_module="logicode.ruleapi", workers=1) as p:
+        yield p
+
+
+def plan(*checks: dict) -> list:
+    return parse_plan(json.dumps({"checks": list(checks)}), SPEC.vocabulary, ATTRS)
+
+
+def verdicts(pool: sandbox.SandboxPool, checks: list, scenes: list[dict]) -> list[str]:
+    code = render(checks, ATTRS)
+    sandbox.compile_rule(code)  # the written code passes the sandbox policy
+    pack = pool.load_pack({"rule": code})
+    try:
+        return [r["rule"]["status"] for r in pool.evaluate(pack, scenes)]
+    finally:
+        pool.unload_pack(pack)
+
+
+def moved(scene: dict, label: str, dx: float = 0, dy: float = 0, **changes) -> dict:
+    """A copy of scene with every ``label`` box shifted (and fields replaced)."""
+    out = copy.deepcopy(scene)
+    for c in out["components"]:
+        if c["label"] == label:
+            x0, y0, x1, y1 = c["bbox"]
+            c["bbox"] = [x0 + dx, y0 + dy, x1 + dx, y1 + dy]
+            cx, cy = c["centroid"]
+            c["centroid"] = [cx + dx, cy + dy]
+            c.update(changes)
+    return out
+
+
+def without(scene: dict, label: str) -> dict:
+    out = copy.deepcopy(scene)
+    out["components"] = [c for c in out["components"] if c["label"] != label]
+    return out
+
+
+def test_parse_errors_name_what_is_wrong() -> None:
+    with pytest.raises(PlanError, match="no JSON"):
+        parse_plan("I think the rule means two nuts", SPEC.vocabulary, ATTRS)
+    with pytest.raises(PlanError, match="'check' must be one of"):
+        plan({"check": "exists", "label": "nut"})
+    with pytest.raises(PlanError, match="'bolt' is not a label"):
+        plan({"check": "count", "label": "bolt", "min": 1, "max": 1, "inside": None})
+    with pytest.raises(PlanError, match="nut has no attribute 'kind'"):
+        plan({"check": "values", "label": "nut", "attribute": "kind", "allowed": ["round"]})
+    with pytest.raises(PlanError, match="needs 'other'"):
+        plan({"check": "relation", "label": "nut", "relation": "above"})
+    with pytest.raises(PlanError, match="non-empty"):
+        parse_plan('{"checks": []}', SPEC.vocabulary, ATTRS)
+
+
+def test_grammar_allows_only_the_products_labels_attributes_and_values() -> None:
+    g = plan_grammar(SPEC)
+    assert 'label ::= "\\"tray\\"" | "\\"lid\\"" | "\\"nut\\""' in g
+    assert '"\\"round\\"" | "\\"square\\""' in g  # the lid's kinds
+    assert "bolt" not in g
+    # Each name is defined once (a second definition adds alternatives in llama.cpp: a
+    # relation name that was also the relation check let the model nest checks forever),
+    # and every name used is defined.
+    names = [line.split(" ::= ")[0] for line in g.splitlines()]
+    assert len(names) == len(set(names))
+    used = set()
+    for line in g.splitlines():
+        rhs = re.sub(r'"(?:[^"\\]|\\.)*"', " ", line.split(" ::= ", 1)[1])
+        rhs = re.sub(r"\[[^\]]*\]|\{[0-9,]*\}", " ", rhs)
+        used |= set(re.findall(r"[a-z][a-z0-9-]*", rhs))
+    assert used <= set(names), used - set(names)
+    assert {f"check-{k}" for k in ("count", "values", "relation", "size", "match")} <= used
+    assert "- lid: kind: round, square; color (its colour name)" in describe_vocabulary(SPEC)
+
+
+def test_count_and_count_inside(pool: sandbox.SandboxPool) -> None:
+    ref = reference()
+    checks = plan({"check": "count", "label": "nut", "min": 2, "max": 2, "inside": "tray"})
+    outside = moved(ref, "nut", dx=200)  # both nuts leave the tray
+    extra = copy.deepcopy(ref)
+    extra["components"].append({**extra["components"][3], "id": "c9"})
+    scenes = [ref, without(ref, "nut"), outside, extra]
+    assert verdicts(pool, checks, scenes) == ["pass", "fail", "fail", "fail"]
+    at_least = plan({"check": "count", "label": "nut", "min": 1, "max": None, "inside": None})
+    assert verdicts(pool, at_least, [ref, without(ref, "nut")]) == ["pass", "fail"]
+
+
+def test_values_same_and_match(pool: sandbox.SandboxPool) -> None:
+    ref = reference()
+    square = moved(ref, "lid", attributes={"kind": "square"})
+    values = plan({"check": "values", "label": "lid", "attribute": "kind", "allowed": ["round"]})
+    assert verdicts(pool, values, [ref, square]) == ["pass", "fail"]
+    colour = plan({"check": "values", "label": "lid", "attribute": "color", "allowed": ["red"]})
+    assert verdicts(pool, colour, [ref]) == ["pass"]
+    same = plan({"check": "same", "label": "nut", "attribute": "area", "tolerance": 0.1})
+    big = copy.deepcopy(ref)
+    big["components"][3]["area"] *= 2
+    assert verdicts(pool, same, [ref, big]) == ["pass", "fail"]
+
+
+def test_relation_centred_position_size_upright(pool: sandbox.SandboxPool) -> None:
+    ref = reference()  # tray 30..270 x 20..180; lid 120..180 x 40..80; nuts at y 120..140
+    below = plan({"check": "relation", "label": "nut", "relation": "below", "other": "lid"})
+    assert verdicts(pool, below, [ref, moved(ref, "nut", dy=-100)]) == ["pass", "fail"]
+    assert verdicts(pool, below, [without(ref, "lid")]) == ["pass"]  # absent: holds
+    centred = plan(
+        {"check": "centred", "label": "lid", "other": "tray", "axis": "x", "tolerance": 5}
+    )  # 5 means 5 %
+    assert verdicts(pool, centred, [ref, moved(ref, "lid", dx=30)]) == ["pass", "fail"]
+    top = plan(
+        {
+            "check": "position",
+            "label": "lid",
+            "other": "tray",
+            "edge": "top",
+            "min": 0.2,
+            "max": 0.05,
+        }
+    )  # min and max given the wrong way round: sorted
+    assert verdicts(pool, top, [ref, moved(ref, "lid", dy=60)]) == ["pass", "fail"]
+    size = plan(
+        {"check": "size", "label": "lid", "measure": "area", "of": "tray", "min": 0.05, "max": 0.1}
+    )
+    assert verdicts(pool, size, [ref]) == ["pass"]  # 2400 / 38400 = 0.0625
+    assert verdicts(pool, plan({**size[0].fields, "check": "size", "max": 0.06}), [ref]) == ["fail"]
+    upright = plan({"check": "upright", "label": "lid", "max_degrees": 3})
+    tilted = moved(ref, "lid", orientation=20.0)
+    assert verdicts(pool, upright, [ref, tilted]) == ["pass", "fail"]
+
+
+def test_compiler_falls_back_to_a_plan_when_no_written_code_is_valid(
+    pool: sandbox.SandboxPool,
+) -> None:
+    from test_compiler import FALSE_ALARM, VACUOUS, compile_with
+
+    good_plan = (
+        '{"checks": [{"check": "count", "label": "nut", "min": 2, "max": 2, "inside": null}]}'
+    )
+    script = [FALSE_ALARM, VACUOUS, FALSE_ALARM, VACUOUS, "not a plan", good_plan]
+    _, out, chat = compile_with(pool, script, candidates=1, max_rounds=3)
+    assert out.entry.status == "ok", out.entry.reason
+    assert "found {len(found1)} nut" in out.code
+    steps = [t["step"] for t in out.transcript]
+    assert steps[-3:] == ["plan 1", "plan 2", "plan 2 code"]
+    assert "no JSON object" in out.transcript[-3]["feedback"]
+    # The plan prompt explains the kinds and lists this product's labels.
+    assert "- nut: color (its colour name)" in chat.calls[-1][0].content
+    assert chat.calls[-1][-1].content.strip() == "Rule: There are exactly two nuts."
+
+    _, off, _ = compile_with(pool, script[:4], candidates=1, max_rounds=3, plans=False)
+    assert off.entry.status == "failed"
+    assert not any(t["step"].startswith("plan") for t in off.transcript)
+
+
+def test_a_vacuous_plan_is_still_refused(pool: sandbox.SandboxPool) -> None:
+    from test_compiler import VACUOUS, compile_with
+
+    lid_plan = '{"checks": [{"check": "upright", "label": "lid", "max_degrees": 45}]}'
+    _, out, _ = compile_with(pool, [VACUOUS, lid_plan, lid_plan], candidates=1, max_rounds=0)
+    assert out.entry.status == "failed"  # never fires when nuts are removed or added

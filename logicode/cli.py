@@ -222,6 +222,14 @@ def rules_compile(
             " each rule (better for small models).",
         ),
     ] = "all",
+    plans: Annotated[
+        bool,
+        typer.Option(
+            "--plans/--no-plans",
+            help="When no written candidate is valid, ask the model for a plan of typed checks"
+            " and write the code from it (validated the same way).",
+        ),
+    ] = True,
 ) -> None:
     """Compile a spec's rules into a validated rule pack with a language model."""
     import sandbox
@@ -244,7 +252,9 @@ def rules_compile(
     references = load_references(refs, spec, limit=max_refs)
     chat = get_chat_model(backend, model)
     info = model_provenance(backend, model or getattr(chat, "model", None))
-    settings = CompileSettings(candidates=candidates, max_rounds=max_rounds, examples=examples)
+    settings = CompileSettings(
+        candidates=candidates, max_rounds=max_rounds, examples=examples, plans=plans
+    )
     table = Table(title=f"{spec.category}: {len(chosen)} rules -> {out}")
     for col in ("rule", "status", "rounds", "seconds", "reason"):
         table.add_column(col)

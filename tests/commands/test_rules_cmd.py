@@ -101,12 +101,13 @@ def compile_args(spec: Path, refs: Path, out: Path, *more: str) -> list[str]:
 def test_compile_then_check(chat: CodeChat, spec_and_refs: tuple[Path, Path], tmp_path: Path):
     spec, refs = spec_and_refs
     pack = tmp_path / "pack"
-    more = ("--backend", "openai", "--model", "fake", "--examples", "similar")
+    more = ("--backend", "openai", "--model", "fake", "--examples", "similar", "--no-plans")
     res = runner.invoke(app, compile_args(spec, refs, pack, *more))
     assert res.exit_code == 0, res.output
     assert "1/1 rules compiled" in res.stdout
     manifest = json.loads((pack / "manifest.json").read_text())
     assert manifest["settings"]["examples"] == "similar"
+    assert manifest["settings"]["plans"] is False
     assert manifest["rules"][0]["status"] == "ok"
     system, user = chat.prompts[0]
     assert "Worked examples" in user and "Worked examples" not in system

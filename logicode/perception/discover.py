@@ -74,6 +74,8 @@ YAML_HEADER = """\
 #   includes: [liquid, top_label]  # the component also takes the touching regions of
 #                                  # these labels (and everything it then encloses)
 #   fill_holes: true               # the component also takes whatever it encloses
+#   single: true                   # one per product: the largest piece and the pieces
+#                                  # near it are the component, stray pieces are dropped
 # A region named `liquid` stays a liquid too: one pixel may belong to nested components.
 #
 # Vocabulary of {category!r} (the spec has no part hierarchy; use `includes`):
@@ -276,7 +278,9 @@ def write_yaml(
     header = YAML_HEADER.format(
         n=len(image_entries), category=spec.category, vocabulary=_vocab_comment(spec)
     )
-    opts = labels or {lab: {"includes": [], "fill_holes": False} for lab in spec.vocabulary}
+    opts = labels or {
+        lab: {"includes": [], "fill_holes": False, "single": False} for lab in spec.vocabulary
+    }
     body = {
         "format": FORMAT,
         "category": spec.category,

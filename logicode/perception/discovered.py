@@ -5,7 +5,9 @@ calls for a folder holding ``clusters.yaml``. A component of label ``L`` is a co
 piece of the union of the regions of the clusters named ``L``; with ``includes`` in the
 label's options the touching regions of those labels join it, and with ``fill_holes`` (or
 ``includes``) so does everything it encloses; a piece lying within the box of a larger
-piece of its label joins it. Attributes come from the clusters' YAML
+piece of its label joins it. A ``single`` label (one per normal product) is one component
+per image: its largest piece and the pieces near it (:data:`SINGLE_GAP`); stray pieces
+elsewhere are dropped. Attributes come from the clusters' YAML
 ``attributes`` (the cluster covering most of the component wins).
 
 :func:`name_from_scenes` fills a ``clusters.yaml`` from ground-truth scenes of the same
@@ -18,7 +20,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import cv2
 import numpy as np
@@ -32,12 +34,14 @@ from logicode.perception.base import Reference
 from logicode.perception.discover import CLUSTERS_FILE, FORMAT, IGNORE, REGIONS_FILE, write_yaml
 from logicode.perception.refs import ReferencesError
 from logicode.perception.resample import upsample_mask
-from logicode.scene import Component, ImageInfo, Scene
+from logicode.scene import Component, ImageInfo, Scene, file_sha256
 from logicode.spec import CategorySpec
 
 logger = logging.getLogger(__name__)
 
 _EIGHT = np.ones((3, 3), bool)
+SINGLE_GAP = 4
+"""Working-resolution pixels between pieces of a ``single`` label that still join."""
 
 
 def is_discovery(path: Path) -> bool:
@@ -112,22 +116,33 @@ def _cluster_names(
     return out
 
 
-def _label_options(path: Path, data: dict[str, Any], spec: CategorySpec) -> dict[str, Any]:
+class LabelOptions(NamedTuple):
+    """How the regions of one label make components (``labels:`` in ``clusters.yaml``)."""
+
+    includes: list[str]
+    fill_holes: bool
+    single: bool
+
+
+_OPTION_KEYS = {"includes", "fill_holes", "single"}
+
+
+def _label_options(path: Path, data: dict[str, Any], spec: CategorySpec) -> dict[str, LabelOptions]:
     opts = data.get("labels") or {}
     if not isinstance(opts, dict):
         raise ReferencesError(f"{path}: 'labels' must map labels to options")
     vocab = spec.vocabulary
-    out: dict[str, tuple[list[str], bool]] = {}
+    out: dict[str, LabelOptions] = {}
     for label, o in opts.items():
         if label not in vocab:
             raise ReferencesError(
                 f"{path}: labels: {label!r} is not in the {spec.category!r} vocabulary {vocab}"
             )
         o = o or {}
-        if not isinstance(o, dict) or set(o) - {"includes", "fill_holes"}:
+        if not isinstance(o, dict) or set(o) - _OPTION_KEYS:
             raise ReferencesError(
-                f"{path}: labels: {label}: the options are 'includes' (a list of labels) "
-                "and 'fill_holes' (true/false)"
+                f"{path}: labels: {label}: the options are 'includes' (a list of labels), "
+                "'fill_holes' and 'single' (true/false)"
             )
         inc = o.get("includes") or []
         bad = [x for x in inc if x not in vocab or x == label] if isinstance(inc, list) else inc
@@ -135,18 +150,20 @@ def _label_options(path: Path, data: dict[str, Any], spec: CategorySpec) -> dict
             raise ReferencesError(
                 f"{path}: labels: {label}: includes {bad!r} are not other labels of {vocab}"
             )
-        out[label] = (list(inc), bool(o.get("fill_holes", False)))
+        out[label] = LabelOptions(
+            list(inc), bool(o.get("fill_holes", False)), bool(o.get("single", False))
+        )
     return out
 
 
 def _components(
-    label_masks: dict[str, np.ndarray], options: dict[str, tuple[list[str], bool]], label: str
+    label_masks: dict[str, np.ndarray], options: dict[str, LabelOptions], label: str
 ) -> list[np.ndarray]:
     """Working-resolution masks of the components of ``label``."""
     base = label_masks[label]
-    inc, fill = options.get(label, ([], False))
+    opt = options.get(label, LabelOptions([], False, False))
     union = base.copy()
-    for other in inc:
+    for other in opt.includes:
         if other in label_masks:
             union |= label_masks[other]
     pieces, n = ndi.label(union, structure=_EIGHT)
@@ -155,10 +172,32 @@ def _components(
         m = pieces == k
         if not (m & base).any():
             continue  # an included part not touching this label
-        if fill or inc:
+        if opt.fill_holes or opt.includes:
             m = ndi.binary_fill_holes(m)
         found.append(m)
+    if opt.single and found:
+        return [_single(found, opt.fill_holes or bool(opt.includes))]
     return _merge_nested(found)
+
+
+def _single(pieces: list[np.ndarray], fill: bool) -> np.ndarray:
+    """The largest piece joined by every piece within :data:`SINGLE_GAP` of the group."""
+    rest = sorted(pieces, key=lambda m: -int(np.count_nonzero(m)))
+    group = rest.pop(0).copy()
+    near = ndi.binary_dilation(group, iterations=SINGLE_GAP)
+    grown = True
+    while grown and rest:
+        grown = False
+        keep = []
+        for m in rest:
+            if (m & near).any():
+                group |= m
+                near |= ndi.binary_dilation(m, iterations=SINGLE_GAP)
+                grown = True
+            else:
+                keep.append(m)
+        rest = keep
+    return ndi.binary_fill_holes(group) if fill else group
 
 
 def _box(m: np.ndarray) -> tuple[int, int, int, int]:
@@ -241,6 +280,11 @@ def discovered_references(path: Path, spec: CategorySpec) -> list[Reference]:
     for i, entry in enumerate(data["images"]):
         img_path = _image_path(folder, yaml_path, entry)
         image = read_image(img_path)
+        want = entry.get("sha256") if isinstance(entry, dict) else None
+        if want and file_sha256(img_path) != want:
+            logger.warning(
+                "%s: %s changed since discovery; its regions may not fit", yaml_path, img_path
+            )
         try:
             rmap, clusters = arrays[f"map_{i}"], arrays[f"cluster_{i}"]
         except KeyError:
@@ -324,7 +368,8 @@ def name_from_scenes(folder: Path, scenes: list[Scene], spec: CategorySpec) -> d
     A cluster takes the label owning most of its pixels (each pixel belongs to the
     smallest ground-truth component covering it), or ``ignore`` when most of its pixels
     belong to none; its attributes are the majority string/bool values of the components
-    it overlaps. A label whose parts hold parts of other labels ``includes`` them.
+    it overlaps. A label whose parts hold parts of other labels ``includes`` them; a
+    label found exactly once in every scene is ``single``.
 
     Args:
         folder: The discovery folder (its ``clusters.yaml`` is rewritten).
@@ -366,8 +411,13 @@ def name_from_scenes(folder: Path, scenes: list[Scene], spec: CategorySpec) -> d
                 attrs[name] = cnt.most_common(1)[0][0]
         entry["attributes"] = attrs
     inside = _hierarchy(scenes)
+    once = {lab for lab in spec.vocabulary if all(s.counts().get(lab, 0) == 1 for s in scenes)}
     opts = {
-        lab: {"includes": sorted(inside.get(lab, set())), "fill_holes": bool(inside.get(lab))}
+        lab: {
+            "includes": sorted(inside.get(lab, set())),
+            "fill_holes": bool(inside.get(lab)),
+            "single": lab in once,
+        }
         for lab in spec.vocabulary
     }
     write_yaml(yaml_path, spec, data["images"], data["clusters"], opts)

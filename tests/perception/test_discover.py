@@ -237,3 +237,24 @@ def test_silhouette_prefers_the_true_groups() -> None:
     bad = np.tile([0, 1], 20)
     assert silhouette(x, good) > 0.9
     assert silhouette(x, bad) < 0.1
+
+
+def test_single_keeps_the_largest_piece_and_its_near_pieces(tmp_path: Path) -> None:
+    folder = _ring_discovery(tmp_path, {})
+    maps = dict(np.load(folder / REGIONS_FILE))
+    rmap = maps["map_0"]
+    rmap[30:34, 30:34] = 2  # a stray speck named dot, far from the dot
+    rmap[80, 121:123] = 2  # a sliver just beside the dot (a gap of two pixels)
+    np.savez(folder / REGIONS_FILE, **maps)
+    (ref,) = load_references(folder, toy.spec())
+    assert ref.scene.counts()["dot"] == 3  # by default every piece is a component
+
+    def single(d: dict[str, Any]) -> None:
+        d["labels"] = {"dot": {"single": True}}
+
+    _edit(folder, single)
+    (ref,) = load_references(folder, toy.spec())
+    (dot,) = [c for c in ref.scene.components if c.label == "dot"]
+    assert dot.area == pytest.approx(197 + 2, abs=30)
+    assert dot.bbox[2] >= 122  # the sliver joined, the speck (top left) did not
+    assert dot.bbox[0] > 90

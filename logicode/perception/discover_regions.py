@@ -10,10 +10,10 @@ The steps behind :func:`logicode.perception.discover.discover`, each a small fun
    than a floor are absorbed into the neighbour they share most border with);
 4. each region is described by its colour, size, shape and position in the product's
    box (the box of everything that is not the background colour class);
-5. the regions of all images are clustered (k-means on standardised descriptors, the
-   number of clusters chosen by the silhouette, preferring more clusters when the scores
-   are close: a part split over two clusters costs the user one more name, two parts in
-   one cluster cannot be named at all).
+5. the regions of each colour class are split into groups (k-means on standardised
+   descriptors, the number of groups chosen by the silhouette, preferring more groups
+   when the scores are close: a part split over two clusters costs the user one more
+   name, two parts in one cluster cannot be named at all).
 
 Nothing here knows any product; every threshold is in :class:`DiscoverParams`.
 """
@@ -61,8 +61,8 @@ _WEIGHTS = {
     "solidity": 0.7,
     "extent": 0.5,
     "fill": 0.5,
-    "rel_cx": 0.7,
-    "rel_cy": 0.7,
+    "rel_cx": 1.5,
+    "rel_cy": 1.5,
     "rel_w": 0.5,
     "rel_h": 0.5,
     "border": 1.0,
@@ -85,7 +85,9 @@ class DiscoverParams:
         max_clusters: Most clusters of regions (the closest are merged above it).
         max_splits: Most clusters the regions of one colour class are split into.
         min_silhouette: A colour class's regions are split only when the silhouette of
-            the split reaches this.
+            the split reaches this (0: always split 4 or more regions; measured best,
+            since a cluster mixing two parts cannot be named while a part split over
+            two clusters only costs one more name).
         prefer_more: Take the most clusters whose silhouette is at least this share of
             the best silhouette.
         seed: Random seed of the k-means runs.
@@ -99,7 +101,7 @@ class DiscoverParams:
     min_region_px: int = 12
     max_clusters: int = 40
     max_splits: int = 6
-    min_silhouette: float = 0.5
+    min_silhouette: float = 0.0
     prefer_more: float = 0.9
     seed: int = 0
 
@@ -353,9 +355,9 @@ def cluster_regions(
 ) -> tuple[np.ndarray, dict[int, float]]:
     """Cluster standardised region descriptors; the number of clusters from the data.
 
-    Regions of one colour class are split further (k-means on all descriptors) only when
-    the silhouette shows clear groups (at least ``min_silhouette``); among the splits
-    scoring within ``prefer_more`` of the best, the finest wins. Over ``max_clusters``
+    Regions of one colour class are split further (k-means on all descriptors, 2 to
+    ``max_splits`` groups) when the best silhouette reaches ``min_silhouette``; among the
+    splits scoring within ``prefer_more`` of the best, the finest wins. Over ``max_clusters``
     clusters, the closest ones are merged.
 
     Args:

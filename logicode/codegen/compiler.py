@@ -157,7 +157,7 @@ class CompileSettings:
     reversals: bool = True
     code_grammar: bool = True
     plans: bool = True
-    plan_candidates: int = 2
+    plan_candidates: int = 3
     examples: str = "all"
     similar_k: int = 3
     counterexample_refs: int = 2
@@ -618,7 +618,7 @@ class RuleCompiler:
             answer = self._ask(msgs, temperature=temp, seed=s.seed + 200 + n, grammar=grammar)
             try:
                 code = render(
-                    parse_plan(answer, self.spec.vocabulary, self.plan_attributes),
+                    parse_plan(answer, self.spec.vocabulary, self.plan_attributes, rule.text),
                     self.plan_attributes,
                 )
             except PlanError as exc:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -198,15 +199,28 @@ def _number(value: Any, what: str, *, optional: bool = False) -> float | None:
     return float(value)
 
 
+def stated_percentages(rule_text: str) -> set[float]:
+    """The numbers the rule writes as percentages ("between 16% and 24%" -> {16.0, 24.0})."""
+    return {float(x) for x in re.findall(r"(\d+(?:\.\d+)?)\s*%", rule_text)}
+
+
 def parse_plan(
-    text: str, labels: Sequence[str], attributes: Mapping[str, Mapping[str, Attr]]
+    text: str,
+    labels: Sequence[str],
+    attributes: Mapping[str, Mapping[str, Attr]],
+    rule_text: str = "",
 ) -> list[Check]:
     """Read and check a plan answer.
+
+    A size bound that the rule states as a percentage but the plan copies as a number
+    ("16%" -> 16) becomes the fraction (0.16); position and tolerance shares above 1 are
+    always percentages.
 
     Args:
         text: The model's answer (a JSON object ``{"checks": [...]}``, prose around it allowed).
         labels: The product's labels.
         attributes: :func:`label_attributes` of the spec.
+        rule_text: The rule, to tell percentages from ratios in size bounds.
 
     Raises:
         PlanError: Not JSON, no checks, or a kind, label, attribute or field the product or
@@ -233,6 +247,11 @@ def parse_plan(
         if kind in ("relation", "centred", "position", "match") and fields.get("other") is None:
             raise PlanError(f"check {n}: {kind} needs 'other'")
         _check_fields(n, kind, fields, attributes)
+        if kind == "size":
+            percents = stated_percentages(rule_text)
+            for key in ("min", "max"):
+                if fields[key] > 1 and fields[key] in percents:
+                    fields[key] = fields[key] / 100.0
         out.append(Check(kind, fields))
     return out
 
@@ -248,6 +267,8 @@ def _check_fields(
         hi = _number(f["max"], f"check {n}: max", optional=True)
         f["min"] = int(lo or 0)
         f["max"] = None if hi is None else int(hi)
+        if f["max"] is not None and f["max"] < f["min"]:
+            f["min"], f["max"] = f["max"], f["min"]
     elif kind == "values":
         if f["attribute"] not in own:
             raise PlanError(f"check {n}: {f['label']} has no attribute {f['attribute']!r}")

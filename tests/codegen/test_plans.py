@@ -182,3 +182,16 @@ def test_a_vacuous_plan_is_still_refused(pool: sandbox.SandboxPool) -> None:
     lid_plan = '{"checks": [{"check": "upright", "label": "lid", "max_degrees": 45}]}'
     _, out, _ = compile_with(pool, [VACUOUS, lid_plan, lid_plan], candidates=1, max_rounds=0)
     assert out.entry.status == "failed"  # never fires when nuts are removed or added
+
+
+def test_percentages_copied_as_numbers_become_fractions() -> None:
+    rule = "The lid covers between 20% and 35% of the tray's area; nuts are 0.5 to 2 lids."
+    size = {"check": "size", "label": "lid", "measure": "area", "of": "tray"}
+    text = json.dumps({"checks": [{**size, "min": 35, "max": 20}]})
+    (check,) = parse_plan(text, SPEC.vocabulary, ATTRS, rule)
+    assert (check.fields["min"], check.fields["max"]) == (0.2, 0.35)
+    ratio = json.dumps({"checks": [{**size, "min": 0.5, "max": 2}]})
+    (check,) = parse_plan(ratio, SPEC.vocabulary, ATTRS, rule)
+    assert (check.fields["min"], check.fields["max"]) == (0.5, 2.0)  # a ratio stays
+    (count,) = plan({"check": "count", "label": "nut", "min": 3, "max": 1, "inside": "nut"})
+    assert (count.fields["min"], count.fields["max"], count.fields["inside"]) == (1, 3, None)

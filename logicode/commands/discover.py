@@ -35,7 +35,7 @@ def discover_command(
     ],
     max_clusters: Annotated[
         int, typer.Option("--max-clusters", min=2, help="Most clusters to name.")
-    ] = 40,
+    ] = 60,
     colour_tol: Annotated[
         float,
         typer.Option(

@@ -61,8 +61,8 @@ _WEIGHTS = {
     "solidity": 0.7,
     "extent": 0.5,
     "fill": 0.5,
-    "rel_cx": 1.5,
-    "rel_cy": 1.5,
+    "rel_cx": 3.0,
+    "rel_cy": 3.0,
     "rel_w": 0.5,
     "rel_h": 0.5,
     "border": 1.0,
@@ -99,7 +99,7 @@ class DiscoverParams:
     colour_tol: float = 6.0
     max_colours: int = 24
     min_region_px: int = 12
-    max_clusters: int = 40
+    max_clusters: int = 60
     max_splits: int = 6
     min_silhouette: float = 0.0
     prefer_more: float = 0.9

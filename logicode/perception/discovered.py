@@ -8,7 +8,7 @@ label's options the touching regions of those labels join it, and with ``fill_ho
 piece of its label joins it. A ``single`` label (one per normal product) is one component
 per image: its largest piece and the pieces near it (:data:`SINGLE_GAP`); stray pieces
 elsewhere are dropped. Attributes come from the clusters' YAML
-``attributes`` (the cluster covering most of the component wins).
+``attributes``: for each, the value given by the clusters covering most of the component.
 
 :func:`name_from_scenes` fills a ``clusters.yaml`` from ground-truth scenes of the same
 images, the way a careful person would: it is how the tests and the benchmark simulate
@@ -317,20 +317,28 @@ def _scene(
         if not label_masks[lab].any():
             continue
         for small in _components(label_masks, options, lab):
-            votes = Counter(cmap[small & label_masks[lab]].tolist())
-            cid = next(c for c, _ in votes.most_common() if c in names)
             full = upsample_mask(small, (h, w))
             if not full.any():
                 continue
-            comps.append(
-                component_from_mask(f"c{len(comps)}", lab, full, image, attributes=names[cid][1])
-            )
+            attrs = _vote_attributes(Counter(cmap[small & label_masks[lab]].tolist()), names)
+            comps.append(component_from_mask(f"c{len(comps)}", lab, full, image, attributes=attrs))
     return Scene(
         image=ImageInfo(path=image_path, width=w, height=h),
         category=spec.category,
         components=comps,
         meta={"source": "discovered clusters"},
     )
+
+
+def _vote_attributes(
+    pixels: Counter[int], names: dict[int, tuple[str, dict[str, Any]]]
+) -> dict[str, Any]:
+    """Each attribute: the value of the clusters giving it that cover most of the component."""
+    votes: dict[str, Counter[Any]] = {}
+    for cid, n in pixels.items():
+        for key, value in names.get(cid, ("", {}))[1].items():
+            votes.setdefault(key, Counter())[value] += n
+    return {key: cnt.most_common(1)[0][0] for key, cnt in votes.items()}
 
 
 def _innermost(scene: Scene, shape: tuple[int, int]) -> tuple[np.ndarray, list[Component]]:

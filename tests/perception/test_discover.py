@@ -258,3 +258,22 @@ def test_single_keeps_the_largest_piece_and_its_near_pieces(tmp_path: Path) -> N
     assert dot.area == pytest.approx(197 + 2, abs=30)
     assert dot.bbox[2] >= 122  # the sliver joined, the speck (top left) did not
     assert dot.bbox[0] > 90
+
+
+def test_attributes_come_from_the_clusters_that_give_them(tmp_path: Path) -> None:
+    folder = _ring_discovery(tmp_path, {})
+    maps = dict(np.load(folder / REGIONS_FILE))
+    rmap = maps["map_0"]
+    yy, xx = np.mgrid[: rmap.shape[0], : rmap.shape[1]]
+    rmap[((yy - 80) ** 2 + (xx - 110) ** 2 <= 64) & (xx >= 108)] = 3  # most of the dot
+    maps["cluster_0"] = np.array([0, 1, 2, 3], np.int32)
+    np.savez(folder / REGIONS_FILE, **maps)
+
+    def split_dot(d: dict[str, Any]) -> None:
+        d["clusters"].append({"id": 3, "label": "dot", "attributes": {}})
+
+    _edit(folder, split_dot)
+    (ref,) = load_references(folder, toy.spec())
+    (dot,) = [c for c in ref.scene.components if c.label == "dot"]
+    assert dot.area == pytest.approx(197, abs=30)  # both clusters' regions: one dot
+    assert dot.attributes == {"tone": "warm"}  # from the smaller cluster, the only one to say

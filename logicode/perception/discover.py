@@ -66,8 +66,8 @@ YAML_HEADER = """\
 #   label: <one of the vocabulary labels below>   or   label: ignore   (background, shadow...)
 # Several clusters may get the same label (a part split by colour or shading); touching
 # regions of one label make one component, separate ones make separate components.
-# Attributes the spec asks for may be set per cluster, e.g. `attributes: {{kind: cherry}}`
-# (a cluster is one colour, so one attribute value); the references then teach them.
+# Attributes the spec asks for may be set per cluster, e.g. `attributes: {{kind: cherry}}`;
+# a component takes the value of the clusters giving one that cover most of it.
 #
 # Parts that hold other parts (a bottle holding juice and labels, a box holding its
 # contents) are not one colour region. Say it under `labels:` for that label:

@@ -363,6 +363,7 @@ def _register_commands() -> None:
     from logicode.commands.annotate import annotate
     from logicode.commands.audit import app as audit_app
     from logicode.commands.bench import bench
+    from logicode.commands.discover import discover_command
     from logicode.commands.inspect import inspect
     from logicode.report.command import report
 
@@ -371,6 +372,12 @@ def _register_commands() -> None:
     app.command("report")(friendly_errors(report))
     app.command("bench")(friendly_errors(bench))
     app.add_typer(audit_app, name="audit")
+    refs_app = typer.Typer(
+        help="References: discover a product's components in unannotated images, to name once.",
+        no_args_is_help=True,
+    )
+    refs_app.command("discover")(friendly_errors(discover_command))
+    app.add_typer(refs_app, name="refs")
 
 
 _register_commands()

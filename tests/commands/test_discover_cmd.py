@@ -97,3 +97,13 @@ def test_bad_input_is_one_line_and_exit_1(
     assert res.exit_code == 1, res.output
     assert needle in res.output
     assert len(res.output.strip().splitlines()) == 1, res.output
+
+
+def test_registered_as_logicode_refs_discover(tmp_path: Path) -> None:
+    from logicode.cli import app
+
+    res = runner.invoke(
+        app, ["refs", "discover", str(tmp_path / "none"), "-c", CATEGORY, "-o", str(tmp_path)]
+    )
+    assert res.exit_code == 1
+    assert "no such image file or folder" in res.output and "Traceback" not in res.output

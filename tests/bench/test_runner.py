@@ -169,8 +169,9 @@ def test_end_to_end_verdicts_metrics_and_codegen(full_run, dataset: Path) -> Non
     assert "| juice_bottle |" in report and f"| {FAILING} | failed |" in report
     assert "| labels_order | ok | 8/8 |" in report
     assert len(list((out / "packs").glob(f"{CATEGORY}-*/manifest.json"))) == 1
-    # the model was asked about every rule; the failing one got its repair round too
-    assert chat.calls.count("?") == 2
+    # the model was asked about every rule; the failing one got its repair round and the
+    # plans (CompileSettings.plan_candidates) too
+    assert chat.calls.count("?") == 2 + SETTINGS.plan_candidates
 
 
 def test_rerun_reuses_the_cached_pack_and_the_records(full_run, dataset: Path) -> None:

@@ -94,6 +94,7 @@ TEMPLATES = (
     "codegen/expectations.md",
     "codegen/plan.md",
     "codegen/plan_rule.md",
+    "codegen/plan_repair.md",
 )
 
 _FENCE = re.compile(r"```[ \t]*(?:python|py|Python)?[ \t]*\n(.*?)(?:```|\Z)", re.S)
@@ -602,30 +603,36 @@ class RuleCompiler:
     ) -> Iterator[Behaviour]:
         """Candidates written from the model's plans of the rule (:mod:`logicode.codegen.plans`).
 
-        Up to ``plan_candidates`` plans (the first greedy); each one that parses is rendered to
-        code and evaluated like any candidate, held to the same expected verdicts. Every step
-        goes into ``transcript`` (the plan as the answer, the code it gave as the next step).
+        Up to ``plan_candidates`` plans: the first greedy, each later one a repair of the one
+        before (its parse error, or what its code did wrong, goes back to the model; greedy,
+        then sampled), or a fresh sample at temperature 1 when a plan gave code already seen.
+        Each plan that parses is rendered to code and evaluated like any candidate, held to the
+        same expected verdicts. Every step goes into ``transcript`` (the plan as the answer,
+        the code it gave as the next step).
         """
         s = self.settings
         user = self.templates["codegen/plan_rule.md"].render(
             category=self.spec.category, rule=" ".join(rule.text.split())
         )
-        msgs: list[BaseMessage] = [SystemMessage(self.plan_prompt), HumanMessage(user)]
+        first: list[BaseMessage] = [SystemMessage(self.plan_prompt), HumanMessage(user)]
         grammar = plan_grammar(self.spec)
         seen: set[str] = set()
+        msgs, temp = first, 0.0
         for n in range(s.plan_candidates):
-            temp = 0.0 if n == 0 else s.temperature
             answer = self._ask(msgs, temperature=temp, seed=s.seed + 200 + n, grammar=grammar)
+            step = f"plan {n + 1}"
             try:
                 code = render(
                     parse_plan(answer, self.spec.vocabulary, self.plan_attributes, rule.text),
                     self.plan_attributes,
                 )
             except PlanError as exc:
-                transcript.append({"step": f"plan {n + 1}", "feedback": str(exc), "answer": answer})
+                transcript.append({"step": step, "feedback": str(exc), "answer": answer})
+                msgs, temp = self._plan_repair(first, answer, [str(exc)]), s.temperature
                 continue
-            transcript.append({"step": f"plan {n + 1}", "feedback": None, "answer": answer})
-            if code in seen:
+            transcript.append({"step": step, "feedback": None, "answer": answer})
+            if code in seen:  # the same checks again: start afresh, sampling more boldly
+                msgs, temp = first, max(s.temperature, 1.0)
                 continue
             seen.add(code)
             b = self.evaluate(code)
@@ -634,9 +641,19 @@ class RuleCompiler:
             if presence and b.ok:
                 self.hold_to(b, presence)
             transcript.append(
-                {"step": f"plan {n + 1} code", "feedback": None, "answer": f"```python\n{code}```"}
+                {"step": f"{step} code", "feedback": None, "answer": f"```python\n{code}```"}
             )
             yield b
+            msgs = self._plan_repair(first, answer, self.problems(b, rule))
+            temp = 0.0 if n == 0 else s.temperature
+
+    def _plan_repair(
+        self, first: list[BaseMessage], answer: str, problems: Sequence[str]
+    ) -> list[BaseMessage]:
+        """The plan dialogue with ``answer`` and what was wrong with it, for a corrected plan."""
+        feedback = "\n".join(f"- {p}" for p in problems[:4]) or "- it is wrong"
+        repair = self.templates["codegen/plan_repair.md"].render(feedback=feedback)
+        return [*first, AIMessage(answer), HumanMessage(repair)]
 
     # --- driver ----------------------------------------------------------------------------
 

@@ -167,9 +167,12 @@ def test_compiler_falls_back_to_a_plan_when_no_written_code_is_valid(
     steps = [t["step"] for t in out.transcript]
     assert steps[-3:] == ["plan 1", "plan 2", "plan 2 code"]
     assert "no JSON object" in out.transcript[-3]["feedback"]
-    # The plan prompt explains the kinds and lists this product's labels.
-    assert "- nut: color (its colour name)" in chat.calls[-1][0].content
-    assert chat.calls[-1][-1].content.strip() == "Rule: There are exactly two nuts."
+    # The plan prompt explains the kinds and lists this product's labels; the second plan
+    # repairs the first: the unreadable answer and what was wrong with it go back.
+    system, rule, bad, repair = chat.calls[-1]
+    assert "- nut: color (its colour name)" in system.content
+    assert rule.content.strip() == "Rule: There are exactly two nuts."
+    assert bad.content == "not a plan" and "no JSON object" in repair.content
 
     _, off, _ = compile_with(pool, script[:4], candidates=1, max_rounds=3, plans=False)
     assert off.entry.status == "failed"
@@ -180,8 +183,14 @@ def test_a_vacuous_plan_is_still_refused(pool: sandbox.SandboxPool) -> None:
     from test_compiler import VACUOUS, compile_with
 
     lid_plan = '{"checks": [{"check": "upright", "label": "lid", "max_degrees": 45}]}'
-    _, out, _ = compile_with(pool, [VACUOUS, lid_plan, lid_plan], candidates=1, max_rounds=0)
+    _, out, chat = compile_with(pool, [VACUOUS, lid_plan, lid_plan], candidates=1, max_rounds=0)
     assert out.entry.status == "failed"  # never fires when nuts are removed or added
+    # The second plan was asked as a repair of the first, with what its code did wrong; it
+    # gave the same checks, so the third starts afresh from the rule.
+    code_call, plan1, plan2, plan3 = chat.calls
+    assert len(plan1) == 2 and len(plan3) == 2
+    assert plan2[-2].content == lid_plan
+    assert "after we remove the nut, it reported nothing" in plan2[-1].content
 
 
 def test_percentages_copied_as_numbers_become_fractions() -> None:

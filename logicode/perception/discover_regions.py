@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 from scipy import ndimage as ndi
 
+from logicode.perception.discover_shapes import split_by_width
 from logicode.perception.features import shape_measures, to_lab
 from logicode.perception.resample import resize_image
 
@@ -90,6 +91,9 @@ class DiscoverParams:
             two clusters only costs one more name).
         prefer_more: Take the most clusters whose silhouette is at least this share of
             the best silhouette.
+        thin_radius: Regions are split into thick bodies and thin strips (narrower
+            than ``2*thin_radius+1`` working pixels, long, cut at their junctions) by
+            :func:`logicode.perception.discover_shapes.split_by_width` (0: no split).
         seed: Random seed of the k-means runs.
     """
 
@@ -103,6 +107,7 @@ class DiscoverParams:
     max_splits: int = 6
     min_silhouette: float = 0.0
     prefer_more: float = 0.9
+    thin_radius: int = 6
     seed: int = 0
 
 
@@ -219,6 +224,12 @@ def split_regions(classes: np.ndarray, min_px: int) -> np.ndarray:
         out[sel] = lab[sel] - 1 + n
         n += k
     return _absorb_small(out, n, min_px)
+
+
+def _region_classes(region_map: np.ndarray, class_map: np.ndarray) -> np.ndarray:
+    region_class = np.zeros(int(region_map.max()) + 1, np.int64)
+    region_class[region_map.ravel()] = class_map.ravel()
+    return region_class
 
 
 def background_class(class_maps: list[np.ndarray], n_classes: int) -> int:
@@ -417,9 +428,11 @@ def segment_references(
     maps, descs, colours = [], [], []
     for im, cm in zip(small, class_maps, strict=True):
         rm = split_regions(cm, params.min_region_px)
-        n = int(rm.max()) + 1
-        region_class = np.zeros(n, np.int64)
-        region_class[rm.ravel()] = cm.ravel()
+        bg_regions = np.flatnonzero(_region_classes(rm, cm) == bg)
+        rm, strips = split_by_width(rm, params.thin_radius, params.min_region_px, bg_regions)
+        region_class = _region_classes(rm, cm)
+        # strips are clustered apart from the bodies of their colour
+        region_class[sorted(strips)] += len(ctr)
         frame = product_box(rm, np.flatnonzero(region_class == bg))
         maps.append(rm)
         descs.append(describe_regions(im, rm, frame))

@@ -32,6 +32,7 @@ from logicode.imageio import read_image
 from logicode.measure import component_from_mask
 from logicode.perception.base import Reference
 from logicode.perception.discover import CLUSTERS_FILE, FORMAT, IGNORE, REGIONS_FILE, write_yaml
+from logicode.perception.discovered_counts import fit_count, fixed_counts
 from logicode.perception.refs import ReferencesError
 from logicode.perception.resample import upsample_mask
 from logicode.scene import Component, ImageInfo, Scene, file_sha256
@@ -122,9 +123,10 @@ class LabelOptions(NamedTuple):
     includes: list[str]
     fill_holes: bool
     single: bool
+    count: int | None = None
 
 
-_OPTION_KEYS = {"includes", "fill_holes", "single"}
+_OPTION_KEYS = {"includes", "fill_holes", "single", "count"}
 
 
 def _label_options(path: Path, data: dict[str, Any], spec: CategorySpec) -> dict[str, LabelOptions]:
@@ -142,7 +144,15 @@ def _label_options(path: Path, data: dict[str, Any], spec: CategorySpec) -> dict
         if not isinstance(o, dict) or set(o) - _OPTION_KEYS:
             raise ReferencesError(
                 f"{path}: labels: {label}: the options are 'includes' (a list of labels), "
-                "'fill_holes' and 'single' (true/false)"
+                "'fill_holes' and 'single' (true/false), 'count' (a positive integer)"
+            )
+        count = o.get("count")
+        if count is not None and (
+            not isinstance(count, int) or isinstance(count, bool) or count < 1
+        ):
+            raise ReferencesError(
+                f"{path}: labels: {label}: count {count!r} must be a positive integer "
+                "(how many a normal product holds)"
             )
         inc = o.get("includes") or []
         bad = [x for x in inc if x not in vocab or x == label] if isinstance(inc, list) else inc
@@ -151,15 +161,18 @@ def _label_options(path: Path, data: dict[str, Any], spec: CategorySpec) -> dict
                 f"{path}: labels: {label}: includes {bad!r} are not other labels of {vocab}"
             )
         out[label] = LabelOptions(
-            list(inc), bool(o.get("fill_holes", False)), bool(o.get("single", False))
+            list(inc), bool(o.get("fill_holes", False)), bool(o.get("single", False)), count
         )
     return out
 
 
 def _components(
-    label_masks: dict[str, np.ndarray], options: dict[str, LabelOptions], label: str
+    label_masks: dict[str, np.ndarray],
+    options: dict[str, LabelOptions],
+    label: str,
+    regions: list[np.ndarray] | None = None,
 ) -> list[np.ndarray]:
-    """Working-resolution masks of the components of ``label``."""
+    """Working-resolution masks of the components of ``label`` (``regions``: its regions)."""
     base = label_masks[label]
     opt = options.get(label, LabelOptions([], False, False))
     union = base.copy()
@@ -177,7 +190,10 @@ def _components(
         found.append(m)
     if opt.single and found:
         return [_single(found, opt.fill_holes or bool(opt.includes))]
-    return _merge_nested(found)
+    found = _merge_nested(found)
+    if opt.count is not None:
+        found = fit_count(found, regions or [], opt.count)
+    return found
 
 
 def _single(pieces: list[np.ndarray], fill: bool) -> np.ndarray:
@@ -302,7 +318,7 @@ def _scene(
     rmap: np.ndarray,
     clusters: np.ndarray,
     names: dict[int, tuple[str, dict[str, Any]]],
-    options: dict[str, tuple[list[str], bool]],
+    options: dict[str, LabelOptions],
     spec: CategorySpec,
     image_path: str,
 ) -> Scene:
@@ -316,7 +332,9 @@ def _scene(
     for lab in spec.vocabulary:
         if not label_masks[lab].any():
             continue
-        for small in _components(label_masks, options, lab):
+        ids = [c for c, (name, _) in names.items() if name == lab]
+        regions = [rmap == r for r in np.flatnonzero(np.isin(clusters, ids)).tolist()]
+        for small in _components(label_masks, options, lab, regions):
             full = upsample_mask(small, (h, w))
             if not full.any():
                 continue
@@ -377,7 +395,8 @@ def name_from_scenes(folder: Path, scenes: list[Scene], spec: CategorySpec) -> d
     smallest ground-truth component covering it), or ``ignore`` when most of its pixels
     belong to none; its attributes are the majority string/bool values of the components
     it overlaps. A label whose parts hold parts of other labels ``includes`` them; a
-    label found exactly once in every scene is ``single``.
+    label found exactly once in every scene is ``single``, one found exactly ``N > 1``
+    times in every scene has ``count: N``.
 
     Args:
         folder: The discovery folder (its ``clusters.yaml`` is rewritten).
@@ -419,15 +438,16 @@ def name_from_scenes(folder: Path, scenes: list[Scene], spec: CategorySpec) -> d
                 attrs[name] = cnt.most_common(1)[0][0]
         entry["attributes"] = attrs
     inside = _hierarchy(scenes)
-    once = {lab for lab in spec.vocabulary if all(s.counts().get(lab, 0) == 1 for s in scenes)}
-    opts = {
-        lab: {
+    fixed = fixed_counts(scenes, spec.vocabulary)
+    opts: dict[str, dict[str, Any]] = {}
+    for lab in spec.vocabulary:
+        opts[lab] = {
             "includes": sorted(inside.get(lab, set())),
             "fill_holes": bool(inside.get(lab)),
-            "single": lab in once,
+            "single": fixed.get(lab) == 1,
         }
-        for lab in spec.vocabulary
-    }
+        if fixed.get(lab, 1) > 1:
+            opts[lab]["count"] = fixed[lab]
     write_yaml(yaml_path, spec, data["images"], data["clusters"], opts)
     ignored = sum(1 for v in labels.values() if v == IGNORE)
     return {"clusters": len(labels), "ignored": ignored, "labels": labels}

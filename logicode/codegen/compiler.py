@@ -62,7 +62,7 @@ from logicode.codegen.facts import mentioned_labels, scene_facts
 from logicode.codegen.grammar import RULE_CODE_GRAMMAR, accepts_grammar
 from logicode.codegen.hints import hints, swapped_relations
 from logicode.codegen.mutate import mutants
-from logicode.codegen.names import unknown_attributes, unknown_labels
+from logicode.codegen.names import unknown_attributes, unknown_labels, unread_attributes
 from logicode.codegen.pack import PackManifest, RuleEntry, RulePack, code_sha256
 from logicode.codegen.phrases import (
     existential_hints,
@@ -381,8 +381,12 @@ class RuleCompiler:
 
     # --- validation ------------------------------------------------------------------------
 
-    def evaluate(self, code: str | None) -> Behaviour:
-        """Run one candidate on the references and every counterexample in the sandbox."""
+    def evaluate(self, code: str | None, rule: RuleSpec | None = None) -> Behaviour:
+        """Run one candidate on the references and every counterexample in the sandbox.
+
+        With ``rule``, code that never reads a number attribute the rule names is not valid
+        (:func:`~logicode.codegen.names.unread_attributes`).
+        """
         if code is None:
             return Behaviour(
                 code="", problem="no ```python block defining def check(scene) was found"
@@ -401,6 +405,9 @@ class RuleCompiler:
         finally:
             self.pool.unload_pack(pack)
         b = Behaviour(code=code)
+        unread = unread_attributes(code, rule.text, self.spec) if rule is not None else None
+        if unread is not None:
+            b.expected.append(unread)
         for i, res in enumerate(results[: len(self.references)]):
             if res["status"] != "pass":
                 b.ref_failed.append(i)
@@ -573,7 +580,7 @@ class RuleCompiler:
         return out
 
     def reversed_candidate(
-        self, b: Behaviour, *expected: dict[str, bool]
+        self, b: Behaviour, *expected: dict[str, bool], rule: RuleSpec | None = None
     ) -> tuple[Behaviour, str] | None:
         """The first direction reversal of ``b`` (:func:`mutants`) that is valid and fires.
 
@@ -584,7 +591,7 @@ class RuleCompiler:
             The reversal's behaviour and what was reversed, or None when none passes.
         """
         for what, code in mutants(b.code):
-            cand = self.evaluate(code)
+            cand = self.evaluate(code, rule)
             for verdicts in expected:
                 if cand.valid and verdicts:
                     self.hold_to(cand, verdicts)
@@ -635,7 +642,7 @@ class RuleCompiler:
                 msgs, temp = first, max(s.temperature, 1.0)
                 continue
             seen.add(code)
-            b = self.evaluate(code)
+            b = self.evaluate(code, rule)
             if stated and b.valid:
                 self.hold_to(b, stated)
             if presence and b.ok:
@@ -733,7 +740,7 @@ class RuleCompiler:
             answers += 1
             code: str | None = extract_code(answer)
             while True:
-                last = self.evaluate(code)
+                last = self.evaluate(code, rule)
                 transcript.append({"step": step, "feedback": feedback, "answer": answer})
                 if stated and last.valid:
                     self.hold_to(last, stated)
@@ -762,7 +769,7 @@ class RuleCompiler:
                 code = autofix(last.code, _messages(last), self.spec, silent, rule.text)
                 if code is None or _normalise(code) in failed_codes:
                     if s.reversals and _rejects_normals(last):
-                        found = self.reversed_candidate(last, stated, presence or {})
+                        found = self.reversed_candidate(last, stated, presence or {}, rule=rule)
                         if found is not None:
                             fixes += 1
                             last, what = found

@@ -13,6 +13,7 @@ Static reading of rule code (no execution), shared by validation, repair hints a
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Sequence
 
 from logicode.spec import CategorySpec
@@ -289,3 +290,53 @@ def foreign_values(code: str, spec: CategorySpec) -> list[str]:
                 if sentence not in out:
                     out.append(sentence)
     return out
+
+
+def _read_names(tree: ast.AST) -> set[str]:
+    """Names the code reads as ``x.name`` or mentions as string literals (``attr("name")``)."""
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute):
+            out.add(node.attr)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            out.add(node.value)
+    return out
+
+
+def stated_number_attributes(rule_text: str, spec: CategorySpec) -> list[tuple[str, str]]:
+    """(label, attribute) of every number attribute whose name the rule's text uses.
+
+    "Every connector has 2, 3 or 5 clamps" uses ``clamps``; "its left_clamp equals its
+    right_clamp" uses both. Only number attributes, and only their exact name (``row`` is
+    not used by "between rows"): a rule that names one computes with it, while an enum's
+    name is often an ordinary word of the rule ("the bottle contains juice").
+    """
+    text = " " + " ".join(re.findall(r"[a-z0-9_]+", rule_text.lower())) + " "
+    found = []
+    for comp in spec.components:
+        for a in comp.attributes:
+            if a.type != "number":
+                continue
+            words = {a.name, a.name.replace("_", " ")}
+            if any(f" {w} " in text for w in words):
+                found.append((comp.label, a.name))
+    return found
+
+
+def unread_attributes(code: str, rule_text: str, spec: CategorySpec) -> str | None:
+    """A sentence when the code never reads a number attribute the rule is about, else None.
+
+    Seen with small models: "Every connector has 2, 3 or 5 clamps" checked by counting the
+    connectors; "its pieces attribute is 1" checked by the length of the list. Such code can
+    pass every reference and counterexample the compiler has, so it is refused up front.
+    """
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return None
+    read = _read_names(tree)
+    missing = [(lab, n) for lab, n in stated_number_attributes(rule_text, spec) if n not in read]
+    if not missing:
+        return None
+    parts = ", ".join(f"the {lab}'s {n} (c.attr({n!r}))" for lab, n in missing)
+    return f"the rule is about {parts}, but the code never reads it"

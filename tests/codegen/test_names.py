@@ -6,6 +6,7 @@ from logicode.codegen.names import (
     foreign_values,
     unknown_attributes,
     unknown_labels,
+    unread_attributes,
 )
 from logicode.spec import load_spec
 
@@ -104,3 +105,38 @@ def test_enum_attributes_compared_with_foreign_values_are_named():
     assert foreign_values(fine, spec) == []
     # the hint reaches the repair prompt
     assert any("never 'red'" in h for h in hints(["it never reports a violation"], code, spec))
+
+
+SC = load_spec("splicing_connectors")
+PP = load_spec("pushpins")
+
+
+def test_code_that_never_reads_a_number_attribute_the_rule_names_is_caught():
+    rule = "Every connector has 2, 3 or 5 clamps."
+    counting = (
+        "def check(scene):\n"
+        "    cs = scene.find('connector')\n"
+        "    if len(cs) not in (2, 3, 5):\n"
+        "        return [violation('bad', *cs)]\n"
+        "    return []\n"
+    )
+    msg = unread_attributes(counting, rule, SC)
+    assert msg is not None and "the connector's clamps" in msg and "attr('clamps')" in msg
+    reading = counting.replace(
+        "len(cs) not in", "any(c.attr('clamps') not in (2, 3, 5) for c in cs) or 0 in"
+    )
+    assert unread_attributes(reading, rule, SC) is None
+    both = "Every cable's left_clamp equals its right_clamp."
+    assert "right_clamp" in (
+        unread_attributes(
+            "def check(scene):\n    c = scene.one('cable')\n"
+            "    return [] if c.left_clamp else []\n",
+            both,
+            SC,
+        )
+        or ""
+    )
+    # Enum names and plural words are ordinary words, not attribute reads.
+    assert unread_attributes(counting, "There are exactly 22 separators between rows.", PP) is None
+    assert unread_attributes(counting, "The bottle contains juice.", JB) is None
+    assert unread_attributes("def check(:", rule, SC) is None

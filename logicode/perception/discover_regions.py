@@ -52,6 +52,9 @@ DESCRIPTOR_NAMES: tuple[str, ...] = (
 )
 """Columns of :func:`describe_regions`."""
 
+STRIP_CLASS = 1000
+"""Added to the colour class of a strip (:mod:`logicode.perception.discover_shapes`)."""
+
 _WEIGHTS = {
     "L": 1.5,
     "a": 1.5,
@@ -94,6 +97,8 @@ class DiscoverParams:
         thin_radius: Regions are split into thick bodies and thin strips (narrower
             than ``2*thin_radius+1`` working pixels, long, cut at their junctions) by
             :func:`logicode.perception.discover_shapes.split_by_width` (0: no split).
+        strip_splits: Most clusters the strips of one colour class are split into (strips
+            of one colour are told apart by position only: walls inside, frame at the rim).
         seed: Random seed of the k-means runs.
     """
 
@@ -108,6 +113,7 @@ class DiscoverParams:
     min_silhouette: float = 0.0
     prefer_more: float = 0.9
     thin_radius: int = 6
+    strip_splits: int = 12
     seed: int = 0
 
 
@@ -386,7 +392,8 @@ def cluster_regions(
     nxt = 0
     for c in np.unique(colour):
         sel = np.flatnonzero(colour == c)
-        sub, score = _split_k(x[sel], params, params.max_splits)
+        cap = params.strip_splits if c >= STRIP_CLASS else params.max_splits
+        sub, score = _split_k(x[sel], params, cap)
         lab[sel] = sub + nxt
         nxt += int(sub.max()) + 1
         scores[int(c)] = round(score, 4)
@@ -432,7 +439,7 @@ def segment_references(
         rm, strips = split_by_width(rm, params.thin_radius, params.min_region_px, bg_regions)
         region_class = _region_classes(rm, cm)
         # strips are clustered apart from the bodies of their colour
-        region_class[sorted(strips)] += len(ctr)
+        region_class[sorted(strips)] += STRIP_CLASS
         frame = product_box(rm, np.flatnonzero(region_class == bg))
         maps.append(rm)
         descs.append(describe_regions(im, rm, frame))

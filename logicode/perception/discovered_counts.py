@@ -4,9 +4,10 @@ Touching regions of one label make one component, which joins parts of one colou
 touch (walls meeting walls, a nut on a screw); stray fragments of a part make extra ones.
 When the user says a normal product holds ``N`` of a label, :func:`fit_count` turns the
 pieces of one reference image into ``N``: too few, and the label's own regions become the
-pieces (the touching ones then merged, smallest first, into the neighbour they share most
-border with, down to ``N``), and if the regions are still too few the largest piece is cut
-by a watershed on its distance transform; too many, and the smallest piece joins the
+pieces (fragments joined to a touching piece or dropped, the touching ones then merged,
+smallest first, into the neighbour they share most border with, down to ``N``), and if
+they are still too few the largest piece, when it is about twice the others or more, is
+cut by a watershed on its distance transform; too many, and the smallest piece joins the
 nearest other piece until ``N`` remain. Nothing here knows any product.
 """
 
@@ -65,12 +66,37 @@ def _cut_largest(pieces: list[np.ndarray], n: int) -> list[np.ndarray]:
         big = pieces[i]
         rest = [p for k, p in enumerate(pieces) if k != i]
         typical = float(np.median([_area(p) for p in rest])) if rest else _area(big) / n
-        k = max(2, min(n - len(rest), int(round(_area(big) / max(typical, 1.0)))))
+        k = min(n - len(rest), int(round(_area(big) / max(typical, 1.0))))
+        if k < 2:
+            break  # the largest is one instance: the regions allow no more
         parts = split_blob(big, k, size=2.0 * np.sqrt(max(typical, 1.0) / np.pi))
         if len(parts) < 2:
             break
         pieces = rest + parts
     return pieces
+
+
+SPECK = 0.25
+"""A piece under this share of the median piece is a fragment, not an instance."""
+
+
+def _absorb_specks(pieces: list[np.ndarray]) -> list[np.ndarray]:
+    """Pieces without fragments (under :data:`SPECK` x the median area).
+
+    A fragment joins the touching piece sharing most border, or is dropped.
+    """
+    if len(pieces) < 3:
+        return pieces
+    floor = SPECK * float(np.median([_area(p) for p in pieces]))
+    big = [p for p in pieces if _area(p) >= floor]
+    for p in pieces:
+        if _area(p) >= floor or not big:
+            continue
+        ring = ndi.binary_dilation(p, _EIGHT) & ~p
+        best, j = max((_area(ring & q), k) for k, q in enumerate(big))
+        if best > 0:
+            big[j] = big[j] | p
+    return big
 
 
 def fit_count(pieces: list[np.ndarray], regions: list[np.ndarray], n: int) -> list[np.ndarray]:
@@ -89,7 +115,7 @@ def fit_count(pieces: list[np.ndarray], regions: list[np.ndarray], n: int) -> li
     if len(pieces) > n:
         return _merge_nearest(pieces, n)
     covered = np.any(pieces, axis=0)
-    own = [r & covered for r in regions if (r & covered).any()]
+    own = _absorb_specks([r & covered for r in regions if (r & covered).any()])
     if len(own) > n:
         own = _merge_smallest_touching(own, n)
     if len(own) > n:

@@ -123,3 +123,32 @@ def _scene(labels: list[str]) -> Scene:
 def test_fixed_counts_are_the_counts_equal_in_every_scene() -> None:
     scenes = [_scene(["a", "b", "b", "c"]), _scene(["a", "b", "b", "c", "c"])]
     assert fixed_counts(scenes, ["a", "b", "c", "d"]) == {"a": 1, "b": 2}
+
+
+def test_fit_count_joins_fragments_and_does_not_cut_a_single_instance() -> None:
+    a = np.zeros((40, 60), bool)
+    b = np.zeros((40, 60), bool)
+    c = np.zeros((40, 60), bool)
+    speck = np.zeros((40, 60), bool)
+    a[5:20, 5:20] = True
+    b[5:20, 20:35] = True
+    c[22:37, 5:20] = True
+    speck[30:32, 40:42] = True  # a fragment touching nothing
+    joined = a | b | c | speck
+    parts = fit_count([joined], [a, b, c, speck], 3)
+    assert sorted(int(p.sum()) for p in parts) == [225, 225, 229]  # a, b, c (+ fragment)
+    lone = np.zeros((40, 60), bool)
+    lone[5:20, 40:55] = True
+    assert len(fit_count([lone], [lone], 3)) == 1  # one instance: nothing to cut
+
+
+def test_strips_are_clustered_apart_with_their_own_cap() -> None:
+    from logicode.perception.discover_regions import STRIP_CLASS, DiscoverParams, cluster_regions
+
+    rng = np.random.default_rng(0)
+    centres = np.arange(8)[:, None] * np.array([[5.0, 0.0]])
+    x = np.concatenate([c + rng.normal(0, 0.05, (5, 2)) for c in centres])
+    lab, _ = cluster_regions(x, np.full(len(x), STRIP_CLASS), DiscoverParams(strip_splits=8))
+    assert len(np.unique(lab)) == 8  # eight strip groups (bodies stop at max_splits=6)
+    lab, _ = cluster_regions(x, np.zeros(len(x), np.int64), DiscoverParams())
+    assert len(np.unique(lab)) <= 6

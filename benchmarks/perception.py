@@ -142,7 +142,7 @@ def _discovered(
     """References of the clusters route: discover on the annotated references' images,
     name by overlap with their ground truth, rebuild (and score the rebuilt references)."""
     from logicode.perception.discover import discover
-    from logicode.perception.discovered import name_from_scenes
+    from logicode.perception.discovered_naming import name_from_scenes
 
     images = [root / "train" / "good" / f"{Path(r.source).stem}.png" for r in annotated]
     out = tmp / "discovered"

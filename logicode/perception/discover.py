@@ -76,6 +76,8 @@ YAML_HEADER = """\
 #   fill_holes: true               # the component also takes whatever it encloses
 #   single: true                   # one per product: the largest piece and the pieces
 #                                  # near it are the component, stray pieces are dropped
+#   scattered: true                # one per product in many pieces (toppings): all its
+#                                  # pieces in the image make the one component
 #   count: 22                      # a normal product holds 22: touching regions of the
 #                                  # label (walls meeting walls, a nut on a screw) are kept
 #                                  # apart, or strays joined, to make 22 per image

@@ -7,10 +7,12 @@ label's options the touching regions of those labels join it, and with ``fill_ho
 ``includes``) so does everything it encloses; a piece lying within the box of a larger
 piece of its label joins it. A ``single`` label (one per normal product) is one component
 per image: its largest piece and the pieces near it (:data:`SINGLE_GAP`); stray pieces
-elsewhere are dropped. Attributes come from the clusters' YAML
+elsewhere are dropped (``scattered``: all its pieces are the one component; ``count``: see
+:mod:`logicode.perception.discovered_counts`). Attributes come from the clusters' YAML
 ``attributes``: for each, the value given by the clusters covering most of the component.
 
-:func:`name_from_scenes` fills a ``clusters.yaml`` from ground-truth scenes of the same
+:func:`~logicode.perception.discovered_naming.name_from_scenes` (also importable from here)
+fills a ``clusters.yaml`` from ground-truth scenes of the same
 images, the way a careful person would: it is how the tests and the benchmark simulate
 the user.
 """
@@ -22,17 +24,15 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import cv2
 import numpy as np
 import yaml
 from scipy import ndimage as ndi
 
-from logicode import mask as rle
 from logicode.imageio import read_image
 from logicode.measure import component_from_mask
 from logicode.perception.base import Reference
-from logicode.perception.discover import CLUSTERS_FILE, FORMAT, IGNORE, REGIONS_FILE, write_yaml
-from logicode.perception.discovered_counts import fit_count, fixed_counts
+from logicode.perception.discover import CLUSTERS_FILE, FORMAT, IGNORE, REGIONS_FILE
+from logicode.perception.discovered_counts import fit_count
 from logicode.perception.refs import ReferencesError
 from logicode.perception.resample import upsample_mask
 from logicode.scene import Component, ImageInfo, Scene, file_sha256
@@ -124,9 +124,10 @@ class LabelOptions(NamedTuple):
     fill_holes: bool
     single: bool
     count: int | None = None
+    scattered: bool = False
 
 
-_OPTION_KEYS = {"includes", "fill_holes", "single", "count"}
+_OPTION_KEYS = {"includes", "fill_holes", "single", "count", "scattered"}
 
 
 def _label_options(path: Path, data: dict[str, Any], spec: CategorySpec) -> dict[str, LabelOptions]:
@@ -144,7 +145,8 @@ def _label_options(path: Path, data: dict[str, Any], spec: CategorySpec) -> dict
         if not isinstance(o, dict) or set(o) - _OPTION_KEYS:
             raise ReferencesError(
                 f"{path}: labels: {label}: the options are 'includes' (a list of labels), "
-                "'fill_holes' and 'single' (true/false), 'count' (a positive integer)"
+                "'fill_holes', 'single' and 'scattered' (true/false), 'count' (a positive "
+                "integer)"
             )
         count = o.get("count")
         if count is not None and (
@@ -161,7 +163,11 @@ def _label_options(path: Path, data: dict[str, Any], spec: CategorySpec) -> dict
                 f"{path}: labels: {label}: includes {bad!r} are not other labels of {vocab}"
             )
         out[label] = LabelOptions(
-            list(inc), bool(o.get("fill_holes", False)), bool(o.get("single", False)), count
+            list(inc),
+            bool(o.get("fill_holes", False)),
+            bool(o.get("single", False)),
+            count,
+            bool(o.get("scattered", False)),
         )
     return out
 
@@ -188,6 +194,8 @@ def _components(
         if opt.fill_holes or opt.includes:
             m = ndi.binary_fill_holes(m)
         found.append(m)
+    if opt.scattered and found:  # one component of scattered pieces (toppings)
+        return [np.any(found, axis=0)]
     if opt.single and found:
         return [_single(found, opt.fill_holes or bool(opt.includes))]
     found = _merge_nested(found)
@@ -359,95 +367,10 @@ def _vote_attributes(
     return {key: cnt.most_common(1)[0][0] for key, cnt in votes.items()}
 
 
-def _innermost(scene: Scene, shape: tuple[int, int]) -> tuple[np.ndarray, list[Component]]:
-    """Index of the smallest ground-truth component covering each working pixel (-1: none)."""
-    out = np.full(shape, -1, np.int32)
-    best = np.full(shape, np.inf)
-    for k, c in enumerate(scene.components):
-        if c.mask is None:
-            continue
-        m = rle.decode(c.mask.model_dump()).astype(np.uint8)
-        m = cv2.resize(m, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST).astype(bool)
-        sel = m & (c.area < best)
-        out[sel] = k
-        best[sel] = c.area
-    return out, list(scene.components)
+def __getattr__(name: str) -> Any:
+    """``name_from_scenes`` lives in :mod:`logicode.perception.discovered_naming`."""
+    if name == "name_from_scenes":
+        from logicode.perception.discovered_naming import name_from_scenes
 
-
-def _hierarchy(scenes: list[Scene]) -> dict[str, set[str]]:
-    """Label -> labels whose ground-truth parts lie mostly inside one of its parts."""
-    inside: dict[str, set[str]] = {}
-    for s in scenes:
-        masks = [rle.decode(c.mask.model_dump()) if c.mask else None for c in s.components]
-        for a, ma in zip(s.components, masks, strict=True):
-            for b, mb in zip(s.components, masks, strict=True):
-                if a is b or ma is None or mb is None or a.label == b.label:
-                    continue
-                if b.area < a.area and np.count_nonzero(ma & mb) >= 0.8 * b.area:
-                    inside.setdefault(a.label, set()).add(b.label)
-    return inside
-
-
-def name_from_scenes(folder: Path, scenes: list[Scene], spec: CategorySpec) -> dict[str, Any]:
-    """Name every cluster of a discovery from ground-truth scenes of its images (simulated user).
-
-    A cluster takes the label owning most of its pixels (each pixel belongs to the
-    smallest ground-truth component covering it), or ``ignore`` when most of its pixels
-    belong to none; its attributes are the majority string/bool values of the components
-    it overlaps. A label whose parts hold parts of other labels ``includes`` them; a
-    label found exactly once in every scene is ``single``, one found exactly ``N > 1``
-    times in every scene has ``count: N``.
-
-    Args:
-        folder: The discovery folder (its ``clusters.yaml`` is rewritten).
-        scenes: One ground-truth scene per discovered image, in the YAML's order.
-        spec: The category spec.
-
-    Returns:
-        ``{"clusters": n, "ignored": n_ignored, "labels": {cluster id: label}}``.
-    """
-    yaml_path = folder / CLUSTERS_FILE
-    data = _read_yaml(yaml_path)
-    arrays = _load_maps(folder, yaml_path, data)
-    pixels: dict[int, Counter[int | str]] = {}
-    values: dict[int, dict[str, Counter[Any]]] = {}
-    for i, scene in enumerate(scenes):
-        rmap, clusters = arrays[f"map_{i}"], arrays[f"cluster_{i}"]
-        inner, comps = _innermost(scene, rmap.shape)
-        cmap = clusters[rmap]
-        for c in np.unique(cmap).tolist():
-            sel = inner[cmap == c]
-            cnt = pixels.setdefault(c, Counter())
-            for k, n in zip(*np.unique(sel, return_counts=True), strict=True):
-                cnt[comps[k].label if k >= 0 else IGNORE] += int(n)
-                if k >= 0:
-                    vals = values.setdefault(c, {})
-                    for key, v in comps[k].attributes.items():
-                        if isinstance(v, str | bool):
-                            vals.setdefault(f"{comps[k].label}.{key}", Counter())[v] += int(n)
-    labels: dict[int, str] = {}
-    for entry in data["clusters"]:
-        cid = entry["id"]
-        label = pixels[cid].most_common(1)[0][0] if pixels.get(cid) else IGNORE
-        entry["label"] = label
-        labels[cid] = str(label)
-        attrs = {}
-        for key, cnt in values.get(cid, {}).items():
-            lab, name = key.split(".", 1)
-            if lab == label:
-                attrs[name] = cnt.most_common(1)[0][0]
-        entry["attributes"] = attrs
-    inside = _hierarchy(scenes)
-    fixed = fixed_counts(scenes, spec.vocabulary)
-    opts: dict[str, dict[str, Any]] = {}
-    for lab in spec.vocabulary:
-        opts[lab] = {
-            "includes": sorted(inside.get(lab, set())),
-            "fill_holes": bool(inside.get(lab)),
-            "single": fixed.get(lab) == 1,
-        }
-        if fixed.get(lab, 1) > 1:
-            opts[lab]["count"] = fixed[lab]
-    write_yaml(yaml_path, spec, data["images"], data["clusters"], opts)
-    ignored = sum(1 for v in labels.values() if v == IGNORE)
-    return {"clusters": len(labels), "ignored": ignored, "labels": labels}
+        return name_from_scenes
+    raise AttributeError(name)

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from logicode.commands.annotate import annotate
 from logicode.commands.discover import discover_command
 from logicode.data.synth import generate_dataset
-from logicode.perception.discovered import name_from_scenes
+from logicode.perception.discovered_naming import name_from_scenes
 from logicode.scene import load_scene
 from logicode.spec import load_spec
 

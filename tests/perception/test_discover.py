@@ -16,7 +16,7 @@ from logicode.data.loco import LocoDataset
 from logicode.data.synth import generate_dataset
 from logicode.perception.discover import CLUSTERS_FILE, REGIONS_FILE, discover, write_yaml
 from logicode.perception.discover_regions import DiscoverParams, silhouette
-from logicode.perception.discovered import name_from_scenes
+from logicode.perception.discovered_naming import name_from_scenes
 from logicode.perception.evaluate import score_scene, summarise
 from logicode.perception.pipeline import Perception
 from logicode.perception.refs import ReferencesError, load_references

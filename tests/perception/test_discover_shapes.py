@@ -152,3 +152,21 @@ def test_strips_are_clustered_apart_with_their_own_cap() -> None:
     assert len(np.unique(lab)) == 8  # eight strip groups (bodies stop at max_splits=6)
     lab, _ = cluster_regions(x, np.zeros(len(x), np.int64), DiscoverParams())
     assert len(np.unique(lab)) <= 6
+
+
+def test_scattered_label_takes_all_its_pieces(tmp_path: Path) -> None:
+    folder = _two_region_dot(tmp_path, {})
+    maps = dict(np.load(folder / REGIONS_FILE))
+    maps["map_0"][30:36, 30:36] = 3  # a far piece of the dot's second cluster
+    np.savez(folder / REGIONS_FILE, **maps)
+    data = yaml.safe_load((folder / CLUSTERS_FILE).read_text())
+    data["labels"] = {"dot": {"single": True}}
+    (folder / CLUSTERS_FILE).write_text(yaml.safe_dump(data))
+    (ref,) = load_references(folder, toy.spec())
+    (dot,) = [c for c in ref.scene.components if c.label == "dot"]
+    assert dot.bbox[0] > 90  # single: the far piece is dropped
+    data["labels"] = {"dot": {"single": True, "scattered": True}}
+    (folder / CLUSTERS_FILE).write_text(yaml.safe_dump(data))
+    (ref,) = load_references(folder, toy.spec())
+    (dot,) = [c for c in ref.scene.components if c.label == "dot"]
+    assert dot.bbox[0] <= 31 and dot.area == pytest.approx(197 + 36, abs=30)

@@ -610,12 +610,16 @@ class RuleCompiler:
     ) -> Iterator[Behaviour]:
         """Candidates written from the model's plans of the rule (:mod:`logicode.codegen.plans`).
 
-        Up to ``plan_candidates`` plans: the first greedy, each later one a repair of the one
-        before (its parse error, or what its code did wrong, goes back to the model; greedy,
-        then sampled), or a fresh sample at temperature 1 when a plan gave code already seen.
-        Each plan that parses is rendered to code and evaluated like any candidate, held to the
-        same expected verdicts. Every step goes into ``transcript`` (the plan as the answer,
-        the code it gave as the next step).
+        Up to ``plan_candidates`` plans: the first greedy, each later one a fresh sample at
+        temperature 1 or more (or, after an answer that is no plan, a repair with the parse
+        error). Each plan that parses is rendered to code and evaluated like any candidate,
+        held to the same expected verdicts. Every step goes into ``transcript`` (the plan as
+        the answer, the code it gave as the next step).
+
+        Measured (0.5B, session 8): a greedy repair of a plan with what its code did wrong
+        gave the same plan again in every case looked at (fruit_left, cereals_amount,
+        labels_upright), and samples at 0.7 often did too (the same plan three times for
+        parts_in_bag); fresh samples at temperature 1 found the right kind.
         """
         s = self.settings
         user = self.templates["codegen/plan_rule.md"].render(
@@ -635,11 +639,11 @@ class RuleCompiler:
                 )
             except PlanError as exc:
                 transcript.append({"step": step, "feedback": str(exc), "answer": answer})
-                msgs, temp = self._plan_repair(first, answer, [str(exc)]), s.temperature
+                msgs, temp = self._plan_repair(first, answer, [str(exc)]), 0.0
                 continue
             transcript.append({"step": step, "feedback": None, "answer": answer})
-            if code in seen:  # the same checks again: start afresh, sampling more boldly
-                msgs, temp = first, max(s.temperature, 1.0)
+            msgs, temp = first, max(s.temperature, 1.0)
+            if code in seen:
                 continue
             seen.add(code)
             b = self.evaluate(code, rule)
@@ -651,8 +655,6 @@ class RuleCompiler:
                 {"step": f"{step} code", "feedback": None, "answer": f"```python\n{code}```"}
             )
             yield b
-            msgs = self._plan_repair(first, answer, self.problems(b, rule))
-            temp = 0.0 if n == 0 else s.temperature
 
     def _plan_repair(
         self, first: list[BaseMessage], answer: str, problems: Sequence[str]

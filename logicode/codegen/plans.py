@@ -256,6 +256,17 @@ def parse_plan(
     return out
 
 
+def _fits(value: Any, a: Attr) -> bool:
+    """Whether ``value`` is a value attribute ``a`` can take (code is written from it)."""
+    if a.type in ("enum", "color"):
+        return value in a.values
+    if a.type == "number":
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if a.type == "bool":
+        return isinstance(value, bool)
+    return isinstance(value, str) and re.fullmatch(r"[A-Za-z0-9_ .-]{1,40}", value) is not None
+
+
 def _check_fields(
     n: int, kind: str, f: dict[str, Any], attributes: Mapping[str, Mapping[str, Attr]]
 ) -> None:
@@ -274,6 +285,11 @@ def _check_fields(
             raise PlanError(f"check {n}: {f['label']} has no attribute {f['attribute']!r}")
         if not isinstance(f["allowed"], list) or not f["allowed"]:
             raise PlanError(f"check {n}: 'allowed' must be a non-empty list")
+        a = own[f["attribute"]]
+        bad = [v for v in f["allowed"] if not _fits(v, a)]
+        if bad:
+            raise PlanError(f"check {n}: {f['label']}.{a.name} cannot be {bad[0]!r}")
+        f["allowed"] = list(dict.fromkeys(f["allowed"]))
     elif kind == "same":
         if f["attribute"] not in own and f["attribute"] not in MEASURES:
             raise PlanError(f"check {n}: {f['label']} has no attribute {f['attribute']!r}")
@@ -299,8 +315,8 @@ def _check_fields(
         other = attributes.get(f["other"], {})
         if f["attribute"] not in own or f["other_attribute"] not in other:
             raise PlanError(f"check {n}: match needs an attribute of each label")
-        never = f.get("never") or []
-        f["never"] = [v for v in never if isinstance(v, str | int | float)]
+        never = f.get("never") if isinstance(f.get("never"), list) else []
+        f["never"] = [v for v in never if _fits(v, own[f["attribute"]])]
 
 
 # --- rendering --------------------------------------------------------------------------------

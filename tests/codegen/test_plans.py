@@ -204,3 +204,20 @@ def test_percentages_copied_as_numbers_become_fractions() -> None:
     assert (check.fields["min"], check.fields["max"]) == (0.5, 2.0)  # a ratio stays
     (count,) = plan({"check": "count", "label": "nut", "min": 3, "max": 1, "inside": "nut"})
     assert (count.fields["min"], count.fields["max"], count.fields["inside"]) == (1, 3, None)
+
+
+def test_values_outside_the_attribute_are_refused_so_no_text_reaches_the_code() -> None:
+    with pytest.raises(PlanError, match="lid.kind cannot be 'oval'"):
+        plan({"check": "values", "label": "lid", "attribute": "kind", "allowed": ["oval"]})
+    sneaky = 'red", *__import__("os").environ, "'
+    with pytest.raises(PlanError, match="cannot be"):
+        plan({"check": "values", "label": "lid", "attribute": "color", "allowed": [sneaky]})
+    (dup,) = plan(
+        {"check": "values", "label": "lid", "attribute": "kind", "allowed": ["round", "round"]}
+    )
+    assert dup.fields["allowed"] == ["round"]
+    match = plan(
+        {"check": "match", "label": "lid", "attribute": "kind", "other": "nut",
+         "other_attribute": "color", "never": ["round", sneaky]}
+    )  # fmt: skip
+    assert match[0].fields["never"] == ["round"]

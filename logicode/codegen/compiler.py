@@ -310,6 +310,7 @@ class RuleCompiler:
         )
         self.system_prompt = self._system_prompt()
         self.plan_attributes = label_attributes(spec)
+        self.plan_grammar = plan_grammar(spec)
         self.plan_prompt = self.templates["codegen/plan.md"].render(
             category=spec.category,
             description=spec.description.strip(),
@@ -626,11 +627,12 @@ class RuleCompiler:
             category=self.spec.category, rule=" ".join(rule.text.split())
         )
         first: list[BaseMessage] = [SystemMessage(self.plan_prompt), HumanMessage(user)]
-        grammar = plan_grammar(self.spec)
         seen: set[str] = set()
         msgs, temp = first, 0.0
         for n in range(s.plan_candidates):
-            answer = self._ask(msgs, temperature=temp, seed=s.seed + 200 + n, grammar=grammar)
+            answer = self._ask(
+                msgs, temperature=temp, seed=s.seed + 200 + n, grammar=self.plan_grammar
+            )
             step = f"plan {n + 1}"
             try:
                 code = render(

@@ -63,6 +63,7 @@ from logicode.codegen.grammar import RULE_CODE_GRAMMAR, accepts_grammar
 from logicode.codegen.hints import hints, swapped_relations
 from logicode.codegen.mutate import mutants
 from logicode.codegen.names import unknown_attributes, unknown_labels, unread_attributes
+from logicode.codegen.numbers import one_sided_ranges, unused_numbers
 from logicode.codegen.pack import PackManifest, RuleEntry, RulePack, code_sha256
 from logicode.codegen.phrases import (
     existential_hints,
@@ -385,8 +386,10 @@ class RuleCompiler:
     def evaluate(self, code: str | None, rule: RuleSpec | None = None) -> Behaviour:
         """Run one candidate on the references and every counterexample in the sandbox.
 
-        With ``rule``, code that never reads a number attribute the rule names is not valid
-        (:func:`~logicode.codegen.names.unread_attributes`).
+        With ``rule``, code that never reads a number attribute the rule names
+        (:func:`~logicode.codegen.names.unread_attributes`), never uses a number the rule
+        states (:func:`~logicode.codegen.numbers.unused_numbers`) or bounds one value twice
+        from the same side (:func:`~logicode.codegen.numbers.one_sided_ranges`) is not valid.
         """
         if code is None:
             return Behaviour(
@@ -406,9 +409,14 @@ class RuleCompiler:
         finally:
             self.pool.unload_pack(pack)
         b = Behaviour(code=code)
-        unread = unread_attributes(code, rule.text, self.spec) if rule is not None else None
-        if unread is not None:
-            b.expected.append(unread)
+        if rule is not None:
+            for sentence in (
+                unread_attributes(code, rule.text, self.spec),
+                unused_numbers(code, rule.text),
+                *one_sided_ranges(code),
+            ):
+                if sentence is not None:
+                    b.expected.append(sentence)
         for i, res in enumerate(results[: len(self.references)]):
             if res["status"] != "pass":
                 b.ref_failed.append(i)

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from logicode.spec import CategorySpec
 
-Op = Literal["remove", "duplicate", "move", "resize", "recolor", "set_attr", "swap", "rotate"]
+Op = Literal["remove", "remove_all", "duplicate", "move", "resize", "recolor", "set_attr", "swap", "rotate"]
 
 # Representative RGB per colour name (for recolouring).
 COLOR_RGB: dict[str, tuple[int, int, int]] = {
@@ -92,6 +92,8 @@ class Mutation:
         which = f"the {self.label}" if not self.index else f"{self.label} number {self.index + 1}"
         if self.op == "remove":
             return f"remove {which}"
+        if self.op == "remove_all":
+            return f"remove every {self.label}"
         if self.op == "duplicate":
             return f"add a second copy of {which} next to it"
         if self.op == "move":
@@ -128,6 +130,8 @@ class Mutation:
         w, h = out["image"]["width"], out["image"]["height"]
         if self.op == "remove":
             comps.remove(target)
+        elif self.op == "remove_all":
+            out["components"] = [c for c in comps if c.get("label") != self.label]
         elif self.op == "duplicate":
             twin = copy.deepcopy(target)
             twin["id"] = _fresh_id(comps)
@@ -212,11 +216,13 @@ def _scale(c: dict[str, Any], f: float, w: int, h: int) -> bool:
 def propose_mutations(spec: CategorySpec, reference: dict[str, Any]) -> list[Mutation]:
     """A generic catalogue of one-step changes for a reference scene.
 
-    For every label present: remove it, duplicate it, move it clearly in each direction,
-    shrink and enlarge it, recolour it to a colour no reference component of that label has,
-    rotate it, set each declared attribute to other values (and to None where the spec
-    declares it nullable); and swap the positions of every
-    pair of different labels (where both still fit in the image).
+    For every label present: remove it (and remove every one of it, where there are several:
+    code that divides by their number must not fail then), duplicate it, move it clearly in
+    each direction, shrink and enlarge it, recolour it to a colour no reference component of
+    that label has, rotate it, set each declared attribute to other values (a whole number
+    one more and one less, other numbers 0.6 and 1.5 times as large, and None where the spec
+    declares it nullable); and swap the positions of every pair of different labels (where
+    both still fit in the image).
 
     Args:
         spec: The category spec (vocabulary and declared attributes).
@@ -229,8 +235,12 @@ def propose_mutations(spec: CategorySpec, reference: dict[str, Any]) -> list[Mut
     labels = sorted({c["label"] for c in present}, key=spec.vocabulary.index)
     out: list[Mutation] = []
     for label in labels:
-        first = _reading_order([c for c in present if c["label"] == label])[0]
-        out += [Mutation("remove", label), Mutation("duplicate", label)]
+        mine = _reading_order([c for c in present if c["label"] == label])
+        first = mine[0]
+        out.append(Mutation("remove", label))
+        if len(mine) > 1:
+            out.append(Mutation("remove_all", label))
+        out.append(Mutation("duplicate", label))
         for dx, dy in ((0.15, 0.0), (-0.15, 0.0), (0.0, 0.12), (0.0, -0.12)):
             out.append(Mutation("move", label, dx=dx, dy=dy))
         out += [Mutation("resize", label, factor=0.6), Mutation("resize", label, factor=1.5)]
@@ -247,6 +257,12 @@ def propose_mutations(spec: CategorySpec, reference: dict[str, Any]) -> list[Mut
                     Mutation("set_attr", label, attr=attr.name, value=v)
                     for v in attr.values or []
                     if v != current
+                ]
+            elif attr.type == "number" and isinstance(current, int) and not isinstance(current, bool):
+                out += [
+                    Mutation("set_attr", label, attr=attr.name, value=v)
+                    for v in (current + 1, current - 1)
+                    if v >= 0
                 ]
             elif attr.type == "number" and isinstance(current, (int, float)):
                 out += [

@@ -48,7 +48,7 @@ _NUMBERS = {
     "eleven": 11,
     "twelve": 12,
 }
-_COUNT_OPS = ("remove", "duplicate")
+_COUNT_OPS = ("remove", "remove_all", "duplicate")
 _CONDITION = re.compile(r"\b(if|when|whenever|unless|provided)\b", re.I)
 
 
@@ -196,15 +196,20 @@ def stated_expectations(
         spec: The category spec (its vocabulary).
         references: Normal reference scenes; a stated count must match all of them, a
             condition's label must appear exactly once in each.
-        mutations: The counterexamples in use; only their ``remove`` and ``duplicate`` of a
-            counted label (both break the rule) and ``remove`` of a label the leading
-            condition names (keeps the rule) get an expectation.
+        mutations: The counterexamples in use; only their ``remove``, ``remove_all`` and
+            ``duplicate`` of a counted label (all break the rule), ``remove`` of a label the
+            leading condition names and that each reference has once, and ``remove_all`` of
+            any label it names (both keep the rule) get an expectation.
 
     Returns:
         Mutation key -> breaks (empty if the words promise nothing).
     """
     counts, conditions = _promises(text, spec, references)
     out = {m.key(): False for m in mutations if m.label in conditions and m.op == "remove"}
+    # Without any of a label the leading condition names, the condition is false or says
+    # what then holds ("If there is no washer, this rule holds"): removing every one keeps.
+    named = conditional_labels(text, spec.vocabulary)
+    out.update({m.key(): False for m in mutations if m.label in named and m.op == "remove_all"})
     out.update({m.key(): True for m in mutations if m.label in counts and m.op in _COUNT_OPS})
     return out
 

@@ -19,6 +19,7 @@ from logicode.codegen.compiler import (
     extract_code,
 )
 from logicode.codegen.pack import RulePack
+from logicode.spec import RuleSpec
 
 GOOD = """```python
 def check(scene):
@@ -290,3 +291,23 @@ def check(scene):
 ```"""
     comp, out, chat = compile_with(pool, [swapped, GOOD], candidates=1)
     assert "lid.is_below(n) is False and n.is_below(lid) is True" in chat.calls[1][-1].content
+
+
+def test_code_that_ignores_the_rules_numbers_or_divides_by_a_count_is_not_valid(pool):
+    comp = RuleCompiler(ScriptedChat(script=[], calls=[]), SPEC, [reference()], pool)
+    narrow = RuleSpec(id="narrow", text="There are 2 nuts, each under 40% of the tray's width.")
+    b = comp.evaluate(extract_code(GOOD), narrow)
+    assert not b.valid
+    assert b.expected == ["the rule states 40% (write 0.4), but the code never uses it"]
+    assert comp.evaluate(extract_code(GOOD), SPEC.rules[0]).valid  # "exactly two": no digits
+    # Removing every nut (the reference has two) is a counterexample: a mean over the nuts
+    # fails there, whatever the rule expects.
+    mean = """```python
+def check(scene):
+    nuts = scene.find("nut")
+    mean = sum(n.width for n in nuts) / len(nuts)
+    return [violation("wide", n) for n in nuts if n.width > 2 * mean]
+```"""
+    b = comp.evaluate(extract_code(mean), SPEC.rules[0])
+    assert list(b.errors) == ["remove_all:nut"]
+    assert "ZeroDivisionError" in b.errors["remove_all:nut"]

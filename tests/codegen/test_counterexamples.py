@@ -53,6 +53,8 @@ def test_every_proposed_mutation_is_a_valid_scene_and_changes_it():
     muts = propose_mutations(SPEC, ref)
     ops = {m.op for m in muts}
     assert {"remove", "duplicate", "move", "resize", "recolor", "set_attr", "swap", "rotate"} <= ops
+    # Every one of a label is removed only where there are several (one nut of two, not the lid).
+    assert [m.label for m in muts if m.op == "remove_all"] == ["nut"]
     keys = [m.key() for m in muts]
     assert len(keys) == len(set(keys))
     for m in muts:
@@ -67,6 +69,9 @@ def test_mutation_semantics():
     ref = reference()
     counts = lambda s, lab: sum(c["label"] == lab for c in s["components"])  # noqa: E731
     assert counts(Mutation("remove", "nut").apply(ref), "nut") == 1
+    none = Mutation("remove_all", "nut").apply(ref)
+    assert counts(none, "nut") == 0 and counts(none, "lid") == 1
+    assert Mutation("remove_all", "nut").describe() == "remove every nut"
     dup = Mutation("duplicate", "nut").apply(ref)
     assert counts(dup, "nut") == 3 and len({c["id"] for c in dup["components"]}) == 5
     moved = Mutation("move", "lid", dy=0.1).apply(ref)
@@ -122,8 +127,11 @@ def test_nullable_attributes_are_also_unset():
     for c in ref["components"]:
         if c["label"] == "lid":
             c["attributes"]["slot"] = 2
-    unset = [m for m in propose_mutations(spec, ref) if m.op == "set_attr" and m.value is None]
+    muts = propose_mutations(spec, ref)
+    unset = [m for m in muts if m.op == "set_attr" and m.value is None]
     assert [m.attr for m in unset] == ["slot"]  # kind is not nullable
+    # A whole number becomes one more and one less (2 -> 3, 1), not 1.2 and 3.
+    assert [m.value for m in muts if m.attr == "slot" and m.value is not None] == [3, 1]
     changed = unset[0].apply(ref)
     lid = next(c for c in changed["components"] if c["label"] == "lid")
     assert lid["attributes"]["slot"] is None

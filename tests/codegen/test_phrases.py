@@ -62,7 +62,7 @@ def test_expectations_need_the_references_to_agree():
     ref = reference()
     changes = propose_mutations(SPEC, ref)
     exp = stated_expectations("There are exactly two nuts.", SPEC, [ref], changes)
-    assert exp == {"remove:nut": True, "duplicate:nut": True}
+    assert exp == {"remove:nut": True, "remove_all:nut": True, "duplicate:nut": True}
     # "exactly one nut is big" with two nuts per reference promises nothing about nuts.
     assert stated_expectations("Exactly one nut is big.", SPEC, [ref], changes) == {}
 
@@ -87,8 +87,15 @@ def test_condition_expectations_need_one_part_per_reference():
     both = "If there are nuts, the lid is round. There are exactly two nuts."
     assert stated_expectations(both, SPEC, [ref], changes) == {
         "remove:nut": True,
+        "remove_all:nut": True,
         "duplicate:nut": True,
     }
+    # Without the count, removing every nut keeps the rule (the condition is then false);
+    # removing one of the two promises nothing.
+    nuts = "If there are nuts, the lid is round."
+    assert stated_expectations(nuts, SPEC, [ref], changes) == {"remove_all:nut": False}
+    absent = "Exactly one nut is big. If there is no nut, this rule holds."
+    assert stated_expectations(absent, SPEC, [ref], changes) == {"remove_all:nut": False}
 
 
 def test_stated_hints_say_what_to_write():

@@ -19,7 +19,9 @@ from typing import Any, Literal
 
 from logicode.spec import CategorySpec
 
-Op = Literal["remove", "remove_all", "duplicate", "move", "resize", "recolor", "set_attr", "swap", "rotate"]
+Op = Literal[
+    "remove", "remove_all", "duplicate", "move", "resize", "recolor", "set_attr", "swap", "rotate"
+]
 
 # Representative RGB per colour name (for recolouring).
 COLOR_RGB: dict[str, tuple[int, int, int]] = {
@@ -258,7 +260,7 @@ def propose_mutations(spec: CategorySpec, reference: dict[str, Any]) -> list[Mut
                     for v in attr.values or []
                     if v != current
                 ]
-            elif attr.type == "number" and isinstance(current, int) and not isinstance(current, bool):
+            elif attr.type == "number" and type(current) is int:  # a whole number, not a bool
                 out += [
                     Mutation("set_attr", label, attr=attr.name, value=v)
                     for v in (current + 1, current - 1)

@@ -119,11 +119,12 @@ def unused_numbers(code: str, rule_text: str) -> str | None:
     named = ", ".join(
         f"{n.text} (write {n.value / 100:g})" if n.percent else n.text for n in missing
     )
-    return f"the rule states {named}, but the code never uses {'it' if len(missing) == 1 else 'them'}"
+    them = "it" if len(missing) == 1 else "them"
+    return f"the rule states {named}, but the code never uses {them}"
 
 
 def _bounds(node: ast.AST) -> list[tuple[str, str]]:
-    """(expression, "above"/"below") for each value a comparison bounds; ``a < x`` bounds x below."""
+    """(expression, "above" or "below") per value a comparison bounds: ``a < x`` bounds x below."""
     if not isinstance(node, ast.Compare):
         return []
     out = []

@@ -36,7 +36,9 @@ Fixes:
   test where an error says it is None -> ``if x is None: return []`` after its assignment, or
   ``if scene.one("L") is None: return []`` before an assignment that reads it inline (the
   rule about that part's presence reports it; where this rule's words require the part, the
-  fix above turns the return into a violation).
+  fix above turns the return into a violation);
+* ``p.centroid not in scene.find("L")`` (a point is never one of the parts) ->
+  ``not any(_box.contains(p.centroid) for _box in scene.find("L"))``.
 """
 
 from __future__ import annotations
@@ -173,8 +175,43 @@ def autofix(
     for i, guard in _none_guards(tree, errors, code):
         indent = re.match(r"\s*", lines[i]).group(0)
         lines[i] = f"{indent}if {guard} is None:\n{indent}    return []\n" + lines[i]
+    # 7. A point tested for membership in a group of parts (never one of them).
+    for node, group in reversed(_points_in_groups(tree)):
+        i = node.lineno - 1
+        point = ast.get_source_segment(code, node.left)
+        negate = "not " if isinstance(node.ops[0], ast.NotIn) else ""
+        test = f"{negate}any(_box.contains({point}) for _box in {group})"
+        line = lines[i].encode()  # AST offsets count bytes
+        lines[i] = (line[: node.col_offset] + test.encode() + line[node.end_col_offset :]).decode()
     fixed = "".join(lines)
     return fixed if fixed != code else None
+
+
+def _points_in_groups(tree: ast.AST) -> list[tuple[ast.Compare, str]]:
+    """``p.centroid in scene.find("L")`` (or ``not in``, or a name bound to such a group).
+
+    A point is never one of the components, so the test is always False (``in``) or True
+    (``not in``; seen: every pushpin reported "not in any compartment"); what is meant is
+    that some part's box holds the point. Single-line comparisons only, ordered by position.
+    """
+    _, groups = assigned_labels(tree)
+    out = []
+    for node in ast.walk(tree):
+        if not (
+            isinstance(node, ast.Compare)
+            and len(node.ops) == 1
+            and isinstance(node.ops[0], ast.In | ast.NotIn)
+            and isinstance(node.left, ast.Attribute)
+            and node.left.attr in ("centroid", "center")
+            and node.lineno == node.end_lineno
+        ):
+            continue
+        right = node.comparators[0]
+        if isinstance(right, ast.Name) and right.id in groups:
+            out.append((node, right.id))
+        elif label_of_call(right) is not None and not isinstance(right, ast.Subscript):
+            out.append((node, ast.unparse(right)))
+    return sorted(out, key=lambda item: (item[0].lineno, item[0].col_offset))
 
 
 def _none_guards(tree: ast.AST, errors: Sequence[str], code: str) -> list[tuple[int, str]]:

@@ -146,8 +146,13 @@ def conditional_labels(text: str, vocabulary: Sequence[str]) -> list[str]:
 
 def _promises(
     text: str, spec: CategorySpec, references: Sequence[Mapping[str, Any]]
-) -> tuple[dict[str, int], list[str]]:
-    """The stated counts and the condition labels that the references agree with."""
+) -> tuple[dict[str, int], list[str], list[str]]:
+    """What the rule promises that the references agree with.
+
+    Returns:
+        The stated counts, the condition labels, and the labels counted per holding part
+        (:func:`per_part_counts`).
+    """
 
     def seen(label: str) -> set[int]:
         return {
@@ -158,17 +163,152 @@ def _promises(
     counts = {
         label: n for label, n in stated_counts(text, spec.vocabulary).items() if seen(label) == {n}
     }
+    # "Every compartment holds exactly one pushpin": removing a pushpin empties a compartment.
+    per_part = [
+        label
+        for label, (holder, n) in per_part_counts(text, spec.vocabulary).items()
+        if label not in counts
+        and all(
+            sum(1 for c in ref.get("components", []) if c.get("label") == label)
+            == n * sum(1 for c in ref.get("components", []) if c.get("label") == holder)
+            > 0
+            for ref in references
+        )
+    ]
     conditions = [
         label for label in conditional_labels(text, spec.vocabulary) if seen(label) == {1}
     ]
-    return counts, conditions
+    return counts, conditions, per_part
+
+
+_PER_PART = re.compile(
+    r"\b(?:every|each)\s+(?P<holder>[a-z][a-z _-]*?)\s+(?:holds|contains|has|carries|takes)\s+"
+    r"(?:exactly\s+|precisely\s+)?(?P<n>\d+|[a-z]+)\s+(?P<rest>[a-z][a-z _-]*)",
+    re.I,
+)
+
+
+def per_part_counts(text: str, vocabulary: Sequence[str]) -> dict[str, tuple[str, int]]:
+    """Counts stated per holding part: "every compartment holds exactly one pushpin".
+
+    Returns:
+        Held label -> (holder label, count per holder); empty when the rule states none.
+
+    Example:
+        ``per_part_counts("Each tray holds two nuts.", ["tray", "nut"]) == {"nut": ("tray", 2)}``
+    """
+    out: dict[str, tuple[str, int]] = {}
+    for sentence in re.split(r"(?<=[.;:])\s+", " ".join(text.split())):
+        for hit in _PER_PART.finditer(sentence):
+            if _CONDITION.search(sentence[: hit.start()]):
+                continue
+            word = hit.group("n").lower()
+            n = int(word) if word.isdigit() else _NUMBERS.get(word, 1 if word == "a" else None)
+            holder = _label_at(
+                " " + " ".join(hit.group("holder").lower().split()) + " ", vocabulary
+            )
+            held = _label_at(
+                " " + " ".join(re.findall(r"[a-z0-9]+", hit.group("rest").lower())) + " ",
+                vocabulary,
+            )
+            if n and holder and held and holder[0] != held[0]:
+                out.setdefault(held[0], (holder[0], n))
+    return out
+
+
+def _number_attributes(spec: CategorySpec) -> list[tuple[str, str]]:
+    return [(c.label, a.name) for c in spec.components for a in c.attributes if a.type == "number"]
+
+
+def stated_attribute_values(text: str, spec: CategorySpec) -> list[tuple[str, str, float]]:
+    """Number attributes the rule fixes by name: "its pieces attribute is 1", "(pieces == 1)".
+
+    Returns:
+        (label, attribute, value) in spec order.
+    """
+    flat = " ".join(text.split())
+    out = []
+    for label, name in _number_attributes(spec):
+        hit = re.search(
+            rf"\b{re.escape(name)}(?:\s+attribute)?\s*(?:is|equals|==|=|of)\s*(\d+(?:\.\d+)?)\b",
+            flat,
+            re.I,
+        )
+        if hit:
+            out.append((label, name, float(hit.group(1))))
+    return out
+
+
+def stated_equal_attributes(text: str, spec: CategorySpec) -> list[tuple[str, str, str]]:
+    """Two number attributes of one label the rule says are equal: "its a equals its b"."""
+    flat = " ".join(text.split())
+    out = []
+    for label, a in _number_attributes(spec):
+        for other, b in _number_attributes(spec):
+            if other != label or a == b:
+                continue
+            pattern = (
+                rf"\b{re.escape(a)}\s+(?:equals|is\s+equal\s+to|==|=|matches)\s+"
+                rf"(?:its\s+|the\s+\w+'s\s+|the\s+)?{re.escape(b)}\b"
+            )
+            if re.search(pattern, flat, re.I):
+                out.append((label, a, b))
+    return out
+
+
+def _attribute_promises(
+    text: str,
+    spec: CategorySpec,
+    references: Sequence[Mapping[str, Any]],
+    mutations: Sequence[Mutation],
+) -> dict[str, bool]:
+    """Changes of a number attribute the rule fixes by name or by equality (they break it).
+
+    Only where every reference agrees (each part of the label has that value, or the two
+    attributes equal and set); a change to None promises nothing ("every cable that enters
+    both connectors" may exempt a part without the value).
+    """
+    parts = [c for ref in references for c in ref.get("components", []) if isinstance(c, Mapping)]
+
+    def values(label: str, name: str) -> list[Any]:
+        return [(c.get("attributes") or {}).get(name) for c in parts if c.get("label") == label]
+
+    out: dict[str, bool] = {}
+    for label, name, value in stated_attribute_values(text, spec):
+        seen = values(label, name)
+        if seen and all(v == value for v in seen):
+            out.update(
+                {
+                    m.key(): True
+                    for m in mutations
+                    if m.op == "set_attr"
+                    and m.label == label
+                    and m.attr == name
+                    and m.value is not None
+                    and m.value != value
+                }
+            )
+    for label, a, b in stated_equal_attributes(text, spec):
+        pairs = list(zip(values(label, a), values(label, b), strict=True))
+        if pairs and all(x is not None and x == y for x, y in pairs):
+            out.update(
+                {
+                    m.key(): True
+                    for m in mutations
+                    if m.op == "set_attr"
+                    and m.label == label
+                    and m.attr in (a, b)
+                    and m.value is not None
+                }
+            )
+    return out
 
 
 def stated_hints(
     text: str, spec: CategorySpec, references: Sequence[Mapping[str, Any]]
 ) -> list[str]:
     """Repair hints for the expectations :func:`stated_expectations` gives, as code to write."""
-    counts, conditions = _promises(text, spec, references)
+    counts, conditions, _ = _promises(text, spec, references)
     out = [
         f"hint: the rule says exactly {n} {label}: report a violation when"
         f' len(scene.find("{label}")) != {n}, also when there is none (do not return'
@@ -204,13 +344,17 @@ def stated_expectations(
     Returns:
         Mutation key -> breaks (empty if the words promise nothing).
     """
-    counts, conditions = _promises(text, spec, references)
+    counts, conditions, per_part = _promises(text, spec, references)
     out = {m.key(): False for m in mutations if m.label in conditions and m.op == "remove"}
     # Without any of a label the leading condition names, the condition is false or says
     # what then holds ("If there is no washer, this rule holds"): removing every one keeps.
     named = conditional_labels(text, spec.vocabulary)
     out.update({m.key(): False for m in mutations if m.label in named and m.op == "remove_all"})
     out.update({m.key(): True for m in mutations if m.label in counts and m.op in _COUNT_OPS})
+    out.update(
+        {m.key(): True for m in mutations if m.label in per_part and m.op.startswith("remove")}
+    )
+    out.update(_attribute_promises(text, spec, references, mutations))
     return out
 
 

@@ -31,7 +31,20 @@ from typing import Any
 from logicode.color import COLOR_NAMES
 from logicode.spec import CategorySpec
 
-KINDS = ("count", "values", "same", "relation", "centred", "position", "size", "upright", "match")
+KINDS = (
+    "count",
+    "each",
+    "values",
+    "set",
+    "same",
+    "equal",
+    "relation",
+    "centred",
+    "position",
+    "size",
+    "upright",
+    "match",
+)
 """Check kinds, in the order the prompt explains them."""
 
 RELATIONS = ("left_of", "right_of", "above", "below", "inside", "overlaps")
@@ -41,8 +54,11 @@ AXES = ("x", "y", "both")
 
 _FIELDS: dict[str, tuple[str, ...]] = {
     "count": ("label", "min", "max", "inside"),
+    "each": ("label", "holds", "min", "max"),
     "values": ("label", "attribute", "allowed"),
+    "set": ("label", "attribute"),
     "same": ("label", "attribute", "tolerance"),
+    "equal": ("label", "attribute", "other_attribute"),
     "relation": ("label", "relation", "other"),
     "centred": ("label", "other", "axis", "tolerance"),
     "position": ("label", "other", "edge", "min", "max"),
@@ -58,11 +74,12 @@ class PlanError(ValueError):
 
 @dataclass(frozen=True)
 class Attr:
-    """One attribute a label carries: its type and, for enums, its values."""
+    """One attribute a label carries: its type, for enums its values, whether it may be None."""
 
     name: str
     type: str
     values: tuple[str, ...] = ()
+    nullable: bool = False
 
 
 @dataclass
@@ -77,7 +94,9 @@ def label_attributes(spec: CategorySpec) -> dict[str, dict[str, Attr]]:
     """Attributes per label, from the spec, plus ``color`` (the colour name) where none is."""
     out: dict[str, dict[str, Attr]] = {}
     for comp in spec.components:
-        attrs = {a.name: Attr(a.name, a.type, tuple(a.values or ())) for a in comp.attributes}
+        attrs = {
+            a.name: Attr(a.name, a.type, tuple(a.values or ()), a.nullable) for a in comp.attributes
+        }
         attrs.setdefault("color", Attr("color", "color", tuple(COLOR_NAMES)))
         out[comp.label] = attrs
     return out
@@ -129,7 +148,7 @@ def plan_grammar(spec: CategorySpec) -> str:
         kinds.append(f"check-{name}")
 
     label, other = f"{_key('label')} label", f"{_key('other')} label"
-    values_alts, same_alts, sides = [], [], []
+    values_alts, same_alts, sides, set_alts, equal_alts = [], [], [], [], []
     for i, lab in enumerate(labels):
         for j, a in enumerate(attrs[lab].values()):
             name = f"v{i}x{j}"
@@ -144,6 +163,17 @@ def plan_grammar(spec: CategorySpec) -> str:
             head = json.dumps(f', "label": "{lab}", "attribute": "{a.name}", "allowed": [')
             values_alts.append(f'{head} {name} (", " {name}){{0,5}} "]"')
             sides.append((lab, a.name))
+        for a in attrs[lab].values():
+            if a.nullable:
+                set_alts.append(json.dumps(f', "label": "{lab}", "attribute": "{a.name}"'))
+            for b in attrs[lab].values():
+                if b.name != a.name and b.type == a.type and a.type != "color":
+                    equal_alts.append(
+                        json.dumps(
+                            f', "label": "{lab}", "attribute": "{a.name}", '
+                            f'"other_attribute": "{b.name}"'
+                        )
+                    )
         numeric = [a.name for a in attrs[lab].values() if a.type in ("number", "enum", "color")]
         names = [*dict.fromkeys([*numeric, *MEASURES])]
         head = json.dumps(f', "label": "{lab}", "attribute": ')
@@ -152,8 +182,16 @@ def plan_grammar(spec: CategorySpec) -> str:
         "count",
         f'{label} {_key("min")} int {_key("max")} (int | "null") {_key("inside")} (label | "null")',
     )
+    kind(
+        "each",
+        f'{label} {_key("holds")} label {_key("min")} int {_key("max")} (int | "null")',
+    )
     kind("values", f"({' | '.join(values_alts)})")
+    if set_alts:
+        kind("set", f"({' | '.join(set_alts)})")
     kind("same", f"({' | '.join(same_alts)}) {_key('tolerance')} num")
+    if equal_alts:
+        kind("equal", f"({' | '.join(equal_alts)})")
     kind("relation", f"{label} {_key('relation')} relation-name {other}")
     kind("centred", f"{label} {other} {_key('axis')} axis {_key('tolerance')} num")
     kind("position", f"{label} {other} {_key('edge')} edge {_key('min')} num {_key('max')} num")
@@ -236,7 +274,7 @@ def parse_plan(
             raise PlanError(f"check {n}: 'check' must be one of {', '.join(KINDS)}")
         kind = item["check"]
         fields = {k: item.get(k) for k in _FIELDS[kind]}
-        for key in ("label", "other", "inside", "of"):
+        for key in ("label", "other", "inside", "of", "holds"):
             value = fields.get(key)
             if key not in fields or value is None or (key == "of" and value == "image"):
                 continue
@@ -246,6 +284,8 @@ def parse_plan(
             raise PlanError(f"check {n}: a label is needed")
         if kind in ("relation", "centred", "position", "match") and fields.get("other") is None:
             raise PlanError(f"check {n}: {kind} needs 'other'")
+        if kind == "each" and fields.get("holds") in (None, fields["label"]):
+            raise PlanError(f"check {n}: each needs 'holds', a label other than 'label'")
         _check_fields(n, kind, fields, attributes)
         if kind == "size":
             percents = stated_percentages(rule_text)
@@ -280,6 +320,19 @@ def _check_fields(
         f["max"] = None if hi is None else int(hi)
         if f["max"] is not None and f["max"] < f["min"]:
             f["min"], f["max"] = f["max"], f["min"]
+    elif kind == "each":
+        lo = _number(f["min"], f"check {n}: min")
+        hi = _number(f["max"], f"check {n}: max", optional=True)
+        f["min"] = int(lo or 0)
+        f["max"] = None if hi is None else int(hi)
+        if f["max"] is not None and f["max"] < f["min"]:
+            f["min"], f["max"] = f["max"], f["min"]
+    elif kind == "set":
+        if f["attribute"] not in own:
+            raise PlanError(f"check {n}: {f['label']} has no attribute {f['attribute']!r}")
+    elif kind == "equal":
+        if f["attribute"] not in own or f["other_attribute"] not in own:
+            raise PlanError(f"check {n}: equal needs two attributes of {f['label']}")
     elif kind == "values":
         if f["attribute"] not in own:
             raise PlanError(f"check {n}: {f['label']} has no attribute {f['attribute']!r}")
@@ -368,6 +421,38 @@ def _render_one(i: int, c: Check, attributes: Mapping[str, Mapping[str, Attr]]) 
                 f"a, *holders{i}))",
             ]
         return lines
+    if c.kind == "each":
+        held, lo, hi = f["holds"], f["min"], f["max"]
+        want = (
+            f"exactly {lo}"
+            if hi == lo
+            else (f"at least {lo}" if hi is None else f"between {lo} and {hi}")
+        )
+        test = f"n < {lo}" + ("" if hi is None else f" or n > {hi}")
+        return [
+            f"    held{i} = scene.find({held!r})",
+            f"    for a in scene.find({lab!r}):",
+            f"        n = sum(1 for b in held{i} if a.contains(b))",
+            f"        if {test}:",
+            f'            out.append(violation(f"{lab} {{a.id}} holds {{n}} {held}, expected '
+            f'{want}", a))',
+        ]
+    if c.kind == "set":
+        name = f["attribute"]
+        return [
+            f"    for a in scene.find({lab!r}):",
+            f"        if a.attr({name!r}) is None:",
+            f'            out.append(violation(f"{lab} {{a.id}} has no {name}", a))',
+        ]
+    if c.kind == "equal":
+        x, y = f["attribute"], f["other_attribute"]
+        return [
+            f"    for a in scene.find({lab!r}):",
+            f"        x, y = a.attr({x!r}), a.attr({y!r})",
+            "        if x is not None and y is not None and x != y:",
+            f'            out.append(violation(f"{lab} {{a.id}} {x} {{x}} differs from {y} {{y}}", '
+            "a))",
+        ]
     if c.kind == "values":
         allowed = tuple(f["allowed"])
         value = _value_of("a", lab, f["attribute"], attributes)

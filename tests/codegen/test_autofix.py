@@ -269,3 +269,22 @@ def test_a_stray_label_stands_for_the_one_label_the_rule_names_and_the_code_lack
     # two different stray labels: no guess either
     both = code.replace("return []\n", "return scene.find('nut')\n", 1)
     assert autofix(both, [], JB, rule_text="There is exactly one bottle.") is None
+
+
+def test_a_point_tested_for_membership_in_a_group_asks_whether_a_box_holds_it():
+    code = (
+        "def check(scene):\n"
+        "    boxes = scene.find('compartment')\n"
+        "    for p in scene.find('pushpin'):\n"
+        "        if p.centroid not in scene.find('compartment') or p.center in boxes:\n"
+        "            return [violation('x', p)]\n"
+        "    return []\n"
+    )
+    fixed = autofix(code, [], PP)
+    assert (
+        "if not any(_box.contains(p.centroid) for _box in scene.find('compartment'))"
+        " or any(_box.contains(p.center) for _box in boxes):"
+    ) in fixed
+    assert autofix(fixed, [], PP) is None
+    # A component (not a point) in a group is a real membership test: left alone.
+    assert autofix(code.replace("p.centroid", "p").replace("p.center", "p"), [], PP) is None

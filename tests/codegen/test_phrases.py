@@ -1,5 +1,7 @@
 """Counts stated by a rule's words, and the expectations they give the compiler."""
 
+import copy
+
 from test_counterexamples import SPEC, reference  # tests/codegen on sys.path
 
 from logicode.codegen.counterexamples import propose_mutations
@@ -8,7 +10,10 @@ from logicode.codegen.phrases import (
     existential_hints,
     existential_labels,
     mapping_hints,
+    per_part_counts,
+    stated_attribute_values,
     stated_counts,
+    stated_equal_attributes,
     stated_expectations,
     stated_hints,
     stated_mapping,
@@ -137,3 +142,51 @@ def test_some_part_is_read_as_any_of_them():
     assert "SOME compartment" in existential_hints(text, code, vocab)[0]
     uses_any = "def check(scene):\n    ok = any(c.contains(p) for c in cs)\n"
     assert existential_hints(text, uses_any, vocab) == []
+
+
+def test_counts_per_holding_part_and_attribute_values_promise_verdicts():
+    vocab = ["compartment", "pushpin", "cable"]
+    text = "Every compartment holds exactly one pushpin. Each cable has 2 pushpins."
+    assert per_part_counts(text, vocab) == {"pushpin": ("compartment", 1)}
+    assert per_part_counts("If there is a cable, each cable holds one pushpin.", vocab) == {}
+    ref = reference()  # one tray, two nuts
+    changes = propose_mutations(SPEC, ref)
+    # With one tray, "two nuts" is also the total count (so a third nut breaks it too).
+    exp = stated_expectations("Each tray holds two nuts.", SPEC, [ref], changes)
+    assert exp == {"remove:nut": True, "remove_all:nut": True, "duplicate:nut": True}
+    # Two trays and four nuts: only the count per tray holds, and a nut added next to
+    # another may land in either tray, so only removals get a verdict.
+    two = copy.deepcopy(ref)
+    extra = [c for c in two["components"] if c["label"] in ("tray", "nut")]
+    two["components"] += [{**copy.deepcopy(c), "id": f"x{i}"} for i, c in enumerate(extra)]
+    exp = stated_expectations("Each tray holds two nuts.", SPEC, [two], changes)
+    assert exp == {"remove:nut": True, "remove_all:nut": True}
+    assert stated_expectations("Each tray holds one nut.", SPEC, [ref], changes) == {}
+    # Number attributes fixed by name or by equality; a change to None promises nothing.
+    data = SPEC.model_dump(mode="json")
+    data["components"][2]["attributes"] = [
+        {"name": "pieces", "type": "number"},
+        {"name": "left", "type": "number", "nullable": True},
+        {"name": "right", "type": "number", "nullable": True},
+    ]
+    spec = type(SPEC).model_validate(data)
+    for c in ref["components"]:
+        if c["label"] == "nut":
+            c["attributes"] = {"pieces": 1, "left": 2, "right": 2}
+    changes = propose_mutations(spec, ref)
+    whole = "Every nut is in one piece (its pieces attribute is 1)."
+    assert stated_attribute_values(whole, spec) == [("nut", "pieces", 1.0)]
+    assert stated_expectations(whole, spec, [ref], changes) == {
+        "set_attr:nut:pieces=2": True,
+        "set_attr:nut:pieces=0": True,
+    }
+    same = "Every nut that has both sides set is symmetric: its left equals its right."
+    assert stated_equal_attributes(same, spec) == [("nut", "left", "right")]
+    assert stated_expectations(same, spec, [ref], changes) == {
+        "set_attr:nut:left=3": True,
+        "set_attr:nut:left=1": True,
+        "set_attr:nut:right=3": True,
+        "set_attr:nut:right=1": True,
+    }
+    # References that disagree with the stated value promise nothing.
+    assert stated_expectations(whole.replace("is 1", "is 2"), spec, [ref], changes) == {}

@@ -221,3 +221,48 @@ def test_values_outside_the_attribute_are_refused_so_no_text_reaches_the_code() 
          "other_attribute": "color", "never": ["round", sneaky]}
     )  # fmt: skip
     assert match[0].fields["never"] == ["round"]
+
+
+def test_each_set_and_equal(pool: sandbox.SandboxPool) -> None:
+    ref = reference()  # a tray holding two nuts, a lid beside them
+    each = plan({"check": "each", "label": "tray", "holds": "nut", "min": 2, "max": 2})
+    one_left = copy.deepcopy(ref)
+    one_left["components"] = [c for c in one_left["components"] if c["id"] != "c3"]
+    assert verdicts(pool, each, [ref, one_left, without(ref, "tray")]) == ["pass", "fail", "pass"]
+    with pytest.raises(PlanError, match="each needs 'holds'"):
+        plan({"check": "each", "label": "tray", "holds": "tray", "min": 1, "max": 1})
+    # A label with a nullable slot and a second number: "set" and "equal" become possible.
+    data = SPEC.model_dump(mode="json")
+    data["components"][2]["attributes"] = [
+        {"name": "slot", "type": "number", "nullable": True},
+        {"name": "row", "type": "number"},
+    ]
+    spec = type(SPEC).model_validate(data)
+    attrs = label_attributes(spec)
+    grammar = plan_grammar(spec)
+    assert '"label\\": \\"nut\\", \\"attribute\\": \\"slot\\"' in grammar.split("check-set ::=")[1]
+    assert "check-equal ::=" in grammar and "check-set ::=" not in plan_grammar(SPEC)
+
+    def nuts(slot: object, row: object) -> dict:
+        out = copy.deepcopy(ref)
+        for c in out["components"]:
+            if c["label"] == "nut":
+                c["attributes"] = {"slot": slot, "row": row}
+        return out
+
+    def run(check: dict, scenes: list[dict]) -> list[str]:
+        code = render(parse_plan(json.dumps({"checks": [check]}), spec.vocabulary, attrs), attrs)
+        pack = pool.load_pack({"rule": code})
+        try:
+            return [r["rule"]["status"] for r in pool.evaluate(pack, scenes)]
+        finally:
+            pool.unload_pack(pack)
+
+    is_set = {"check": "set", "label": "nut", "attribute": "slot"}
+    assert run(is_set, [nuts(1, 1), nuts(None, 1)]) == ["pass", "fail"]
+    equal = {"check": "equal", "label": "nut", "attribute": "slot", "other_attribute": "row"}
+    assert run(equal, [nuts(1, 1), nuts(1, 2), nuts(None, 2)]) == ["pass", "fail", "pass"]
+    with pytest.raises(PlanError, match="equal needs two attributes of nut"):
+        parse_plan(
+            json.dumps({"checks": [{**equal, "other_attribute": "kind"}]}), spec.vocabulary, attrs
+        )

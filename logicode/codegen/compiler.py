@@ -72,6 +72,7 @@ from logicode.codegen.phrases import (
     stated_hints,
 )
 from logicode.codegen.plans import (
+    Check,
     PlanError,
     describe_vocabulary,
     label_attributes,
@@ -643,10 +644,8 @@ class RuleCompiler:
             )
             step = f"plan {n + 1}"
             try:
-                code = render(
-                    parse_plan(answer, self.spec.vocabulary, self.plan_attributes, rule.text),
-                    self.plan_attributes,
-                )
+                plan = parse_plan(answer, self.spec.vocabulary, self.plan_attributes, rule.text)
+                code = render(plan, self.plan_attributes)
             except PlanError as exc:
                 transcript.append({"step": step, "feedback": str(exc), "answer": answer})
                 msgs, temp = self._plan_repair(first, answer, [str(exc)]), 0.0
@@ -656,15 +655,52 @@ class RuleCompiler:
             if code in seen:
                 continue
             seen.add(code)
-            b = self.evaluate(code, rule)
-            if stated and b.valid:
-                self.hold_to(b, stated)
-            if presence and b.ok:
-                self.hold_to(b, presence)
+            b = self._plan_behaviour(code, rule, stated, presence)
             transcript.append(
                 {"step": f"{step} code", "feedback": None, "answer": f"```python\n{code}```"}
             )
             yield b
+            kept = self._checks_that_hold(plan) if not b.ok and len(plan) > 1 else plan
+            if kept and len(kept) < len(plan):
+                code = render(kept, self.plan_attributes)
+                if code not in seen:
+                    seen.add(code)
+                    transcript.append(
+                        {
+                            "step": f"{step} kept {len(kept)} of {len(plan)} checks",
+                            "feedback": None,
+                            "answer": f"```python\n{code}```",
+                        }
+                    )
+                    yield self._plan_behaviour(code, rule, stated, presence)
+
+    def _plan_behaviour(
+        self, code: str, rule: RuleSpec, stated: dict[str, bool], presence: dict[str, bool]
+    ) -> Behaviour:
+        """Evaluate plan code, held to the expected verdicts like a written candidate."""
+        b = self.evaluate(code, rule)
+        if stated and b.valid:
+            self.hold_to(b, stated)
+        if presence and b.ok:
+            self.hold_to(b, presence)
+        return b
+
+    def _checks_that_hold(self, plan: Sequence[Check]) -> list[Check]:
+        """The checks of a plan that, each on its own, pass every reference without an error.
+
+        A small model's plan often adds checks the rule does not ask for (seen: allowed
+        colours of every part next to the size ratio the rule states); a check that rejects a
+        normal reference cannot be part of the rule, so it is dropped (no model call) and the
+        rest is tried as one more candidate. Repeated checks count once.
+        """
+        out: list[Check] = []
+        for check in plan:
+            if check in out:
+                continue
+            b = self.evaluate(render([check], self.plan_attributes))
+            if b.problem is None and not b.ref_failures and not b.errors:
+                out.append(check)
+        return out
 
     def _plan_repair(
         self, first: list[BaseMessage], answer: str, problems: Sequence[str]

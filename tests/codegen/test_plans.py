@@ -266,3 +266,25 @@ def test_each_set_and_equal(pool: sandbox.SandboxPool) -> None:
         parse_plan(
             json.dumps({"checks": [{**equal, "other_attribute": "kind"}]}), spec.vocabulary, attrs
         )
+
+
+def test_checks_that_reject_a_normal_reference_are_dropped_from_a_plan(
+    pool: sandbox.SandboxPool,
+) -> None:
+    from test_compiler import VACUOUS, compile_with
+
+    count = {"check": "count", "label": "nut", "min": 2, "max": 2, "inside": None}
+    blue_lid = {"check": "values", "label": "lid", "attribute": "color", "allowed": ["blue"]}
+    mixed = json.dumps({"checks": [blue_lid, count, count]})  # the lid is red: a false alarm
+    _, out, _ = compile_with(pool, [VACUOUS, mixed], candidates=1, max_rounds=0)
+    assert out.entry.status == "ok", out.entry.reason
+    steps = [t["step"] for t in out.transcript]
+    assert steps[-3:] == ["plan 1", "plan 1 code", "plan 1 kept 1 of 3 checks"]
+    assert "found {len(found1)} nut" in out.code and "lid" not in out.code
+    # Nothing to drop when every check holds on the references (or only one is given).
+    lid_only = json.dumps({"checks": [blue_lid]})
+    _, out, _ = compile_with(
+        pool, [VACUOUS, lid_only], candidates=1, max_rounds=0, plan_candidates=1
+    )
+    assert out.entry.status == "failed"
+    assert not any("kept" in t["step"] for t in out.transcript)

@@ -16,6 +16,7 @@ import ast
 import re
 from collections.abc import Sequence
 
+from logicode.color import COLOR_NAMES
 from logicode.spec import CategorySpec
 
 
@@ -323,12 +324,37 @@ def stated_number_attributes(rule_text: str, spec: CategorySpec) -> list[tuple[s
     return found
 
 
+def named_enum_values(rule_text: str, spec: CategorySpec) -> dict[str, list[tuple[str, str]]]:
+    """Enum values the rule names as words, with the (label, attribute) pairs that have them.
+
+    "If there is juice, it is cherry (red), orange (yellow-orange) or banana (milky white)"
+    names cherry, orange and banana, values of the liquid's ``juice``. Colour names and
+    "unknown" are left out: a colour word is just as often the part's colour.
+    """
+    words = " " + " ".join(re.findall(r"[a-z0-9_]+", rule_text.lower())) + " "
+    out: dict[str, list[tuple[str, str]]] = {}
+    for comp in spec.components:
+        for a in comp.attributes:
+            if a.type != "enum":
+                continue
+            for v in a.values or []:
+                low = v.lower()
+                if low in COLOR_NAMES or low in ("unknown", "none", "other"):
+                    continue
+                if f" {low} " in words:
+                    out.setdefault(v, []).append((comp.label, a.name))
+    return out
+
+
 def unread_attributes(code: str, rule_text: str, spec: CategorySpec) -> str | None:
     """A sentence when the code never reads a number attribute the rule is about, else None.
 
     Seen with small models: "Every connector has 2, 3 or 5 clamps" checked by counting the
     connectors; "its pieces attribute is 1" checked by the length of the list. Such code can
     pass every reference and counterexample the compiler has, so it is refused up front.
+    An enum attribute counts too when the rule names its values (:func:`named_enum_values`:
+    "it is cherry, orange or banana" checked on the liquid's colour names instead of its
+    ``juice``); code reading any one attribute that has those values is enough.
     """
     try:
         tree = ast.parse(code)
@@ -336,6 +362,9 @@ def unread_attributes(code: str, rule_text: str, spec: CategorySpec) -> str | No
         return None
     read = _read_names(tree)
     missing = [(lab, n) for lab, n in stated_number_attributes(rule_text, spec) if n not in read]
+    for pairs in named_enum_values(rule_text, spec).values():
+        if not any(n in read for _, n in pairs):
+            missing += [p for p in pairs if p not in missing]
     if not missing:
         return None
     parts = ", ".join(f"the {lab}'s {n} (c.attr({n!r}))" for lab, n in missing)

@@ -4,6 +4,7 @@ from logicode.codegen.hints import hints
 from logicode.codegen.names import (
     attribute_names,
     foreign_values,
+    named_enum_values,
     unknown_attributes,
     unknown_labels,
     unread_attributes,
@@ -140,3 +141,21 @@ def test_code_that_never_reads_a_number_attribute_the_rule_names_is_caught():
     assert unread_attributes(counting, "There are exactly 22 separators between rows.", PP) is None
     assert unread_attributes(counting, "The bottle contains juice.", JB) is None
     assert unread_attributes("def check(:", rule, SC) is None
+
+
+def test_an_enum_whose_values_the_rule_names_must_be_read():
+    rule = "If there is juice, it is cherry (red), orange (yellow-orange) or banana (milky white)."
+    assert named_enum_values(rule, JB) == {
+        "cherry": [("liquid", "juice"), ("fruit_icon", "kind")],
+        "banana": [("liquid", "juice"), ("fruit_icon", "kind")],
+    }  # "orange" is a colour word too: left out
+    colours = (
+        "def check(scene):\n"
+        "    return [violation('x', a) for a in scene.find('liquid')"
+        " if a.color not in ('red', 'yellow', 'white')]\n"
+    )
+    msg = unread_attributes(colours, rule, JB)
+    assert msg is not None and "the liquid's juice (c.attr('juice'))" in msg
+    kinds = colours.replace("a.color", "a.attr('juice')")
+    assert unread_attributes(kinds, rule, JB) is None  # one attribute with the values is enough
+    assert unread_attributes(colours, "Every liquid is red or white.", JB) is None

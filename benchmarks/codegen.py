@@ -305,7 +305,7 @@ def main() -> None:
         default=True,
         help="When no written candidate is valid, write code from the model's plan of checks.",
     )
-    ap.add_argument("--plan-candidates", type=int, default=3, help="Most plans per rule.")
+    ap.add_argument("--plan-candidates", type=int, default=5, help="Most plans per rule.")
     ap.add_argument("--threads", type=int, default=0, help="llama.cpp threads (0: default).")
     ap.add_argument(
         "--phrasings",

@@ -38,7 +38,8 @@ Fixes:
   rule about that part's presence reports it; where this rule's words require the part, the
   fix above turns the return into a violation);
 * ``p.centroid not in scene.find("L")`` (a point is never one of the parts) ->
-  ``not any(_box.contains(p.centroid) for _box in scene.find("L"))``.
+  ``not any(holder.contains(p.centroid) for holder in scene.find("L"))`` (``holder`` or the
+  first of ``holder1``, ``holder2``... the code does not use).
 """
 
 from __future__ import annotations
@@ -176,11 +177,13 @@ def autofix(
         indent = re.match(r"\s*", lines[i]).group(0)
         lines[i] = f"{indent}if {guard} is None:\n{indent}    return []\n" + lines[i]
     # 7. A point tested for membership in a group of parts (never one of them).
+    taken = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    box = next(f"holder{k or ''}" for k in range(len(taken) + 1) if f"holder{k or ''}" not in taken)
     for node, group in reversed(_points_in_groups(tree)):
         i = node.lineno - 1
         point = ast.get_source_segment(code, node.left)
         negate = "not " if isinstance(node.ops[0], ast.NotIn) else ""
-        test = f"{negate}any(_box.contains({point}) for _box in {group})"
+        test = f"{negate}any({box}.contains({point}) for {box} in {group})"
         line = lines[i].encode()  # AST offsets count bytes
         lines[i] = (line[: node.col_offset] + test.encode() + line[node.end_col_offset :]).decode()
     fixed = "".join(lines)

@@ -160,7 +160,7 @@ class CompileSettings:
     reversals: bool = True
     code_grammar: bool = True
     plans: bool = True
-    plan_candidates: int = 3
+    plan_candidates: int = 5
     examples: str = "all"
     similar_k: int = 3
     counterexample_refs: int = 2

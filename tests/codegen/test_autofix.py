@@ -3,6 +3,7 @@
 from test_compiler import GOOD, ScriptedChat, compile_with, pool  # noqa: F401  (fixture)
 from test_counterexamples import SPEC, reference
 
+import sandbox
 from logicode.codegen.autofix import autofix
 from logicode.codegen.compiler import CompileSettings, RuleCompiler
 from logicode.spec import RuleSpec, load_spec
@@ -282,9 +283,13 @@ def test_a_point_tested_for_membership_in_a_group_asks_whether_a_box_holds_it():
     )
     fixed = autofix(code, [], PP)
     assert (
-        "if not any(_box.contains(p.centroid) for _box in scene.find('compartment'))"
-        " or any(_box.contains(p.center) for _box in boxes):"
+        "if not any(holder.contains(p.centroid) for holder in scene.find('compartment'))"
+        " or any(holder.contains(p.center) for holder in boxes):"
     ) in fixed
+    sandbox.compile_rule(fixed)  # the fix passes the sandbox policy
     assert autofix(fixed, [], PP) is None
+    # A name the code already uses is not taken for the boxes.
+    taken = autofix(code.replace("boxes", "holder"), [], PP)
+    assert "any(holder1.contains(p.center) for holder1 in holder)" in taken
     # A component (not a point) in a group is a real membership test: left alone.
     assert autofix(code.replace("p.centroid", "p").replace("p.center", "p"), [], PP) is None

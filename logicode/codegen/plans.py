@@ -252,7 +252,8 @@ def parse_plan(
 
     A size bound that the rule states as a percentage but the plan copies as a number
     ("16%" -> 16) becomes the fraction (0.16); position and tolerance shares above 1 are
-    always percentages.
+    always percentages. With ``rule_text``, a check on colours or enum values the rule never
+    mentions is dropped (:func:`_said`).
 
     Args:
         text: The model's answer (a JSON object ``{"checks": [...]}``, prose around it allowed).
@@ -261,8 +262,8 @@ def parse_plan(
         rule_text: The rule, to tell percentages from ratios in size bounds.
 
     Raises:
-        PlanError: Not JSON, no checks, or a kind, label, attribute or field the product or
-            the kind does not have.
+        PlanError: Not JSON, no checks, a kind, label, attribute or field the product or
+            the kind does not have, or no check left after dropping the unmentioned ones.
     """
     data = _json_object(text)
     items = data.get("checks") if isinstance(data, dict) else None
@@ -292,8 +293,43 @@ def parse_plan(
             for key in ("min", "max"):
                 if fields[key] > 1 and fields[key] in percents:
                     fields[key] = fields[key] / 100.0
+        if rule_text and not _said(kind, fields, attributes, rule_text):
+            continue
         out.append(Check(kind, fields))
+    if not out:
+        raise PlanError(
+            "every check names colours or values the rule does not mention; use the rule's own"
+            " words"
+        )
     return out
+
+
+def _words(text: str) -> str:
+    low = text.lower().replace("_", " ").replace("grey", "gray")
+    return " " + " ".join(re.findall(r"\d+(?:\.\d+)?|[a-z0-9]+", low)) + " "
+
+
+def _said(
+    kind: str, f: Mapping[str, Any], attributes: Mapping[str, Mapping[str, Attr]], rule: str
+) -> bool:
+    """Whether the rule's words support a ``values`` or ``same`` check on text values.
+
+    A small model fills plans with allowed colours of every part (seen: "black, red, blue"
+    for banana chips in a rule about where they lie). A ``values`` check on a colour or
+    enum needs one of its allowed values in the rule; a ``same`` check on the colour needs
+    the word colour (or a colour name). Other checks are kept.
+    """
+    a = attributes.get(f["label"], {}).get(f.get("attribute") or "")
+    if a is None or a.type not in ("color", "enum"):
+        return True
+    words = _words(rule)
+    if kind == "values":
+        return any(_words(str(v)) in words for v in f["allowed"])
+    if kind == "same" and a.type == "color":
+        return any(f" {w} " in words for w in ("color", "colour", "colors", "colours")) or any(
+            f" {c} " in words for c in COLOR_NAMES
+        )
+    return True
 
 
 def _fits(value: Any, a: Attr) -> bool:

@@ -183,7 +183,9 @@ def test_a_vacuous_plan_is_still_refused(pool: sandbox.SandboxPool) -> None:
     from test_compiler import VACUOUS, compile_with
 
     lid_plan = '{"checks": [{"check": "upright", "label": "lid", "max_degrees": 45}]}'
-    _, out, chat = compile_with(pool, [VACUOUS, lid_plan, lid_plan], candidates=1, max_rounds=0)
+    _, out, chat = compile_with(
+        pool, [VACUOUS, lid_plan, lid_plan], candidates=1, max_rounds=0, plan_candidates=3
+    )
     assert out.entry.status == "failed"  # never fires when nuts are removed or added
     # Later plans are fresh samples from the rule (temperature 1), not repairs: a repaired
     # plan came back unchanged; a repeated plan is not evaluated twice.
@@ -274,17 +276,36 @@ def test_checks_that_reject_a_normal_reference_are_dropped_from_a_plan(
     from test_compiler import VACUOUS, compile_with
 
     count = {"check": "count", "label": "nut", "min": 2, "max": 2, "inside": None}
-    blue_lid = {"check": "values", "label": "lid", "attribute": "color", "allowed": ["blue"]}
-    mixed = json.dumps({"checks": [blue_lid, count, count]})  # the lid is red: a false alarm
+    above_lid = {"check": "relation", "label": "nut", "relation": "above", "other": "lid"}
+    mixed = json.dumps({"checks": [above_lid, count, count]})  # nuts lie below: a false alarm
     _, out, _ = compile_with(pool, [VACUOUS, mixed], candidates=1, max_rounds=0)
     assert out.entry.status == "ok", out.entry.reason
     steps = [t["step"] for t in out.transcript]
     assert steps[-3:] == ["plan 1", "plan 1 code", "plan 1 kept 1 of 3 checks"]
-    assert "found {len(found1)} nut" in out.code and "lid" not in out.code
+    assert "found {len(found1)} nut" in out.code and "above" not in out.code
     # Nothing to drop when every check holds on the references (or only one is given).
-    lid_only = json.dumps({"checks": [blue_lid]})
+    lid_only = json.dumps({"checks": [above_lid]})
     _, out, _ = compile_with(
         pool, [VACUOUS, lid_only], candidates=1, max_rounds=0, plan_candidates=1
     )
     assert out.entry.status == "failed"
     assert not any("kept" in t["step"] for t in out.transcript)
+
+
+def test_checks_on_colours_or_values_the_rule_never_mentions_are_dropped() -> None:
+    rule = "Every nut lies in the tray: its centre is inside the tray's box."
+    inside = {"check": "relation", "label": "nut", "relation": "inside", "other": "tray"}
+    colours = {"check": "values", "label": "nut", "attribute": "color", "allowed": ["red"]}
+    alike = {"check": "same", "label": "nut", "attribute": "color", "tolerance": 0}
+    text = json.dumps({"checks": [colours, inside, alike]})
+    assert [c.kind for c in parse_plan(text, SPEC.vocabulary, ATTRS, rule)] == ["relation"]
+    with pytest.raises(PlanError, match="the rule does not mention"):
+        parse_plan(json.dumps({"checks": [colours]}), SPEC.vocabulary, ATTRS, rule)
+    # Named colours, enum values and the word colour keep them (grey is gray).
+    said = "Every nut is grey or red, all nuts have one colour, and the lid is round."
+    kinds = {"check": "values", "label": "lid", "attribute": "kind", "allowed": ["round"]}
+    grey = {**colours, "allowed": ["gray"]}
+    text = json.dumps({"checks": [grey, alike, kinds]})
+    assert len(parse_plan(text, SPEC.vocabulary, ATTRS, said)) == 3
+    # Without the rule's text (tests, tools), nothing is dropped.
+    assert len(parse_plan(json.dumps({"checks": [colours]}), SPEC.vocabulary, ATTRS)) == 1

@@ -16,7 +16,9 @@ An edit reverses the operands of
 * an asymmetric relation: ``left_of(a, b)`` -> ``left_of(b, a)``, ``a.is_above(b)`` ->
   ``b.is_above(a)``, ``inside``/``is_inside``/``contains`` alike;
 * an order comparison: ``a < b`` -> ``b < a`` (that is, ``a > b``); never a chain such as
-  ``lo < x < hi``, whose reversal can never be true.
+  ``lo < x < hi``, whose reversal can never be true;
+* a membership test: ``kind in ("cherry", "orange")`` -> ``kind not in (...)`` and back
+  (seen: the allowed values written as the violation's condition).
 
 Sites that do the same thing (the same relation, or comparisons of the same attribute such as
 ``.y``) are reversed together first, then one by one. Nothing here knows a product.
@@ -41,6 +43,7 @@ class _Site:
     line: int
     spans: tuple[tuple[int, int], ...]  # byte spans of the operands, in source order
     shown: str  # the original text, for the transcript
+    replacement: bytes | None = None  # for a negation: the new text of its one span
 
 
 def mutants(code: str, limit: int = 8) -> list[tuple[str, str]]:
@@ -117,6 +120,14 @@ def _sites(tree: ast.AST, source: bytes, starts: list[int]) -> list[_Site]:
             operands = [node.left, node.comparators[0]]
             names = sorted({a.attr for o in operands for a in ast.walk(o) if _is_field(a)})
             key = "comparison of " + ("/".join(f".{n}" for n in names) or "values")
+        if isinstance(node, ast.Compare) and len(node.ops) == 1:
+            negated = {ast.In: b" not in ", ast.NotIn: b" in "}.get(type(node.ops[0]))
+            left, right = _span(node.left, starts), _span(node.comparators[0], starts)
+            if negated is not None and left is not None and right is not None:
+                shown = source[left[0] : right[1]].decode(errors="replace")
+                between = ((left[1], right[0]),)
+                found.append(_Site("membership test", node.lineno, between, shown, negated))
+                continue
         if not operands:
             continue
         spans = [_span(o, starts) for o in operands]
@@ -140,6 +151,9 @@ def _reverse(source: bytes, sites: list[_Site]) -> str | None:
     """The source with the operands of every site reversed; None where two sites overlap."""
     edits: list[tuple[int, int, bytes]] = []
     for site in sites:
+        if site.replacement is not None:
+            edits.append((*site.spans[0], site.replacement))
+            continue
         texts = [source[a:b] for a, b in site.spans]
         for (a, b), text in zip(site.spans, reversed(texts), strict=True):
             edits.append((a, b, text))

@@ -362,10 +362,18 @@ def unread_attributes(code: str, rule_text: str, spec: CategorySpec) -> str | No
         return None
     read = _read_names(tree)
     missing = [(lab, n) for lab, n in stated_number_attributes(rule_text, spec) if n not in read]
-    for pairs in named_enum_values(rule_text, spec).values():
+    sentences = []
+    if missing:
+        parts = ", ".join(f"the {lab}'s {n} (c.attr({n!r}))" for lab, n in missing)
+        sentences.append(f"the rule is about {parts}, but the code never reads it")
+    unread: dict[tuple[tuple[str, str], ...], list[str]] = {}
+    for value, pairs in named_enum_values(rule_text, spec).items():
         if not any(n in read for _, n in pairs):
-            missing += [p for p in pairs if p not in missing]
-    if not missing:
-        return None
-    parts = ", ".join(f"the {lab}'s {n} (c.attr({n!r}))" for lab, n in missing)
-    return f"the rule is about {parts}, but the code never reads it"
+            unread.setdefault(tuple(pairs), []).append(value)
+    for pairs, values in unread.items():
+        owners = " or ".join(f"the {lab}'s {n} (c.attr({n!r}))" for lab, n in pairs)
+        what = "reads neither" if len(pairs) > 1 else "never reads it"
+        sentences.append(
+            f"the rule names {', '.join(values)}: values of {owners}, but the code {what}"
+        )
+    return "; ".join(sentences) or None

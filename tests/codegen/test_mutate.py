@@ -39,6 +39,24 @@ def test_each_relation_and_comparison_is_reversed_alone_and_alike_ones_together(
     assert len(mutants(code, limit=2)) == 2
 
 
+def test_a_membership_test_is_negated():
+    code = (
+        "def check(scene):\n"
+        "    lid = scene.one('lid')\n"
+        "    if lid.attr('kind') in ('round', 'square'):\n"
+        "        return [violation('x', lid)]\n"
+        "    return [n for n in scene.find('nut') if n.color not in ['red']]\n"
+    )
+    found = dict(mutants(code))
+    first = found["reversed lid.attr('kind') in ('round', 'square') (line 3)"]
+    assert "if lid.attr('kind') not in ('round', 'square'):" in first
+    assert "if n.color not in ['red']" in first  # one site at a time
+    second = found["reversed n.color not in ['red'] (line 5)"]
+    assert "if n.color in ['red']" in second
+    both = found["reversed every membership test"]
+    assert "not in ('round'" in both and "n.color in ['red']" in both
+
+
 def compile_rule(pool, script, rule=LID_ABOVE, **settings):  # noqa: F811
     chat = ScriptedChat(script=list(script), calls=[])
     comp = RuleCompiler(chat, SPEC, [reference()], pool, CompileSettings(**settings))

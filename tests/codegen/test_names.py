@@ -154,8 +154,10 @@ def test_an_enum_whose_values_the_rule_names_must_be_read():
         "    return [violation('x', a) for a in scene.find('liquid')"
         " if a.color not in ('red', 'yellow', 'white')]\n"
     )
-    msg = unread_attributes(colours, rule, JB)
-    assert msg is not None and "the liquid's juice (c.attr('juice'))" in msg
+    assert unread_attributes(colours, rule, JB) == (
+        "the rule names cherry, banana: values of the liquid's juice (c.attr('juice')) or the"
+        " fruit_icon's kind (c.attr('kind')), but the code reads neither"
+    )
     kinds = colours.replace("a.color", "a.attr('juice')")
     assert unread_attributes(kinds, rule, JB) is None  # one attribute with the values is enough
     assert unread_attributes(colours, "Every liquid is red or white.", JB) is None

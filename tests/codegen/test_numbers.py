@@ -16,6 +16,8 @@ def test_stated_numbers_skip_brackets_zero_and_the_parts_of_a_sum():
         "1.75",
         "2.25",
     ]
+    centred = "The label is centred (its centre within 4% of the width of the centre line)."
+    assert [n.text for n in stated_numbers(centred)] == ["4%"]  # brackets count, but pixels
     sums = "There are 22 separators: 12 between columns and 10 between rows."
     assert [n.text for n in stated_numbers(sums)] == ["22"]
     assert [n.text for n in stated_numbers("Within 8 percent of the mean.")] == ["8 percent"]

@@ -312,7 +312,6 @@ class RuleCompiler:
         )
         self.system_prompt = self._system_prompt()
         self.plan_attributes = label_attributes(spec)
-        self.plan_grammar = plan_grammar(spec)
         self.plan_prompt = self.templates["codegen/plan.md"].render(
             category=spec.category,
             description=spec.description.strip(),
@@ -622,7 +621,9 @@ class RuleCompiler:
 
         Up to ``plan_candidates`` plans: the first greedy, each later one a fresh sample at
         temperature 1 or more (or, after an answer that is no plan, a repair with the parse
-        error). Each plan that parses is rendered to code and evaluated like any candidate,
+        error: greedy, sampled at temperature 1 once the same answer came twice). The plan
+        grammar is built for the rule (:func:`~logicode.codegen.plans.plan_grammar` with its
+        text). Each plan that parses is rendered to code and evaluated like any candidate,
         held to the same expected verdicts. Every step goes into ``transcript`` (the plan as
         the answer, the code it gave as the next step).
 
@@ -636,19 +637,23 @@ class RuleCompiler:
             category=self.spec.category, rule=" ".join(rule.text.split())
         )
         first: list[BaseMessage] = [SystemMessage(self.plan_prompt), HumanMessage(user)]
+        grammar = plan_grammar(self.spec, rule.text)
         seen: set[str] = set()
+        unreadable: set[str] = set()
         msgs, temp = first, 0.0
         for n in range(s.plan_candidates):
-            answer = self._ask(
-                msgs, temperature=temp, seed=s.seed + 200 + n, grammar=self.plan_grammar
-            )
+            answer = self._ask(msgs, temperature=temp, seed=s.seed + 200 + n, grammar=grammar)
             step = f"plan {n + 1}"
             try:
                 plan = parse_plan(answer, self.spec.vocabulary, self.plan_attributes, rule.text)
                 code = render(plan, self.plan_attributes)
             except PlanError as exc:
                 transcript.append({"step": step, "feedback": str(exc), "answer": answer})
-                msgs, temp = self._plan_repair(first, answer, [str(exc)]), 0.0
+                # A repair is greedy, unless this answer came before: then it would come again.
+                again = answer in unreadable
+                unreadable.add(answer)
+                temp = max(s.temperature, 1.0) if again else 0.0
+                msgs = self._plan_repair(first, answer, [str(exc)])
                 continue
             transcript.append({"step": step, "feedback": None, "answer": answer})
             msgs, temp = first, max(s.temperature, 1.0)

@@ -119,14 +119,20 @@ def _key(name: str, *, first: bool = False) -> str:
     return json.dumps(("" if first else ", ") + f'"{name}": ')
 
 
-def plan_grammar(spec: CategorySpec) -> str:
+def plan_grammar(spec: CategorySpec, rule_text: str = "") -> str:
     """The GBNF grammar of a plan for ``spec``: only its labels, attributes and values.
 
     The JSON is written in one fixed layout (keys in :data:`_FIELDS` order, ``", "`` and
     ``": "`` separators), which keeps the grammar small; :func:`parse_plan` reads any layout.
     Check kinds are the rules ``check-<kind>``; value sets are ``v<label>x<attribute>``.
+
+    With ``rule_text``, a ``values`` check on a colour or enum may list only the values the
+    rule names, and ``same`` on the colour needs the word colour or a colour name
+    (:func:`_said`): seen with a 0.5B model, plans of allowed colours for every part of a
+    rule about positions, and the same plan again after being told so.
     """
     attrs = label_attributes(spec)
+    words = _words(rule_text) if rule_text else ""
     labels = list(spec.vocabulary)
     rules = [
         'root ::= "{\\"checks\\": [" check (", " check){0,5} "]}"',
@@ -152,8 +158,12 @@ def plan_grammar(spec: CategorySpec) -> str:
     for i, lab in enumerate(labels):
         for j, a in enumerate(attrs[lab].values()):
             name = f"v{i}x{j}"
+            sides.append((lab, a.name))
             if a.type in ("enum", "color"):
-                rules.append(f"{name} ::= " + _alt(a.values))
+                named = [v for v in a.values if not words or _words(v) in words]
+                if not named:
+                    continue
+                rules.append(f"{name} ::= " + _alt(named))
             elif a.type == "number":
                 rules.append(f"{name} ::= num")
             elif a.type == "bool":
@@ -162,7 +172,6 @@ def plan_grammar(spec: CategorySpec) -> str:
                 rules.append(f"{name} ::= str")
             head = json.dumps(f', "label": "{lab}", "attribute": "{a.name}", "allowed": [')
             values_alts.append(f'{head} {name} (", " {name}){{0,5}} "]"')
-            sides.append((lab, a.name))
         for a in attrs[lab].values():
             if a.nullable:
                 set_alts.append(json.dumps(f', "label": "{lab}", "attribute": "{a.name}"'))
@@ -174,7 +183,12 @@ def plan_grammar(spec: CategorySpec) -> str:
                             f'"other_attribute": "{b.name}"'
                         )
                     )
-        numeric = [a.name for a in attrs[lab].values() if a.type in ("number", "enum", "color")]
+        numeric = [
+            a.name
+            for a in attrs[lab].values()
+            if a.type in ("number", "enum")
+            or (a.type == "color" and (not words or _colour_said(words)))
+        ]
         names = [*dict.fromkeys([*numeric, *MEASURES])]
         head = json.dumps(f', "label": "{lab}", "attribute": ')
         same_alts.append(f"{head} ({_alt(names)})")
@@ -186,7 +200,8 @@ def plan_grammar(spec: CategorySpec) -> str:
         "each",
         f'{label} {_key("holds")} label {_key("min")} int {_key("max")} (int | "null")',
     )
-    kind("values", f"({' | '.join(values_alts)})")
+    if values_alts:
+        kind("values", f"({' | '.join(values_alts)})")
     if set_alts:
         kind("set", f"({' | '.join(set_alts)})")
     kind("same", f"({' | '.join(same_alts)}) {_key('tolerance')} num")
@@ -326,10 +341,15 @@ def _said(
     if kind == "values":
         return any(_words(str(v)) in words for v in f["allowed"])
     if kind == "same" and a.type == "color":
-        return any(f" {w} " in words for w in ("color", "colour", "colors", "colours")) or any(
-            f" {c} " in words for c in COLOR_NAMES
-        )
+        return _colour_said(words)
     return True
+
+
+def _colour_said(words: str) -> bool:
+    """Whether words (from :func:`_words`) name colour, or a colour."""
+    return any(f" {w} " in words for w in ("color", "colour", "colors", "colours")) or any(
+        f" {c} " in words for c in COLOR_NAMES
+    )
 
 
 def _fits(value: Any, a: Attr) -> bool:

@@ -309,3 +309,25 @@ def test_checks_on_colours_or_values_the_rule_never_mentions_are_dropped() -> No
     assert len(parse_plan(text, SPEC.vocabulary, ATTRS, said)) == 3
     # Without the rule's text (tests, tools), nothing is dropped.
     assert len(parse_plan(json.dumps({"checks": [colours]}), SPEC.vocabulary, ATTRS)) == 1
+
+
+def test_the_grammar_for_a_rule_offers_only_the_values_it_names() -> None:
+    lid_values = '"\\"round\\"" | "\\"square\\""'
+    where = plan_grammar(SPEC, "Every nut lies inside the tray.")
+    # No colour or kind named: no values check, no colour sameness.
+    assert "check-values ::=" not in where and lid_values not in where
+    assert '"\\"color\\""' not in where.split("check-same ::=")[1].splitlines()[0]
+    round_lid = plan_grammar(SPEC, "The lid is round, and every nut has one colour.")
+    assert 'check-values ::= "{\\"check\\": \\"values\\""' in round_lid
+    assert '"\\"round\\""' in round_lid and '"\\"square\\""' not in round_lid
+    assert '"\\"color\\""' in round_lid.split("check-same ::=")[1].splitlines()[0]
+    # Still one definition per name, every name used defined.
+    for g in (where, round_lid):
+        names = [line.split(" ::= ")[0] for line in g.splitlines()]
+        assert len(names) == len(set(names))
+        used = set()
+        for line in g.splitlines():
+            rhs = re.sub(r'"(?:[^"\\]|\\.)*"', " ", line.split(" ::= ", 1)[1])
+            rhs = re.sub(r"\[[^\]]*\]|\{[0-9,]*\}", " ", rhs)
+            used |= set(re.findall(r"[a-z][a-z0-9-]*", rhs))
+        assert used <= set(names), used - set(names)

@@ -33,17 +33,17 @@ from logicode.spec import CategorySpec
 
 KINDS = (
     "count",
-    "each",
     "values",
-    "set",
     "same",
-    "equal",
     "relation",
     "centred",
     "position",
     "size",
     "upright",
     "match",
+    "each",
+    "set",
+    "equal",
 )
 """Check kinds, in the order the prompt explains them."""
 
@@ -129,10 +129,17 @@ def plan_grammar(spec: CategorySpec, rule_text: str = "") -> str:
     With ``rule_text``, a ``values`` check on a colour or enum may list only the values the
     rule names, and ``same`` on the colour needs the word colour or a colour name
     (:func:`_said`): seen with a 0.5B model, plans of allowed colours for every part of a
-    rule about positions, and the same plan again after being told so.
+    rule about positions, and the same plan again after being told so. ``set`` and
+    ``equal`` need the attributes' names in the rule, and ``each`` a count per part ("every
+    ... one", "each ... 2"): offered everywhere, ``each`` became the 0.5B model's first
+    plan for rules about positions and areas.
     """
     attrs = label_attributes(spec)
     words = _words(rule_text) if rule_text else ""
+
+    def named(*names: str) -> bool:
+        return not words or all(_words(n) in words for n in names)
+
     labels = list(spec.vocabulary)
     rules = [
         'root ::= "{\\"checks\\": [" check (", " check){0,5} "]}"',
@@ -160,10 +167,10 @@ def plan_grammar(spec: CategorySpec, rule_text: str = "") -> str:
             name = f"v{i}x{j}"
             sides.append((lab, a.name))
             if a.type in ("enum", "color"):
-                named = [v for v in a.values if not words or _words(v) in words]
-                if not named:
+                offered = [v for v in a.values if not words or _words(v) in words]
+                if not offered:
                     continue
-                rules.append(f"{name} ::= " + _alt(named))
+                rules.append(f"{name} ::= " + _alt(offered))
             elif a.type == "number":
                 rules.append(f"{name} ::= num")
             elif a.type == "bool":
@@ -173,10 +180,15 @@ def plan_grammar(spec: CategorySpec, rule_text: str = "") -> str:
             head = json.dumps(f', "label": "{lab}", "attribute": "{a.name}", "allowed": [')
             values_alts.append(f'{head} {name} (", " {name}){{0,5}} "]"')
         for a in attrs[lab].values():
-            if a.nullable:
+            if a.nullable and named(a.name):
                 set_alts.append(json.dumps(f', "label": "{lab}", "attribute": "{a.name}"'))
             for b in attrs[lab].values():
-                if b.name != a.name and b.type == a.type and a.type != "color":
+                if (
+                    b.name != a.name
+                    and b.type == a.type
+                    and a.type != "color"
+                    and named(a.name, b.name)
+                ):
                     equal_alts.append(
                         json.dumps(
                             f', "label": "{lab}", "attribute": "{a.name}", '
@@ -196,17 +208,9 @@ def plan_grammar(spec: CategorySpec, rule_text: str = "") -> str:
         "count",
         f'{label} {_key("min")} int {_key("max")} (int | "null") {_key("inside")} (label | "null")',
     )
-    kind(
-        "each",
-        f'{label} {_key("holds")} label {_key("min")} int {_key("max")} (int | "null")',
-    )
     if values_alts:
         kind("values", f"({' | '.join(values_alts)})")
-    if set_alts:
-        kind("set", f"({' | '.join(set_alts)})")
     kind("same", f"({' | '.join(same_alts)}) {_key('tolerance')} num")
-    if equal_alts:
-        kind("equal", f"({' | '.join(equal_alts)})")
     kind("relation", f"{label} {_key('relation')} relation-name {other}")
     kind("centred", f"{label} {other} {_key('axis')} axis {_key('tolerance')} num")
     kind("position", f"{label} {other} {_key('edge')} edge {_key('min')} num {_key('max')} num")
@@ -226,6 +230,15 @@ def plan_grammar(spec: CategorySpec, rule_text: str = "") -> str:
     ]
     if pairs:
         kind("match", f'({" | ".join(pairs)}) {_key("never")} "[" (str (", " str){{0,3}})? "]"')
+    if set_alts:
+        kind("set", f"({' | '.join(set_alts)})")
+    if equal_alts:
+        kind("equal", f"({' | '.join(equal_alts)})")
+    if not words or (_PER.search(words) and _COUNT_WORD.search(words)):
+        kind(
+            "each",
+            f'{label} {_key("holds")} label {_key("min")} int {_key("max")} (int | "null")',
+        )
     rules[1] = "check ::= " + " | ".join(kinds)
     return "\n".join(rules) + "\n"
 
@@ -317,6 +330,10 @@ def parse_plan(
             " words"
         )
     return out
+
+
+_PER = re.compile(r" (?:every|each|per) ")
+_COUNT_WORD = re.compile(r" (?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|single) ")
 
 
 def _words(text: str) -> str:

@@ -244,6 +244,10 @@ def test_each_set_and_equal(pool: sandbox.SandboxPool) -> None:
     grammar = plan_grammar(spec)
     assert '"label\\": \\"nut\\", \\"attribute\\": \\"slot\\"' in grammar.split("check-set ::=")[1]
     assert "check-equal ::=" in grammar and "check-set ::=" not in plan_grammar(SPEC)
+    # For a rule, only attributes it names.
+    named = plan_grammar(spec, "Every nut's slot is set.")
+    assert "check-set ::=" in named and "check-equal ::=" not in named
+    assert "check-equal ::=" in plan_grammar(spec, "Every nut's slot equals its row.")
 
     def nuts(slot: object, row: object) -> dict:
         out = copy.deepcopy(ref)
@@ -321,8 +325,12 @@ def test_the_grammar_for_a_rule_offers_only_the_values_it_names() -> None:
     assert 'check-values ::= "{\\"check\\": \\"values\\""' in round_lid
     assert '"\\"round\\""' in round_lid and '"\\"square\\""' not in round_lid
     assert '"\\"color\\""' in round_lid.split("check-same ::=")[1].splitlines()[0]
+    # "each" needs a count per part in the rule's words.
+    assert "check-each ::=" not in where
+    per_tray = plan_grammar(SPEC, "Each tray holds exactly two nuts.")
+    assert "check-each ::=" in per_tray
     # Still one definition per name, every name used defined.
-    for g in (where, round_lid):
+    for g in (where, round_lid, per_tray):
         names = [line.split(" ::= ")[0] for line in g.splitlines()]
         assert len(names) == len(set(names))
         used = set()

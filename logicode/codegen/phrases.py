@@ -13,7 +13,14 @@ sentence that starts "If there is a liquid, ..." holds when the liquid is remove
 every reference has exactly one liquid (so removing it makes the condition false) and the
 condition has no "or" (removing one of two alternatives leaves the other).
 
-Both readings are deliberately narrow, so that they are never wrong rather than often helpful:
+Three more readings of the same kind: a count per holding part ("every compartment holds
+exactly one pushpin": removing a pushpin breaks it, where each reference has that many per
+holder), a number attribute fixed by name or by equality ("its pieces attribute is 1", "its
+left_clamp equals its right_clamp": another value breaks it, where every reference agrees),
+and a leading condition's part removed altogether ("if there is no washer, this rule holds":
+removing every washer keeps it).
+
+The readings are deliberately narrow, so that they are never wrong rather than often helpful:
 
 * only a number (word or digits, or "a single") right before a label of the vocabulary
   counts, with "exactly" ("precisely", "N and only N") or without it, but never with words

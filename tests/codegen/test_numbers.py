@@ -20,6 +20,8 @@ def test_stated_numbers_skip_brackets_zero_and_the_parts_of_a_sum():
     assert [n.text for n in stated_numbers(centred)] == ["4%"]  # brackets count, but pixels
     sums = "There are 22 separators: 12 between columns and 10 between rows."
     assert [n.text for n in stated_numbers(sums)] == ["22"]
+    # Numbers before the one they add up to are no parts of it.
+    assert [n.text for n in stated_numbers("2, 3 or 5 clamps")] == ["2", "3", "5"]
     assert [n.text for n in stated_numbers("Within 8 percent of the mean.")] == ["8 percent"]
     assert stated_numbers("A top_label2 and v1.5 are names, not numbers.") == []
 

@@ -384,16 +384,9 @@ def _check_fields(
     n: int, kind: str, f: dict[str, Any], attributes: Mapping[str, Mapping[str, Attr]]
 ) -> None:
     own = attributes.get(f["label"], {})
-    if kind == "count":
-        if f["inside"] == f["label"]:
+    if kind in ("count", "each"):
+        if kind == "count" and f["inside"] == f["label"]:
             f["inside"] = None
-        lo = _number(f["min"], f"check {n}: min")
-        hi = _number(f["max"], f"check {n}: max", optional=True)
-        f["min"] = int(lo or 0)
-        f["max"] = None if hi is None else int(hi)
-        if f["max"] is not None and f["max"] < f["min"]:
-            f["min"], f["max"] = f["max"], f["min"]
-    elif kind == "each":
         lo = _number(f["min"], f"check {n}: min")
         hi = _number(f["max"], f"check {n}: max", optional=True)
         f["min"] = int(lo or 0)
@@ -448,6 +441,13 @@ def _check_fields(
 # --- rendering --------------------------------------------------------------------------------
 
 
+def _bounds_text(lo: int, hi: int | None) -> str:
+    """A count's bounds in words ("exactly 2", "at least 1", "between 1 and 3")."""
+    if hi == lo:
+        return f"exactly {lo}"
+    return f"at least {lo}" if hi is None else f"between {lo} and {hi}"
+
+
 def _pct(v: float) -> str:
     return f"{v * 100:g}%"
 
@@ -472,11 +472,7 @@ def _render_one(i: int, c: Check, attributes: Mapping[str, Mapping[str, Attr]]) 
     lab = f["label"]
     if c.kind == "count":
         lo, hi = f["min"], f["max"]
-        want = (
-            f"exactly {lo}"
-            if hi == lo
-            else (f"at least {lo}" if hi is None else f"between {lo} and {hi}")
-        )
+        want = _bounds_text(lo, hi)
         test = f"len(found{i}) < {lo}" + ("" if hi is None else f" or len(found{i}) > {hi}")
         lines = [
             f"    found{i} = scene.find({lab!r})",
@@ -496,11 +492,7 @@ def _render_one(i: int, c: Check, attributes: Mapping[str, Mapping[str, Attr]]) 
         return lines
     if c.kind == "each":
         held, lo, hi = f["holds"], f["min"], f["max"]
-        want = (
-            f"exactly {lo}"
-            if hi == lo
-            else (f"at least {lo}" if hi is None else f"between {lo} and {hi}")
-        )
+        want = _bounds_text(lo, hi)
         test = f"n < {lo}" + ("" if hi is None else f" or n > {hi}")
         return [
             f"    held{i} = scene.find({held!r})",

@@ -62,6 +62,19 @@ def without(scene: dict, label: str) -> dict:
     return out
 
 
+def names_used(grammar: str) -> set[str]:
+    """The rule names a grammar uses, after asserting each is defined exactly once."""
+    names = [line.split(" ::= ")[0] for line in grammar.splitlines()]
+    assert len(names) == len(set(names))
+    used = set()
+    for line in grammar.splitlines():
+        rhs = re.sub(r'"(?:[^"\\]|\\.)*"', " ", line.split(" ::= ", 1)[1])
+        rhs = re.sub(r"\[[^\]]*\]|\{[0-9,]*\}", " ", rhs)
+        used |= set(re.findall(r"[a-z][a-z0-9-]*", rhs))
+    assert used <= set(names), used - set(names)
+    return used
+
+
 def test_parse_errors_name_what_is_wrong() -> None:
     with pytest.raises(PlanError, match="no JSON"):
         parse_plan("I think the rule means two nuts", SPEC.vocabulary, ATTRS)
@@ -85,14 +98,7 @@ def test_grammar_allows_only_the_products_labels_attributes_and_values() -> None
     # Each name is defined once (a second definition adds alternatives in llama.cpp: a
     # relation name that was also the relation check let the model nest checks forever),
     # and every name used is defined.
-    names = [line.split(" ::= ")[0] for line in g.splitlines()]
-    assert len(names) == len(set(names))
-    used = set()
-    for line in g.splitlines():
-        rhs = re.sub(r'"(?:[^"\\]|\\.)*"', " ", line.split(" ::= ", 1)[1])
-        rhs = re.sub(r"\[[^\]]*\]|\{[0-9,]*\}", " ", rhs)
-        used |= set(re.findall(r"[a-z][a-z0-9-]*", rhs))
-    assert used <= set(names), used - set(names)
+    used = names_used(g)
     assert {f"check-{k}" for k in ("count", "values", "relation", "size", "match")} <= used
     assert "- lid: kind: round, square; color (its colour name)" in describe_vocabulary(SPEC)
 
@@ -331,11 +337,4 @@ def test_the_grammar_for_a_rule_offers_only_the_values_it_names() -> None:
     assert "check-each ::=" in per_tray
     # Still one definition per name, every name used defined.
     for g in (where, round_lid, per_tray):
-        names = [line.split(" ::= ")[0] for line in g.splitlines()]
-        assert len(names) == len(set(names))
-        used = set()
-        for line in g.splitlines():
-            rhs = re.sub(r'"(?:[^"\\]|\\.)*"', " ", line.split(" ::= ", 1)[1])
-            rhs = re.sub(r"\[[^\]]*\]|\{[0-9,]*\}", " ", rhs)
-            used |= set(re.findall(r"[a-z][a-z0-9-]*", rhs))
-        assert used <= set(names), used - set(names)
+        names_used(g)

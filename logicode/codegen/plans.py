@@ -28,6 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from logicode.codegen.phrases import stated_mapping
 from logicode.color import COLOR_NAMES
 from logicode.spec import CategorySpec
 
@@ -44,6 +45,9 @@ KINDS = (
     "each",
     "set",
     "equal",
+    "scaled",
+    "map",
+    "distinct",
 )
 """Check kinds, in the order the prompt explains them."""
 
@@ -65,6 +69,9 @@ _FIELDS: dict[str, tuple[str, ...]] = {
     "size": ("label", "measure", "of", "min", "max"),
     "upright": ("label", "max_degrees"),
     "match": ("label", "attribute", "other", "other_attribute", "never"),
+    "scaled": ("label", "measure", "of", "of_measure", "ranges", "exactly"),
+    "map": ("label", "attribute", "other", "other_attribute"),
+    "distinct": ("label", "attributes"),
 }
 
 
@@ -100,6 +107,24 @@ def label_attributes(spec: CategorySpec) -> dict[str, dict[str, Attr]]:
         attrs.setdefault("color", Attr("color", "color", tuple(COLOR_NAMES)))
         out[comp.label] = attrs
     return out
+
+
+def _edges(words: str) -> tuple[str, ...]:
+    """The edges a position check may use: only the centres where the rule speaks of a centre.
+
+    Seen with a 0.5B model: "its centre lies between 40% and 60% of the bottle's height
+    from the top" planned as the label's top edge, right on every counterexample and wrong
+    on held-out scenes.
+    """
+    if words and _CENTRE_WORD.search(words) and " edge " not in words and " edges " not in words:
+        return tuple(e for e in EDGES if e.startswith("center"))
+    return EDGES
+
+
+def _measures(attrs: Mapping[str, Attr]) -> list[str]:
+    """What can be measured on a part: its number attributes, then the geometric measures."""
+    numbers = [a.name for a in attrs.values() if a.type == "number"]
+    return [*dict.fromkeys([*numbers, *MEASURES])]
 
 
 # --- grammar ----------------------------------------------------------------------------------
@@ -149,7 +174,7 @@ def plan_grammar(spec: CategorySpec, rule_text: str = "") -> str:
         'num ::= "-"? [0-9]{1,4} ("." [0-9]{1,3})?',
         'str ::= "\\"" [a-z0-9_ -]{1,24} "\\""',
         "relation-name ::= " + _alt(RELATIONS),
-        "edge ::= " + _alt(EDGES),
+        "edge ::= " + _alt(_edges(words)),
         "measure ::= " + _alt(MEASURES),
         "axis ::= " + _alt(AXES),
     ]
@@ -239,6 +264,47 @@ def plan_grammar(spec: CategorySpec, rule_text: str = "") -> str:
             "each",
             f'{label} {_key("holds")} label {_key("min")} int {_key("max")} (int | "null")',
         )
+    if not words or _SCALE_WORD.search(words):
+        mine, theirs = [], []
+        for lab in labels:
+            sizes = _measures(attrs[lab])
+            sizes = [m for m in sizes if words and _words(m) in words] or sizes
+            mine.append(json.dumps(f', "label": "{lab}", "measure": ') + f" ({_alt(sizes)})")
+            theirs.append(json.dumps(f', "of": "{lab}", "of_measure": ') + f" ({_alt(sizes)})")
+        pair = '"[" num ", " num "]"'
+        kind(
+            "scaled",
+            f"({' | '.join(mine)}) ({' | '.join(theirs)}) {_key('ranges')} "
+            f'"[" {pair} (", " {pair}){{0,2}} "]" {_key("exactly")} (int | "null")',
+        )
+    mapped = set(stated_mapping(rule_text).values()) if words else set()
+    if mapped or not words:
+        targets = [
+            (lab, a.name)
+            for lab in labels
+            for a in attrs[lab].values()
+            if a.type in ("enum", "color") and mapped <= set(a.values)
+        ]
+        keys = [(lab, a.name) for lab in labels for a in attrs[lab].values() if a.type == "number"]
+        if targets and keys:
+            ours = " | ".join(
+                json.dumps(f', "label": "{lab}", "attribute": "{x}"') for lab, x in targets
+            )
+            others = " | ".join(
+                json.dumps(f', "other": "{lab}", "other_attribute": "{x}"') for lab, x in keys
+            )
+            kind("map", f"({ours}) ({others})")
+    if not words or _ONCE_WORD.search(words):
+        alts = []
+        for i, lab in enumerate(labels):
+            names = [a for a in attrs[lab] if named(a)] if words else list(attrs[lab])
+            if not names:
+                continue
+            rules.append(f"d{i} ::= " + _alt(names))
+            head = json.dumps(f', "label": "{lab}", "attributes": [')
+            alts.append(f'{head} d{i} (", " d{i}){{0,2}} "]"')
+        if alts:
+            kind("distinct", f"({' | '.join(alts)})")
     rules[1] = "check ::= " + " | ".join(kinds)
     return "\n".join(rules) + "\n"
 
@@ -316,11 +382,17 @@ def parse_plan(
         if kind == "each" and fields.get("holds") in (None, fields["label"]):
             raise PlanError(f"check {n}: each needs 'holds', a label other than 'label'")
         _check_fields(n, kind, fields, attributes)
+        percents = stated_percentages(rule_text)
         if kind == "size":
-            percents = stated_percentages(rule_text)
             for key in ("min", "max"):
                 if fields[key] > 1 and fields[key] in percents:
                     fields[key] = fields[key] / 100.0
+        if kind == "scaled":
+            fields["ranges"] = [
+                [v / 100.0 if v > 1 and v in percents else v for v in r] for r in fields["ranges"]
+            ]
+        if kind == "map":
+            fields["pairs"] = _mapping(n, fields, attributes, rule_text)
         if rule_text and not _said(kind, fields, attributes, rule_text):
             continue
         out.append(Check(kind, fields))
@@ -332,7 +404,28 @@ def parse_plan(
     return out
 
 
+def _mapping(
+    n: int, f: Mapping[str, Any], attributes: Mapping[str, Mapping[str, Attr]], rule: str
+) -> dict[float | int, str]:
+    """The number -> value pairs of a ``map`` check: the ones the rule states, never the model's.
+
+    A small model copies a table badly; the rule's own pairs ("yellow for 2 clamps, blue for
+    3 clamps") are read by :func:`~logicode.codegen.phrases.stated_mapping`.
+    """
+    pairs = stated_mapping(rule)
+    if not pairs:
+        raise PlanError(f"check {n}: map needs the rule to pair numbers with values")
+    a = attributes[f["label"]][f["attribute"]]
+    bad = [v for v in pairs.values() if not _fits(v, a)]
+    if bad:
+        raise PlanError(f"check {n}: {f['label']}.{a.name} cannot be {bad[0]!r}")
+    return pairs
+
+
 _PER = re.compile(r" (?:every|each|per) ")
+_SCALE_WORD = re.compile(r" (?:times|mean|average|median) ")
+_CENTRE_WORD = re.compile(r" (?:centre|center|centres|centers|middle) ")
+_ONCE_WORD = re.compile(r" (?:once|unique|distinct|different|no two) ")
 _COUNT_WORD = re.compile(r" (?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|single) ")
 
 
@@ -430,6 +523,34 @@ def _check_fields(
         f["min"], f["max"] = sorted((_number(f["min"], "min"), _number(f["max"], "max")))
     elif kind == "upright":
         f["max_degrees"] = _number(f["max_degrees"], f"check {n}: max_degrees")
+    elif kind == "scaled":
+        for key, lab in (("measure", f["label"]), ("of_measure", f["of"])):
+            if lab is None:
+                raise PlanError(f"check {n}: scaled needs 'of', the label it is measured against")
+            if f[key] not in _measures(attributes.get(lab, {})):
+                raise PlanError(f"check {n}: {lab} has no number attribute {f[key]!r}")
+        ranges = f["ranges"]
+        if not isinstance(ranges, list) or not ranges or len(ranges) > 3:
+            raise PlanError(f"check {n}: 'ranges' must list one to three [min, max] pairs")
+        out = []
+        for r in ranges:
+            if not isinstance(r, list) or len(r) != 2:
+                raise PlanError(f"check {n}: each range must be [min, max]")
+            out.append(sorted(_number(v, f"check {n}: a range bound") for v in r))
+        f["ranges"] = out
+        exactly = _number(f["exactly"], f"check {n}: exactly", optional=True)
+        f["exactly"] = None if exactly is None else int(exactly)
+    elif kind == "map":
+        other = attributes.get(f["other"], {})
+        if f["attribute"] not in own or f["other_attribute"] not in other:
+            raise PlanError(f"check {n}: map needs an attribute of each label")
+        if other[f["other_attribute"]].type != "number":
+            raise PlanError(f"check {n}: map reads a number from {f['other']}")
+    elif kind == "distinct":
+        names = f["attributes"]
+        if not isinstance(names, list) or not names or any(a not in own for a in names):
+            raise PlanError(f"check {n}: distinct needs a list of {f['label']}'s attributes")
+        f["attributes"] = list(dict.fromkeys(names))
     elif kind == "match":
         other = attributes.get(f["other"], {})
         if f["attribute"] not in own or f["other_attribute"] not in other:
@@ -629,6 +750,44 @@ def _render_one(i: int, c: Check, attributes: Mapping[str, Mapping[str, Attr]]) 
             f'            out.append(violation(f"{lab} {{a.id}} is tilted {{a.tilt:.1f}} degrees, '
             f'more than {deg:g}", a))',
         ]
+    if c.kind == "scaled":
+        return _render_scaled(i, f, attributes)
+    if c.kind == "map":
+        other, pairs = f["other"], dict(f["pairs"])
+        mine = _value_of("a", lab, f["attribute"], attributes)
+        key = f["other_attribute"]
+        table = ", ".join(f"{v} for {k:g}" for k, v in pairs.items())
+        if other == lab:
+            lines = [f"    for a in scene.find({lab!r}):", f"        k = a.attr({key!r})"]
+        else:
+            lines = [
+                f"    keys{i} = {{b.attr({key!r}) for b in scene.find({other!r})}} - {{None}}",
+                f"    if len(keys{i}) == 1:",
+                f"        k = next(iter(keys{i}))",
+                f"        for a in scene.find({lab!r}):",
+            ]
+        pad = " " * (8 if other == lab else 12)
+        return [
+            *lines,
+            f"{pad}want = {pairs!r}.get(k)",
+            f"{pad}if want is not None and {mine} != want:",
+            f'{pad}    out.append(violation(f"{lab} {{a.id}} {f["attribute"]} is {{{mine}}}, '
+            f'expected {{want}} for {other} {key} {{k:g}} ({table})", a))',
+        ]
+    if c.kind == "distinct":
+        names = tuple(f["attributes"])
+        value = ", ".join(_value_of("a", lab, x, attributes) for x in names)
+        shown = " and ".join(names)
+        return [
+            f"    seen{i} = {{}}",
+            f"    for a in scene.find({lab!r}):",
+            f"        key = ({value},)",
+            f"        if key in seen{i}:",
+            f'            out.append(violation(f"{lab} {{a.id}} and {{seen{i}[key].id}} share '
+            f'{shown} {{key}}", a, seen{i}[key]))',
+            "        else:",
+            f"            seen{i}[key] = a",
+        ]
     # match
     other = f["other"]
     mine = _value_of("a", lab, f["attribute"], attributes)
@@ -642,6 +801,43 @@ def _render_one(i: int, c: Check, attributes: Mapping[str, Mapping[str, Attr]]) 
         f"            if mine is None or mine != theirs or mine in {never!r}:",
         f'                out.append(violation(f"{lab} {{a.id}} {f["attribute"]} {{mine}} does not '
         f'match {other} {f["other_attribute"]} {{theirs}}", a, b))',
+    ]
+
+
+def _render_scaled(
+    i: int, f: Mapping[str, Any], attributes: Mapping[str, Mapping[str, Attr]]
+) -> list[str]:
+    """Code of a ``scaled`` check: a measure over the mean measure of another label's parts."""
+    lab, of, measure, base = f["label"], f["of"], f["measure"], f["of_measure"]
+    ranges, exactly = [tuple(r) for r in f["ranges"]], f["exactly"]
+    test = " or ".join(f"between(r, {lo!r}, {hi!r})" for lo, hi in ranges)
+    allowed = " or ".join(f"{lo:g} to {hi:g}" for lo, hi in ranges)
+    whose = f"{lab} {{a.id}} {measure} is {{r:.2f}} times the mean {of} {base}"
+    lines = [
+        f"    base{i} = [{_value_of('b', of, base, attributes)} for b in scene.find({of!r})]",
+        f"    base{i} = [v for v in base{i} if v is not None]",
+        f"    if base{i} and sum(base{i}) > 0:",
+        f"        mean{i} = sum(base{i}) / len(base{i})",
+        f"        hits{i} = []",
+        f"        for a in scene.find({lab!r}):",
+        f"            v = {_value_of('a', lab, measure, attributes)}",
+        "            if v is None:",
+        "                continue",
+        f"            r = v / mean{i}",
+        f"            if {test}:",
+        f"                hits{i}.append(a)",
+    ]
+    if exactly is None:
+        return [
+            *lines,
+            "            else:",
+            f'                out.append(violation(f"{whose}, expected {allowed}", a))',
+        ]
+    return [
+        *lines,
+        f"        if len(hits{i}) != {exactly}:",
+        f'            out.append(violation(f"{{len(hits{i})}} {lab} with {measure} {allowed} times '
+        f'the mean {of} {base}, expected exactly {exactly}", *hits{i}))',
     ]
 
 

@@ -68,12 +68,14 @@ from logicode.codegen.pack import PackManifest, RuleEntry, RulePack, code_sha256
 from logicode.codegen.phrases import (
     existential_hints,
     mapping_hints,
+    stated_counts,
     stated_expectations,
     stated_hints,
 )
 from logicode.codegen.plans import (
     Check,
     PlanError,
+    carries_numbers,
     describe_vocabulary,
     label_attributes,
     parse_plan,
@@ -664,6 +666,17 @@ class RuleCompiler:
             transcript.append(
                 {"step": f"{step} code", "feedback": None, "answer": f"```python\n{code}```"}
             )
+            if b.ok and len(plan) > 1:
+                fewer, b = self._fewest_checks(plan, b, rule, stated, presence)
+                if len(fewer) < len(plan):
+                    seen.add(b.code)
+                    transcript.append(
+                        {
+                            "step": f"{step} needs {len(fewer)} of {len(plan)} checks",
+                            "feedback": None,
+                            "answer": f"```python\n{b.code}```",
+                        }
+                    )
             yield b
             kept = self._checks_that_hold(plan) if not b.ok and len(plan) > 1 else plan
             if kept and len(kept) < len(plan):
@@ -689,6 +702,43 @@ class RuleCompiler:
         if presence and b.ok:
             self.hold_to(b, presence)
         return b
+
+    def _fewest_checks(
+        self,
+        plan: Sequence[Check],
+        b: Behaviour,
+        rule: RuleSpec,
+        stated: dict[str, bool],
+        presence: dict[str, bool],
+    ) -> tuple[list[Check], Behaviour]:
+        """A valid plan without the checks it does not need, and the behaviour of its code.
+
+        Each check in turn is left out; where the rest is still valid (references,
+        counterexamples, the rule's stated numbers), it stays out. Seen with a 0.5B model:
+        "every washer's diameter is within 8% of the mean" planned as that sameness plus "0
+        to 2 washers", valid on every counterexample and a false alarm on held-out images
+        with a third washer (a defect another rule guards). A check that carries one of the
+        rule's numbers cannot go: the code would no longer use it (:mod:`~.numbers`). Only
+        checks of numbers are tried (:func:`~logicode.codegen.plans.carries_numbers`), and no
+        count of a part whose count the rule states: a relation or an allowed value may be
+        what the rule says with no counterexample to show it.
+        """
+        counted = stated_counts(rule.text, self.spec.vocabulary)
+        kept, i = list(plan), 0
+        while len(kept) > 1 and i < len(kept):
+            check = kept[i]
+            if not carries_numbers(check, self.plan_attributes) or (
+                check.kind in ("count", "each") and check.fields["label"] in counted
+            ):
+                i += 1
+                continue
+            trial = kept[:i] + kept[i + 1 :]
+            tb = self._plan_behaviour(render(trial, self.plan_attributes), rule, stated, presence)
+            if tb.ok:
+                kept, b = trial, tb
+            else:
+                i += 1
+        return kept, b
 
     def _checks_that_hold(self, plan: Sequence[Check]) -> list[Check]:
         """The checks of a plan that, each on its own, pass every reference without an error.

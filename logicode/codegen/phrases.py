@@ -17,8 +17,10 @@ Three more readings of the same kind: a count per holding part ("every compartme
 exactly one pushpin": removing a pushpin breaks it, where each reference has that many per
 holder), a number attribute fixed by name or by equality ("its pieces attribute is 1", "its
 left_clamp equals its right_clamp": another value breaks it, where every reference agrees),
-and a leading condition's part removed altogether ("if there is no washer, this rule holds":
-removing every washer keeps it).
+a leading condition's part removed altogether ("if there is no washer, this rule holds":
+removing every washer keeps it), and a definite holder of a stated count ("the top label
+carries exactly one fruit icon": removing the top label breaks it, since it then carries none;
+seen: code that returned ``[]`` without a top label, validated and wrong on held-out scenes).
 
 The readings are deliberately narrow, so that they are never wrong rather than often helpful:
 
@@ -157,8 +159,9 @@ def _promises(
     """What the rule promises that the references agree with.
 
     Returns:
-        The stated counts, the condition labels, and the labels counted per holding part
-        (:func:`per_part_counts`).
+        The stated counts, the condition labels, and the labels whose removal breaks a count
+        per holding part: the parts counted per holder (:func:`per_part_counts`) and a
+        definite holder ("the lid carries one sticker": removing the lid leaves none on it).
     """
 
     def seen(label: str) -> set[int]:
@@ -182,6 +185,12 @@ def _promises(
             for ref in references
         )
     ]
+    # "The top label carries exactly one fruit icon": without the top label it carries none.
+    per_part += [
+        holder
+        for label, (holder, n) in per_part_counts(text, spec.vocabulary, definite=True).items()
+        if n >= 1 and seen(holder) == {1} and seen(label) == {n}
+    ]
     conditions = [
         label for label in conditional_labels(text, spec.vocabulary) if seen(label) == {1}
     ]
@@ -189,14 +198,22 @@ def _promises(
 
 
 _PER_PART = re.compile(
-    r"\b(?:every|each)\s+(?P<holder>[a-z][a-z _-]*?)\s+(?:holds|contains|has|carries|takes)\s+"
+    r"\b(?P<det>every|each|the)\s+(?P<holder>[a-z][a-z _-]*?)\s+"
+    r"(?:holds|contains|has|carries|takes)\s+"
     r"(?:exactly\s+|precisely\s+)?(?P<n>\d+|[a-z]+)\s+(?P<rest>[a-z][a-z _-]*)",
     re.I,
 )
 
 
-def per_part_counts(text: str, vocabulary: Sequence[str]) -> dict[str, tuple[str, int]]:
+def per_part_counts(
+    text: str, vocabulary: Sequence[str], *, definite: bool = False
+) -> dict[str, tuple[str, int]]:
     """Counts stated per holding part: "every compartment holds exactly one pushpin".
+
+    Args:
+        text: The rule in English.
+        vocabulary: The product's labels.
+        definite: Read "the <holder> carries N <held>" instead of "every/each <holder>".
 
     Returns:
         Held label -> (holder label, count per holder); empty when the rule states none.
@@ -208,6 +225,8 @@ def per_part_counts(text: str, vocabulary: Sequence[str]) -> dict[str, tuple[str
     for sentence in re.split(r"(?<=[.;:])\s+", " ".join(text.split())):
         for hit in _PER_PART.finditer(sentence):
             if _CONDITION.search(sentence[: hit.start()]):
+                continue
+            if (hit.group("det").lower() == "the") != definite:
                 continue
             word = hit.group("n").lower()
             n = int(word) if word.isdigit() else _NUMBERS.get(word, 1 if word == "a" else None)
@@ -315,7 +334,8 @@ def stated_hints(
     text: str, spec: CategorySpec, references: Sequence[Mapping[str, Any]]
 ) -> list[str]:
     """Repair hints for the expectations :func:`stated_expectations` gives, as code to write."""
-    counts, conditions, _ = _promises(text, spec, references)
+    counts, conditions, per_part = _promises(text, spec, references)
+    holders = {h for _, (h, _n) in per_part_counts(text, spec.vocabulary, definite=True).items()}
     out = [
         f"hint: the rule says exactly {n} {label}: report a violation when"
         f' len(scene.find("{label}")) != {n}, also when there is none (do not return'
@@ -326,6 +346,12 @@ def stated_hints(
         f"hint: the rule holds when there is no {label}: start with"
         f' `if scene.one("{label}") is None: return []`'
         for label in conditions
+    ]
+    out += [
+        f"hint: the rule needs the {label}: report a violation when there is no {label}"
+        f' (`if scene.one("{label}") is None: return [violation("no {label}")]`)'
+        for label in per_part
+        if label in holders and label not in counts
     ]
     return out
 

@@ -10,7 +10,8 @@ the plan, and that code is validated like any other candidate (sandbox policy, r
 counterexamples): a plan is one more way to draw a candidate, never a shortcut past checks.
 
 The kinds are generic geometry and bookkeeping; nothing here knows a product. Every check
-holds trivially when a part it needs is absent (the rule that counts that part reports it).
+but ``count`` holds trivially when a part it needs is absent (the rule that counts that part
+reports it); a count inside another part counts zero without one.
 
 Example:
     >>> plan = parse_plan('{"checks": [{"check": "upright", "label": "nut", '
@@ -272,10 +273,11 @@ def plan_grammar(spec: CategorySpec, rule_text: str = "") -> str:
             mine.append(json.dumps(f', "label": "{lab}", "measure": ') + f" ({_alt(sizes)})")
             theirs.append(json.dumps(f', "of": "{lab}", "of_measure": ') + f" ({_alt(sizes)})")
         pair = '"[" num ", " num "]"'
+        exactly = '(int | "null")' if not words or _EXACT_WORD.search(words) else '"null"'
         kind(
             "scaled",
             f"({' | '.join(mine)}) ({' | '.join(theirs)}) {_key('ranges')} "
-            f'"[" {pair} (", " {pair}){{0,2}} "]" {_key("exactly")} (int | "null")',
+            f'"[" {pair} (", " {pair}){{0,2}} "]" {_key("exactly")} {exactly}',
         )
     mapped = set(stated_mapping(rule_text).values()) if words else set()
     if mapped or not words:
@@ -388,6 +390,8 @@ def parse_plan(
                 if fields[key] > 1 and fields[key] in percents:
                     fields[key] = fields[key] / 100.0
         if kind == "scaled":
+            if rule_text and not _EXACT_WORD.search(_words(rule_text)):
+                fields["exactly"] = None  # seen: "exactly": 0 for "every screw is ..."
             fields["ranges"] = [
                 [v / 100.0 if v > 1 and v in percents else v for v in r] for r in fields["ranges"]
             ]
@@ -425,6 +429,7 @@ def _mapping(
 _PER = re.compile(r" (?:every|each|per) ")
 _SCALE_WORD = re.compile(r" (?:times|mean|average|median) ")
 _CENTRE_WORD = re.compile(r" (?:centre|center|centres|centers|middle) ")
+_EXACT_WORD = re.compile(r" (?:exactly|only|precisely) ")
 _ONCE_WORD = re.compile(r" (?:once|unique|distinct|different|no two) ")
 _COUNT_WORD = re.compile(r" (?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|single) ")
 
@@ -559,6 +564,19 @@ def _check_fields(
         f["never"] = [v for v in never if _fits(v, own[f["attribute"]])]
 
 
+def carries_numbers(check: Check, attributes: Mapping[str, Mapping[str, Attr]]) -> bool:
+    """Whether a check's meaning lies in numbers of its own (bounds, shares, a tolerance).
+
+    Relations, allowed text values, set, equal, match, map and distinct carry none, nor does
+    sameness of a text attribute: nothing but the counterexamples tells whether the rule
+    needs them.
+    """
+    if check.kind == "same":
+        a = attributes.get(check.fields["label"], {}).get(check.fields["attribute"])
+        return a is None or a.type == "number"
+    return check.kind in ("count", "each", "centred", "position", "size", "upright", "scaled")
+
+
 # --- rendering --------------------------------------------------------------------------------
 
 
@@ -592,21 +610,27 @@ def _render_one(i: int, c: Check, attributes: Mapping[str, Mapping[str, Attr]]) 
     f = c.fields
     lab = f["label"]
     if c.kind == "count":
-        lo, hi = f["min"], f["max"]
+        lo, hi, box = f["min"], f["max"], f["inside"]
         want = _bounds_text(lo, hi)
-        test = f"len(found{i}) < {lo}" + ("" if hi is None else f" or len(found{i}) > {hi}")
-        lines = [
-            f"    found{i} = scene.find({lab!r})",
-            f"    if {test}:",
-            f'        out.append(violation(f"found {{len(found{i})}} {lab}, expected {want}", '
-            f"*found{i}))",
-        ]
-        if f["inside"]:
-            box = f["inside"]
+        # With "inside", only the parts inside an `inside` part count (none without one).
+        counted = f"inside{i}" if box else f"found{i}"
+        test = f"len({counted}) < {lo}" + ("" if hi is None else f" or len({counted}) > {hi}")
+        where = f" inside a {box}" if box else ""
+        lines = [f"    found{i} = scene.find({lab!r})"]
+        if box:
             lines += [
                 f"    holders{i} = scene.find({box!r})",
+                f"    inside{i} = [a for a in found{i} if any(b.contains(a) for b in holders{i})]",
+            ]
+        lines += [
+            f"    if {test}:",
+            f'        out.append(violation(f"found {{len({counted})}} {lab}{where}, expected '
+            f'{want}", *found{i}))',
+        ]
+        if box:
+            lines += [
                 f"    for a in found{i}:",
-                f"        if holders{i} and not any(b.contains(a) for b in holders{i}):",
+                f"        if holders{i} and a not in inside{i}:",
                 f'            out.append(violation(f"{lab} {{a.id}} is not inside a {box}", '
                 f"a, *holders{i}))",
             ]

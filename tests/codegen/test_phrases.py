@@ -190,3 +190,24 @@ def test_counts_per_holding_part_and_attribute_values_promise_verdicts():
     }
     # References that disagree with the stated value promise nothing.
     assert stated_expectations(whole.replace("is 1", "is 2"), spec, [ref], changes) == {}
+
+
+def test_a_definite_holder_of_a_stated_count_is_needed() -> None:
+    ref = reference()  # one lid, two nuts
+    muts = propose_mutations(SPEC, ref)
+    text = "The lid carries exactly two nuts."
+    assert per_part_counts(text, SPEC.vocabulary) == {}  # not "every lid"
+    assert per_part_counts(text, SPEC.vocabulary, definite=True) == {"nut": ("lid", 2)}
+    expected = stated_expectations(text, SPEC, [ref], muts)
+    assert expected["remove:lid"] is True
+    assert any(
+        "report a violation when there is no lid" in h for h in stated_hints(text, SPEC, [ref])
+    )
+    # Not when the references disagree with the count, nor under a condition.
+    assert "remove:lid" not in stated_expectations(
+        "The lid carries exactly three nuts.", SPEC, [ref], muts
+    )
+    conditional = stated_expectations(
+        "If there is a lid, the lid carries two nuts.", SPEC, [ref], muts
+    )
+    assert conditional["remove:lid"] is False  # the condition's reading: removing it keeps

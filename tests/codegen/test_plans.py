@@ -467,3 +467,21 @@ def test_a_rule_about_a_centre_offers_only_centre_positions() -> None:
     assert 'edge ::= "\\"center_x\\"" | "\\"center_y\\""\n' in centre
     edge = plan_grammar(SPEC, "The lid's top edge lies 10% below the tray's centre.")
     assert '"\\"top\\""' in edge.split("edge ::= ")[1].splitlines()[0]
+
+
+def test_a_valid_plan_loses_the_checks_of_numbers_it_does_not_need(
+    pool: sandbox.SandboxPool,
+) -> None:
+    from test_compiler import VACUOUS, compile_with
+
+    count = {"check": "count", "label": "nut", "min": 2, "max": 2, "inside": None}
+    upright = {"check": "upright", "label": "lid", "max_degrees": 45}
+    below = {"check": "relation", "label": "nut", "relation": "below", "other": "lid"}
+    extra = json.dumps({"checks": [upright, count, below]})
+    _, out, _ = compile_with(pool, [VACUOUS, extra], candidates=1, max_rounds=0)
+    assert out.entry.status == "ok", out.entry.reason
+    steps = [t["step"] for t in out.transcript]
+    assert steps[-2:] == ["plan 1 code", "plan 1 needs 2 of 3 checks"]
+    # The tilt bound goes; the stated count stays, and so does the relation (no numbers).
+    assert "tilt" not in out.code and "found {len(found1)} nut" in out.code
+    assert "below(a, b)" in out.code

@@ -78,6 +78,7 @@ from logicode.codegen.plans import (
     carries_numbers,
     describe_vocabulary,
     label_attributes,
+    leading_kind,
     parse_plan,
     plan_grammar,
     render,
@@ -632,7 +633,10 @@ class RuleCompiler:
         Measured (0.5B, session 8): a greedy repair of a plan with what its code did wrong
         gave the same plan again in every case looked at (fruit_left, cereals_amount,
         labels_upright), and samples at 0.7 often did too (the same plan three times for
-        parts_in_bag); fresh samples at temperature 1 found the right kind.
+        parts_in_bag); fresh samples at temperature 1 found the right kind. Where the rule's
+        words call for a kind no other can say (:func:`~logicode.codegen.plans.leading_kind`:
+        a stated mapping, a scale by a mean, combinations that occur once), the first two
+        plans must start with it (seen: never chosen otherwise).
         """
         s = self.settings
         user = self.templates["codegen/plan_rule.md"].render(
@@ -640,11 +644,15 @@ class RuleCompiler:
         )
         first: list[BaseMessage] = [SystemMessage(self.plan_prompt), HumanMessage(user)]
         grammar = plan_grammar(self.spec, rule.text)
+        lead = leading_kind(rule.text)
+        led = plan_grammar(self.spec, rule.text, lead=lead) if lead else grammar
         seen: set[str] = set()
         unreadable: set[str] = set()
         msgs, temp = first, 0.0
         for n in range(s.plan_candidates):
-            answer = self._ask(msgs, temperature=temp, seed=s.seed + 200 + n, grammar=grammar)
+            # The first two plans start with the kind the rule's words call for, if any.
+            g = led if n < 2 else grammar
+            answer = self._ask(msgs, temperature=temp, seed=s.seed + 200 + n, grammar=g)
             step = f"plan {n + 1}"
             try:
                 plan = parse_plan(answer, self.spec.vocabulary, self.plan_attributes, rule.text)

@@ -17,10 +17,12 @@ Three more readings of the same kind: a count per holding part ("every compartme
 exactly one pushpin": removing a pushpin breaks it, where each reference has that many per
 holder), a number attribute fixed by name or by equality ("its pieces attribute is 1", "its
 left_clamp equals its right_clamp": another value breaks it, where every reference agrees),
-a leading condition's part removed altogether ("if there is no washer, this rule holds":
-removing every washer keeps it), and a definite holder of a stated count ("the top label
-carries exactly one fruit icon": removing the top label breaks it, since it then carries none;
-seen: code that returned ``[]`` without a top label, validated and wrong on held-out scenes).
+a nullable attribute the rule requires ("its left_clamp and right_clamp are both set (not
+null)": unsetting either breaks it), a leading condition's part removed altogether ("if
+there is no washer, this rule holds": removing every washer keeps it), and a definite holder
+of a stated count ("the top label carries exactly one fruit icon": removing the top label
+breaks it, since it then carries none; seen: code that returned ``[]`` without a top label,
+validated and wrong on held-out scenes).
 
 The readings are deliberately narrow, so that they are never wrong rather than often helpful:
 
@@ -282,13 +284,41 @@ def stated_equal_attributes(text: str, spec: CategorySpec) -> list[tuple[str, st
     return out
 
 
+_NOT_NULL = re.compile(
+    r"\b(?:not|neither|nor|never)\b[^.;:]{0,24}?\b(?:null|none|empty|unset)\b"
+    r"|\bnon-?null\b|\bhas a value\b|\bhave a value\b|\bhave values\b"
+    r"|\b(?:is|are)\s+(?:both\s+|all\s+)?set\b",
+    re.I,
+)
+"""Words that say an attribute must have a value: "both set (not null)", "neither is null"."""
+
+
+def stated_set_attributes(text: str, spec: CategorySpec) -> list[tuple[str, str]]:
+    """Nullable attributes the rule requires to be set: "its a and its b are both set".
+
+    Only attributes named in a sentence that says so (:data:`_NOT_NULL`).
+
+    Returns:
+        (label, attribute) in spec order.
+    """
+    out = []
+    for sentence in re.split(r"(?<=[.;:])\s+", " ".join(text.split())):
+        if not _NOT_NULL.search(sentence):
+            continue
+        for comp in spec.components:
+            for a in comp.attributes:
+                if a.nullable and re.search(rf"\b{re.escape(a.name)}\b", sentence, re.I):
+                    out.append((comp.label, a.name))
+    return list(dict.fromkeys(out))
+
+
 def _attribute_promises(
     text: str,
     spec: CategorySpec,
     references: Sequence[Mapping[str, Any]],
     mutations: Sequence[Mutation],
 ) -> dict[str, bool]:
-    """Changes of a number attribute the rule fixes by name or by equality (they break it).
+    """Changes of an attribute the rule fixes by name, by equality or as set (they break it).
 
     Only where every reference agrees (each part of the label has that value, or the two
     attributes equal and set); a change to None promises nothing ("every cable that enters
@@ -312,6 +342,19 @@ def _attribute_promises(
                     and m.attr == name
                     and m.value is not None
                     and m.value != value
+                }
+            )
+    for label, name in stated_set_attributes(text, spec):
+        seen = values(label, name)
+        if seen and all(v is not None for v in seen):
+            out.update(
+                {
+                    m.key(): True
+                    for m in mutations
+                    if m.op == "set_attr"
+                    and m.label == label
+                    and m.attr == name
+                    and m.value is None
                 }
             )
     for label, a, b in stated_equal_attributes(text, spec):

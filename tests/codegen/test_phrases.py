@@ -211,3 +211,33 @@ def test_a_definite_holder_of_a_stated_count_is_needed() -> None:
         "If there is a lid, the lid carries two nuts.", SPEC, [ref], muts
     )
     assert conditional["remove:lid"] is False  # the condition's reading: removing it keeps
+
+
+def test_attributes_the_rule_requires_set_break_it_when_unset() -> None:
+    from logicode.codegen.phrases import stated_set_attributes
+
+    data = SPEC.model_dump(mode="json")
+    data["components"][2]["attributes"] = [
+        {"name": "slot", "type": "number", "nullable": True},
+        {"name": "row", "type": "number", "nullable": True},
+    ]
+    spec = type(SPEC).model_validate(data)
+    ref = reference()
+    for c in ref["components"]:
+        if c["label"] == "nut":
+            c["attributes"] = {"slot": 1, "row": 2}
+    muts = propose_mutations(spec, ref)
+    unset = {m.key() for m in muts if m.op == "set_attr" and m.value is None}
+    assert unset  # nullable attributes get unset counterexamples
+    for text in (
+        "Every nut is placed: its slot and its row are both set (not null).",
+        "No nut may be loose: both slot and row have a value (neither is null).",
+    ):
+        assert stated_set_attributes(text, spec) == [("nut", "slot"), ("nut", "row")]
+        expected = stated_expectations(text, spec, [ref], muts)
+        assert {k for k, v in expected.items() if v} >= unset
+    assert stated_set_attributes("Every nut's slot equals its row.", spec) == []
+    # Not where a reference lacks the value already.
+    ref["components"][2]["attributes"]["slot"] = None
+    text = "Every nut's slot is set."
+    assert not any(k in unset for k in stated_expectations(text, spec, [ref], muts))

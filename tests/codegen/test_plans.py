@@ -485,3 +485,43 @@ def test_a_valid_plan_loses_the_checks_of_numbers_it_does_not_need(
     # The tilt bound goes; the stated count stays, and so does the relation (no numbers).
     assert "tilt" not in out.code and "found {len(found1)} nut" in out.code
     assert "below(a, b)" in out.code
+
+
+def test_the_kind_the_words_call_for_leads_the_first_two_plans(pool: sandbox.SandboxPool) -> None:
+    from test_compiler import VACUOUS, ScriptedChat
+
+    from logicode.codegen.compiler import CompileSettings, RuleCompiler
+    from logicode.codegen.plans import leading_kind
+
+    assert leading_kind("Nuts are zinc for 4 holes, brass for 6 holes.") == "map"
+    assert leading_kind("Let W be the mean nut width; every bolt is 2 to 3 times W.") == "scaled"
+    assert leading_kind("Every (row, col) pair occurs exactly once.") == "distinct"
+    assert leading_kind("The lid is 2 times as wide as a nut.") is None  # no mean: size does it
+    assert leading_kind("There are exactly two nuts.") is None
+
+    spec, _ = _bag_spec()
+    rule = "Let W be the mean width_mm of the nuts. The lid's holes is 1 to 2 times W."
+    root = plan_grammar(spec, rule, lead="scaled").splitlines()[0]
+    assert root == 'root ::= "{\\"checks\\": [" check-scaled (", " check){0,5} "]}"'
+    assert plan_grammar(spec, "Two nuts.", lead="scaled") == plan_grammar(spec, "Two nuts.")
+
+    class GrammarChat(ScriptedChat):
+        accepts_grammar: bool = True
+        grammars: list = []
+
+        def _generate(self, messages, stop=None, run_manager=None, **kwargs):
+            self.grammars.append(kwargs.get("grammar"))
+            return super()._generate(messages, stop, run_manager, **kwargs)
+
+    chat = GrammarChat(script=[VACUOUS] + ["no plan"] * 5, calls=[], grammars=[])
+    data = spec.model_dump(mode="json")
+    data["rules"] = [{"id": "holes", "text": rule}]
+    spec = type(spec).model_validate(data)
+    comp = RuleCompiler(
+        chat, spec, [reference()], pool, CompileSettings(candidates=1, max_rounds=0)
+    )
+    assert comp.compile_rule(spec.rules[0]).entry.status == "failed"
+    plan_roots = [g.splitlines()[0] for g in chat.grammars[1:]]
+    assert len(plan_roots) == 5
+    assert all("check-scaled (" in r for r in plan_roots[:2])
+    assert not any("check-scaled (" in r for r in plan_roots[2:])

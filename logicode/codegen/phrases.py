@@ -357,6 +357,7 @@ def _attribute_promises(
                     and m.value is None
                 }
             )
+    nullable = {(c.label, a.name) for c in spec.components for a in c.attributes if a.nullable}
     for label, a, b in stated_equal_attributes(text, spec):
         pairs = list(zip(values(label, a), values(label, b), strict=True))
         if pairs and all(x is not None and x == y for x, y in pairs):
@@ -370,7 +371,28 @@ def _attribute_promises(
                     and m.value is not None
                 }
             )
+            # "Every cable that enters both connectors ...: its left_clamp equals its
+            # right_clamp": a part without one of the values is not one the rule is about.
+            if _restricted(text, label):
+                out.update(
+                    {
+                        m.key(): False
+                        for m in mutations
+                        if m.op == "set_attr"
+                        and m.label == label
+                        and m.attr in (a, b)
+                        and (label, m.attr) in nullable
+                        and m.value is None
+                    }
+                )
     return out
+
+
+def _restricted(text: str, label: str) -> bool:
+    """Whether the rule is about only some parts of ``label``: "every cable that ..."."""
+    phrase = r"[\s_-]+".join(re.escape(p) for p in re.split(r"[_\s-]+", label) if p)
+    pattern = rf"\b(?:every|each|all|any)\s+{phrase}(?:e?s)?\s+(?:that|which|whose)\b"
+    return re.search(pattern, " ".join(text.split()), re.I) is not None
 
 
 def stated_hints(

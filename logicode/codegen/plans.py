@@ -150,17 +150,22 @@ def leading_kind(rule_text: str) -> str | None:
 
     ``map`` where the rule pairs numbers with values ("yellow for 2 clamps, blue for 3"),
     ``scaled`` where it scales by a mean ("Let D be the mean diameter ... 2.70 times D"),
-    ``distinct`` where combinations occur once. Seen with a 0.5B model: offered last among
-    the kinds, none of them was ever its first choice, and five plans of counts and
-    relations followed.
+    ``distinct`` where combinations occur once, ``same`` where a percentage is taken of a
+    mean ("within 8% of the mean diameter"). Seen with a 0.5B model: offered last among
+    the kinds, none of the first three was ever its first choice, and five plans of counts
+    and relations followed; for "within 8% of the mean" it chose allowed values [8, 0.08]
+    as often as sameness.
     """
     words = _words(rule_text)
     if stated_mapping(rule_text):
         return "map"
-    if " times " in words and re.search(r" (?:mean|average|median) ", words):
+    defined = re.search(r"\b(?:[Ll]et|[Ww]ith)\s+[A-Z]\s+(?:be|the|denote)\b", rule_text)
+    if (" times " in words or defined) and re.search(r" (?:mean|average|median) ", words):
         return "scaled"
     if re.search(r" (?:occurs|appears) (?:exactly )?once | no two ", words):
         return "distinct"
+    if "%" in rule_text and re.search(r" (?:mean|average|median) ", words):
+        return "same"
     return None
 
 
@@ -285,7 +290,13 @@ def plan_grammar(spec: CategorySpec, rule_text: str = "", *, lead: str | None = 
     if not words or (_PER.search(words) and _COUNT_WORD.search(words)):
         kind(
             "each",
-            f'{label} {_key("holds")} label {_key("min")} int {_key("max")} (int | "null")',
+            "("
+            + " | ".join(
+                json.dumps(f', "label": "{a}", "holds": ')
+                + f" ({_alt([b for b in labels if b != a])})"
+                for a in labels
+            )
+            + f') {_key("min")} int {_key("max")} (int | "null")',
         )
     if not words or _SCALE_WORD.search(words):
         mine, theirs = [], []

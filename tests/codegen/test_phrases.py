@@ -187,6 +187,9 @@ def test_counts_per_holding_part_and_attribute_values_promise_verdicts():
         "set_attr:nut:left=1": True,
         "set_attr:nut:right=3": True,
         "set_attr:nut:right=1": True,
+        # "every nut that ...": a nut without one of the values is not one it is about
+        "set_attr:nut:left=None": False,
+        "set_attr:nut:right=None": False,
     }
     # References that disagree with the stated value promise nothing.
     assert stated_expectations(whole.replace("is 1", "is 2"), spec, [ref], changes) == {}
@@ -241,3 +244,26 @@ def test_attributes_the_rule_requires_set_break_it_when_unset() -> None:
     ref["components"][2]["attributes"]["slot"] = None
     text = "Every nut's slot is set."
     assert not any(k in unset for k in stated_expectations(text, spec, [ref], muts))
+
+
+def test_parts_a_restricted_equality_is_not_about_may_lack_a_value() -> None:
+    data = SPEC.model_dump(mode="json")
+    data["components"][2]["attributes"] = [
+        {"name": "slot", "type": "number", "nullable": True},
+        {"name": "row", "type": "number", "nullable": True},
+    ]
+    spec = type(SPEC).model_validate(data)
+    ref = reference()
+    for c in ref["components"]:
+        if c["label"] == "nut":
+            c["attributes"] = {"slot": 1, "row": 1}
+    muts = propose_mutations(spec, ref)
+    unset = {m.key() for m in muts if m.op == "set_attr" and m.value is None}
+    other = {
+        m.key() for m in muts if m.op == "set_attr" and m.label == "nut" and m.value is not None
+    }
+    restricted = "Every nut that sits in a slot sits in its row: its slot equals its row."
+    expected = stated_expectations(restricted, spec, [ref], muts)
+    assert all(expected[k] is False for k in unset) and all(expected[k] for k in other)
+    plain = stated_expectations("Every nut's slot equals its row.", spec, [ref], muts)
+    assert not any(k in plain for k in unset) and all(plain[k] for k in other)

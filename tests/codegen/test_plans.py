@@ -496,6 +496,8 @@ def test_the_kind_the_words_call_for_leads_the_first_two_plans(pool: sandbox.San
     assert leading_kind("Nuts are zinc for 4 holes, brass for 6 holes.") == "map"
     assert leading_kind("Let W be the mean nut width; every bolt is 2 to 3 times W.") == "scaled"
     assert leading_kind("Every (row, col) pair occurs exactly once.") == "distinct"
+    assert leading_kind("With W the average nut width, a bolt is 2 W to 3 W long.") == "scaled"
+    assert leading_kind("Every nut's area is within 8% of the median nut area.") == "same"
     assert leading_kind("The lid is 2 times as wide as a nut.") is None  # no mean: size does it
     assert leading_kind("There are exactly two nuts.") is None
 

@@ -644,7 +644,7 @@ class RuleCompiler:
         )
         first: list[BaseMessage] = [SystemMessage(self.plan_prompt), HumanMessage(user)]
         grammar = plan_grammar(self.spec, rule.text)
-        lead = leading_kind(rule.text)
+        lead = leading_kind(rule.text, self.spec)
         led = plan_grammar(self.spec, rule.text, lead=lead) if lead else grammar
         seen: set[str] = set()
         unreadable: set[str] = set()

@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from logicode.codegen.phrases import stated_mapping
+from logicode.codegen.phrases import stated_attribute_values, stated_mapping
 from logicode.color import COLOR_NAMES
 from logicode.spec import CategorySpec
 
@@ -145,10 +145,12 @@ def _key(name: str, *, first: bool = False) -> str:
     return json.dumps(("" if first else ", ") + f'"{name}": ')
 
 
-def leading_kind(rule_text: str) -> str | None:
+def leading_kind(rule_text: str, spec: CategorySpec | None = None) -> str | None:
     """The check kind the rule's words call for that no other kind can say, if any.
 
     ``map`` where the rule pairs numbers with values ("yellow for 2 clamps, blue for 3"),
+    ``values`` where it fixes a number attribute of ``spec`` by name ("its pieces attribute
+    is 1"; seen: "every cable holds one cable" five times),
     ``scaled`` where it scales by a mean ("Let D be the mean diameter ... 2.70 times D"),
     ``distinct`` where combinations occur once, ``same`` where a percentage is taken of a
     mean ("within 8% of the mean diameter"). Seen with a 0.5B model: offered last among
@@ -166,6 +168,8 @@ def leading_kind(rule_text: str) -> str | None:
         return "distinct"
     if "%" in rule_text and re.search(r" (?:mean|average|median) ", words):
         return "same"
+    if spec is not None and stated_attribute_values(rule_text, spec):
+        return "values"
     return None
 
 
@@ -287,7 +291,7 @@ def plan_grammar(spec: CategorySpec, rule_text: str = "", *, lead: str | None = 
         kind("set", f"({' | '.join(set_alts)})")
     if equal_alts:
         kind("equal", f"({' | '.join(equal_alts)})")
-    if not words or (_PER.search(words) and _COUNT_WORD.search(words)):
+    if not words or (_PER.search(words) and _counts_a_label(words, labels)):
         kind(
             "each",
             "("
@@ -467,7 +471,16 @@ _SCALE_WORD = re.compile(r" (?:times|mean|average|median) ")
 _CENTRE_WORD = re.compile(r" (?:centre|center|centres|centers|middle) ")
 _EXACT_WORD = re.compile(r" (?:exactly|only|precisely) ")
 _ONCE_WORD = re.compile(r" (?:once|unique|distinct|different|no two) ")
-_COUNT_WORD = re.compile(r" (?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|single) ")
+_COUNT_WORD = r" (?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|single) "
+
+
+def _counts_a_label(words: str, labels: Sequence[str]) -> bool:
+    """Whether words (from :func:`_words`) count a label: "one pushpin", not "one piece"."""
+    for label in labels:
+        name = _words(label).strip()
+        if re.search(_COUNT_WORD + rf"(?:\w+ )?{re.escape(name)}(?:e?s)? ", words):
+            return True
+    return False
 
 
 def _words(text: str) -> str:

@@ -500,6 +500,12 @@ def test_the_kind_the_words_call_for_leads_the_first_two_plans(pool: sandbox.San
     assert leading_kind("Every nut's area is within 8% of the median nut area.") == "same"
     assert leading_kind("The lid is 2 times as wide as a nut.") is None  # no mean: size does it
     assert leading_kind("There are exactly two nuts.") is None
+    spec, _ = _bag_spec()
+    assert leading_kind("Every nut is the small size: its width_mm is 4.", spec) == "values"
+    assert leading_kind("Every nut is the small size: its width_mm is 4.") is None
+    # "each" is offered where a per-part count names a label, not for "one piece".
+    assert "check-each ::=" not in plan_grammar(spec, "Every nut is in one piece.")
+    assert "check-each ::=" in plan_grammar(spec, "Every lid holds one nut.")
 
     spec, _ = _bag_spec()
     rule = "Let W be the mean width_mm of the nuts. The lid's holes is 1 to 2 times W."

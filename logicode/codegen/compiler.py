@@ -634,9 +634,10 @@ class RuleCompiler:
         gave the same plan again in every case looked at (fruit_left, cereals_amount,
         labels_upright), and samples at 0.7 often did too (the same plan three times for
         parts_in_bag); fresh samples at temperature 1 found the right kind. Where the rule's
-        words call for a kind no other can say (:func:`~logicode.codegen.plans.leading_kind`:
-        a stated mapping, a scale by a mean, combinations that occur once), the first two
-        plans must start with it (seen: never chosen otherwise).
+        words call for a kind (:func:`~logicode.codegen.plans.leading_kind`: a stated mapping,
+        a scale by a mean, combinations that occur once, a percentage of a mean, a number
+        attribute fixed by name), the first two plans must start with it (seen: the kinds
+        listed last were never chosen otherwise).
         """
         s = self.settings
         user = self.templates["codegen/plan_rule.md"].render(

@@ -44,6 +44,7 @@ silently passes everything is ever emitted.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -63,7 +64,7 @@ from logicode.codegen.grammar import RULE_CODE_GRAMMAR, accepts_grammar
 from logicode.codegen.hints import hints, swapped_relations
 from logicode.codegen.mutate import mutants
 from logicode.codegen.names import unknown_attributes, unknown_labels, unread_attributes
-from logicode.codegen.numbers import one_sided_ranges, unused_numbers
+from logicode.codegen.numbers import one_sided_ranges, stated_numbers, unused_numbers
 from logicode.codegen.pack import PackManifest, RuleEntry, RulePack, code_sha256
 from logicode.codegen.phrases import (
     existential_hints,
@@ -75,10 +76,10 @@ from logicode.codegen.phrases import (
 from logicode.codegen.plans import (
     Check,
     PlanError,
-    carries_numbers,
     describe_vocabulary,
     label_attributes,
     leading_kind,
+    own_numbers,
     parse_plan,
     plan_grammar,
     render,
@@ -637,7 +638,8 @@ class RuleCompiler:
         words call for a kind (:func:`~logicode.codegen.plans.leading_kind`: a stated mapping,
         a scale by a mean, combinations that occur once, a percentage of a mean, a number
         attribute fixed by name), the first two plans must start with it (seen: the kinds
-        listed last were never chosen otherwise).
+        listed last were never chosen otherwise); they also name only the labels the rule
+        names, where it names two or more (the later plans may use any).
         """
         s = self.settings
         user = self.templates["codegen/plan_rule.md"].render(
@@ -646,12 +648,13 @@ class RuleCompiler:
         first: list[BaseMessage] = [SystemMessage(self.plan_prompt), HumanMessage(user)]
         grammar = plan_grammar(self.spec, rule.text)
         lead = leading_kind(rule.text, self.spec)
-        led = plan_grammar(self.spec, rule.text, lead=lead) if lead else grammar
+        led = plan_grammar(self.spec, rule.text, lead=lead, named_only=True)
         seen: set[str] = set()
         unreadable: set[str] = set()
         msgs, temp = first, 0.0
         for n in range(s.plan_candidates):
-            # The first two plans start with the kind the rule's words call for, if any.
+            # The first two plans start with the kind the rule's words call for, if any, and
+            # use only the labels it names (where it names two or more).
             g = led if n < 2 else grammar
             answer = self._ask(msgs, temperature=temp, seed=s.seed + 200 + n, grammar=g)
             step = f"plan {n + 1}"
@@ -726,19 +729,26 @@ class RuleCompiler:
         counterexamples, the rule's stated numbers), it stays out. Seen with a 0.5B model:
         "every washer's diameter is within 8% of the mean" planned as that sameness plus "0
         to 2 washers", valid on every counterexample and a false alarm on held-out images
-        with a third washer (a defect another rule guards). A check that carries one of the
-        rule's numbers cannot go: the code would no longer use it (:mod:`~.numbers`). Only
-        checks of numbers are tried (:func:`~logicode.codegen.plans.carries_numbers`), and no
-        count of a part whose count the rule states: a relation or an allowed value may be
-        what the rule says with no counterexample to show it.
+        with a third washer (a defect another rule guards). Only checks of numbers none of
+        which the rule states are tried (:func:`~logicode.codegen.plans.own_numbers`; a count
+        unless the rule states that part's count): a relation or an allowed value may be what
+        the rule says with no counterexample to show it, and of two checks with the rule's
+        number ("the top label and the bottom label are tilted at most 3 degrees") either
+        could go while the code still uses the number.
         """
         counted = stated_counts(rule.text, self.spec.vocabulary)
+        said = {n.value for n in stated_numbers(rule.text)}
+        said |= {n.value / 100 for n in stated_numbers(rule.text) if n.percent}
+
+        def needed(check: Check) -> bool:
+            values = own_numbers(check, self.plan_attributes)
+            if check.kind in ("count", "each"):
+                return check.fields["label"] in counted
+            return not values or any(math.isclose(v, x) for v in values for x in said)
+
         kept, i = list(plan), 0
         while len(kept) > 1 and i < len(kept):
-            check = kept[i]
-            if not carries_numbers(check, self.plan_attributes) or (
-                check.kind in ("count", "each") and check.fields["label"] in counted
-            ):
+            if needed(kept[i]):
                 i += 1
                 continue
             trial = kept[:i] + kept[i + 1 :]

@@ -173,7 +173,19 @@ def leading_kind(rule_text: str, spec: CategorySpec | None = None) -> str | None
     return None
 
 
-def plan_grammar(spec: CategorySpec, rule_text: str = "", *, lead: str | None = None) -> str:
+def named_labels(rule_text: str, vocabulary: Sequence[str]) -> list[str]:
+    """The labels whose words the rule uses ("fruit icon", "washers"), in vocabulary order."""
+    words = _words(rule_text)
+    return [
+        label
+        for label in vocabulary
+        if re.search(rf" {re.escape(_words(label).strip())}(?:e?s)? ", words)
+    ]
+
+
+def plan_grammar(
+    spec: CategorySpec, rule_text: str = "", *, lead: str | None = None, named_only: bool = False
+) -> str:
     """The GBNF grammar of a plan for ``spec``: only its labels, attributes and values.
 
     The JSON is written in one fixed layout (keys in :data:`_FIELDS` order, ``", "`` and
@@ -181,7 +193,9 @@ def plan_grammar(spec: CategorySpec, rule_text: str = "", *, lead: str | None = 
     Check kinds are the rules ``check-<kind>``; value sets are ``v<label>x<attribute>``.
 
     With ``lead`` (a kind this grammar offers), the plan's first check is of that kind
-    (:func:`leading_kind`); the others are free.
+    (:func:`leading_kind`); the others are free. With ``named_only``, the labels are the
+    ones the rule names, where it names two or more (:func:`named_labels`; seen: the bottom
+    label placed relative to the liquid in a rule about the bottle).
 
     With ``rule_text``, a ``values`` check on a colour or enum may list only the values the
     rule names, and ``same`` on the colour needs the word colour or a colour name
@@ -198,6 +212,9 @@ def plan_grammar(spec: CategorySpec, rule_text: str = "", *, lead: str | None = 
         return not words or all(_words(n) in words for n in names)
 
     labels = list(spec.vocabulary)
+    named_here = named_labels(rule_text, labels) if named_only else []
+    if len(named_here) >= 2:
+        labels = named_here
     rules = [
         'root ::= "{\\"checks\\": [" check (", " check){0,5} "]}"',
         "",  # check ::= ..., once the kinds are known
@@ -613,17 +630,28 @@ def _check_fields(
         f["never"] = [v for v in never if _fits(v, own[f["attribute"]])]
 
 
-def carries_numbers(check: Check, attributes: Mapping[str, Mapping[str, Attr]]) -> bool:
-    """Whether a check's meaning lies in numbers of its own (bounds, shares, a tolerance).
+def own_numbers(check: Check, attributes: Mapping[str, Mapping[str, Attr]]) -> list[float]:
+    """The numbers a check's meaning lies in (bounds, shares, a tolerance); [] if none.
 
-    Relations, allowed text values, set, equal, match, map and distinct carry none, nor does
+    Relations, allowed values, set, equal, match, map and distinct carry none, nor does
     sameness of a text attribute: nothing but the counterexamples tells whether the rule
     needs them.
     """
+    f = check.fields
     if check.kind == "same":
-        a = attributes.get(check.fields["label"], {}).get(check.fields["attribute"])
-        return a is None or a.type == "number"
-    return check.kind in ("count", "each", "centred", "position", "size", "upright", "scaled")
+        a = attributes.get(f["label"], {}).get(f["attribute"])
+        return [f["tolerance"]] if a is None or a.type == "number" else []
+    if check.kind in ("count", "each"):
+        return [float(f["min"])] + ([] if f["max"] is None else [float(f["max"])])
+    if check.kind in ("position", "size"):
+        return [f["min"], f["max"]]
+    if check.kind == "centred":
+        return [f["tolerance"]]
+    if check.kind == "upright":
+        return [f["max_degrees"]]
+    if check.kind == "scaled":
+        return [v for r in f["ranges"] for v in r]
+    return []
 
 
 # --- rendering --------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from logicode.codegen.plans import (
     PlanError,
     describe_vocabulary,
     label_attributes,
+    named_labels,
     parse_plan,
     plan_grammar,
     render,
@@ -533,3 +534,31 @@ def test_the_kind_the_words_call_for_leads_the_first_two_plans(pool: sandbox.San
     assert len(plan_roots) == 5
     assert all("check-scaled (" in r for r in plan_roots[:2])
     assert not any("check-scaled (" in r for r in plan_roots[2:])
+    # The first two name only the labels the rule names (lid, nut: not the tray).
+    named = 'label ::= "\\"lid\\"" | "\\"nut\\""\n'
+    assert all(named in g for g in chat.grammars[1:3])
+    assert not any(named in g for g in chat.grammars[3:])
+    assert named_labels("The top lids lie on the nut.", ["tray", "lid", "nut"]) == ["lid", "nut"]
+
+
+def test_checks_with_the_rules_own_numbers_stay_in_a_plan(pool: sandbox.SandboxPool) -> None:
+    from test_compiler import VACUOUS, ScriptedChat
+
+    from logicode.codegen.compiler import CompileSettings, RuleCompiler
+
+    data = SPEC.model_dump(mode="json")
+    data["rules"] = [
+        {"id": "r", "text": "There are exactly two nuts, and nut and lid tilt at most 45 degrees."}
+    ]
+    spec = type(SPEC).model_validate(data)
+    count = {"check": "count", "label": "nut", "min": 2, "max": 2, "inside": None}
+    lid = {"check": "upright", "label": "lid", "max_degrees": 45}
+    nut = {"check": "upright", "label": "nut", "max_degrees": 45}
+    chat = ScriptedChat(script=[VACUOUS, json.dumps({"checks": [lid, count, nut]})], calls=[])
+    comp = RuleCompiler(
+        chat, spec, [reference()], pool, CompileSettings(candidates=1, max_rounds=0)
+    )
+    out = comp.compile_rule(spec.rules[0])
+    assert out.entry.status == "ok", out.entry.reason
+    assert not any("needs" in t["step"] for t in out.transcript)
+    assert out.code.count("a.tilt > 45") == 2

@@ -483,6 +483,14 @@ def _mapping(
     return pairs
 
 
+_NUMBER_WORDS = {
+    w: i
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve".split()
+    )
+}
+
+
 _PER = re.compile(r" (?:every|each|per) ")
 _SCALE_WORD = re.compile(r" (?:times|mean|average|median) ")
 _CENTRE_WORD = re.compile(r" (?:centre|center|centres|centers|middle) ")
@@ -513,12 +521,18 @@ def _said(
     A small model fills plans with allowed colours of every part (seen: "black, red, blue"
     for banana chips in a rule about where they lie). A ``values`` check on a colour or
     enum needs one of its allowed values in the rule; a ``same`` check on the colour needs
-    the word colour (or a colour name). Other checks are kept.
+    the word colour (or a colour name). A ``values`` check on a number needs every allowed
+    number in the rule, in digits or words (seen: "2, 3 or 5 clamps", from another rule, for
+    "both have the same number of clamps"). Other checks are kept.
     """
     a = attributes.get(f["label"], {}).get(f.get("attribute") or "")
+    words = _words(rule)
+    if a is not None and a.type == "number" and kind == "values":
+        said = {float(w) for w in re.findall(r"\d+(?:\.\d+)?", words)}
+        said |= {float(n) for w, n in _NUMBER_WORDS.items() if f" {w} " in words}
+        return all(float(v) in said for v in f["allowed"])
     if a is None or a.type not in ("color", "enum"):
         return True
-    words = _words(rule)
     if kind == "values":
         return any(_words(str(v)) in words for v in f["allowed"])
     if kind == "same" and a.type == "color":

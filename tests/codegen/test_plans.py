@@ -562,3 +562,13 @@ def test_checks_with_the_rules_own_numbers_stay_in_a_plan(pool: sandbox.SandboxP
     assert out.entry.status == "ok", out.entry.reason
     assert not any("needs" in t["step"] for t in out.transcript)
     assert out.code.count("a.tilt > 45") == 2
+
+
+def test_allowed_numbers_must_be_the_rules_own() -> None:
+    spec, attrs = _bag_spec()
+    check = {"check": "values", "label": "nut", "attribute": "slot", "allowed": [1, 2]}
+    text = json.dumps({"checks": [check]})
+    for rule in ("Every nut sits in slot 1 or 2.", "Every nut sits in slot one or two."):
+        assert len(parse_plan(text, spec.vocabulary, attrs, rule)) == 1
+    with pytest.raises(PlanError, match="the rule does not mention"):
+        parse_plan(text, spec.vocabulary, attrs, "Both nuts sit in the same slot.")

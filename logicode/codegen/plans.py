@@ -146,17 +146,17 @@ def _key(name: str, *, first: bool = False) -> str:
 
 
 def leading_kind(rule_text: str, spec: CategorySpec | None = None) -> str | None:
-    """The check kind the rule's words call for that no other kind can say, if any.
+    """The check kind the rule's words call for, if any, in this order of precedence.
 
-    ``map`` where the rule pairs numbers with values ("yellow for 2 clamps, blue for 3"),
-    ``values`` where it fixes a number attribute of ``spec`` by name ("its pieces attribute
-    is 1"; seen: "every cable holds one cable" five times),
-    ``scaled`` where it scales by a mean ("Let D be the mean diameter ... 2.70 times D"),
-    ``distinct`` where combinations occur once, ``same`` where a percentage is taken of a
-    mean ("within 8% of the mean diameter"). Seen with a 0.5B model: offered last among
-    the kinds, none of the first three was ever its first choice, and five plans of counts
-    and relations followed; for "within 8% of the mean" it chose allowed values [8, 0.08]
-    as often as sameness.
+    ``map`` where the rule pairs numbers with values ("yellow for 2 clamps, blue for 3");
+    ``scaled`` where it scales by a mean ("Let D be the mean diameter ... 2.70 times D");
+    ``distinct`` where combinations occur once; ``same`` where a percentage is taken of a
+    mean ("within 8% of the mean diameter"); ``values`` where it fixes a number attribute of
+    ``spec`` by name ("its pieces attribute is 1"). Seen with a 0.5B model: `map`,
+    `scaled` and `distinct`, offered last among the kinds, were never its first choice
+    (five plans of counts and relations followed); for "within 8% of the mean" it chose
+    allowed values [8, 0.08] as often as sameness; for "its pieces attribute is 1", "every
+    cable holds one cable" five times.
     """
     words = _words(rule_text)
     if stated_mapping(rule_text):

@@ -39,7 +39,7 @@ The readings are deliberately narrow, so that they are never wrong rather than o
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from logicode.codegen.counterexamples import Mutation
@@ -320,9 +320,10 @@ def _attribute_promises(
 ) -> dict[str, bool]:
     """Changes of an attribute the rule fixes by name, by equality or as set (they break it).
 
-    Only where every reference agrees (each part of the label has that value, or the two
-    attributes equal and set); a change to None promises nothing ("every cable that enters
-    both connectors" may exempt a part without the value).
+    Only where every reference agrees (each part of the label has that value, is set, or
+    the two attributes are equal and set). A change to None breaks only a rule that requires
+    the value set; under "every cable that ..." it keeps an equality (a part without the
+    value is not one the rule is about), otherwise it promises nothing.
     """
     parts = [c for ref in references for c in ref.get("components", []) if isinstance(c, Mapping)]
 
@@ -333,59 +334,41 @@ def _attribute_promises(
     for label, name, value in stated_attribute_values(text, spec):
         seen = values(label, name)
         if seen and all(v == value for v in seen):
-            out.update(
-                {
-                    m.key(): True
-                    for m in mutations
-                    if m.op == "set_attr"
-                    and m.label == label
-                    and m.attr == name
-                    and m.value is not None
-                    and m.value != value
-                }
-            )
+            out.update(_changes(mutations, label, {name}, lambda v, x=value: v not in (None, x)))
     for label, name in stated_set_attributes(text, spec):
         seen = values(label, name)
         if seen and all(v is not None for v in seen):
-            out.update(
-                {
-                    m.key(): True
-                    for m in mutations
-                    if m.op == "set_attr"
-                    and m.label == label
-                    and m.attr == name
-                    and m.value is None
-                }
-            )
+            out.update(_changes(mutations, label, {name}, lambda v: v is None))
     nullable = {(c.label, a.name) for c in spec.components for a in c.attributes if a.nullable}
     for label, a, b in stated_equal_attributes(text, spec):
         pairs = list(zip(values(label, a), values(label, b), strict=True))
         if pairs and all(x is not None and x == y for x, y in pairs):
-            out.update(
-                {
-                    m.key(): True
-                    for m in mutations
-                    if m.op == "set_attr"
-                    and m.label == label
-                    and m.attr in (a, b)
-                    and m.value is not None
-                }
-            )
+            out.update(_changes(mutations, label, {a, b}, lambda v: v is not None))
             # "Every cable that enters both connectors ...: its left_clamp equals its
             # right_clamp": a part without one of the values is not one the rule is about.
             if _restricted(text, label):
-                out.update(
-                    {
-                        m.key(): False
-                        for m in mutations
-                        if m.op == "set_attr"
-                        and m.label == label
-                        and m.attr in (a, b)
-                        and (label, m.attr) in nullable
-                        and m.value is None
-                    }
-                )
+                unset = {x for x in (a, b) if (label, x) in nullable}
+                out.update(_changes(mutations, label, unset, lambda v: v is None, breaks=False))
     return out
+
+
+def _changes(
+    mutations: Sequence[Mutation],
+    label: str,
+    names: set[str],
+    takes: Callable[[Any], bool],
+    *,
+    breaks: bool = True,
+) -> dict[str, bool]:
+    """Verdicts (``breaks``) for the attribute changes of ``label`` that ``takes`` accepts.
+
+    Only ``set_attr`` counterexamples of the attributes ``names``, judged by their new value.
+    """
+    return {
+        m.key(): breaks
+        for m in mutations
+        if m.op == "set_attr" and m.label == label and m.attr in names and takes(m.value)
+    }
 
 
 def _restricted(text: str, label: str) -> bool:

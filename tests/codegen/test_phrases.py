@@ -216,9 +216,9 @@ def test_a_definite_holder_of_a_stated_count_is_needed() -> None:
     assert conditional["remove:lid"] is False  # the condition's reading: removing it keeps
 
 
-def test_attributes_the_rule_requires_set_break_it_when_unset() -> None:
-    from logicode.codegen.phrases import stated_set_attributes
-
+def _slotted_nuts(**values: int) -> tuple:
+    """The test product with nullable number attributes slot and row on the nuts, a reference
+    whose nuts have ``values``, and its counterexamples."""
     data = SPEC.model_dump(mode="json")
     data["components"][2]["attributes"] = [
         {"name": "slot", "type": "number", "nullable": True},
@@ -228,8 +228,14 @@ def test_attributes_the_rule_requires_set_break_it_when_unset() -> None:
     ref = reference()
     for c in ref["components"]:
         if c["label"] == "nut":
-            c["attributes"] = {"slot": 1, "row": 2}
-    muts = propose_mutations(spec, ref)
+            c["attributes"] = dict(values)
+    return spec, ref, propose_mutations(spec, ref)
+
+
+def test_attributes_the_rule_requires_set_break_it_when_unset() -> None:
+    from logicode.codegen.phrases import stated_set_attributes
+
+    spec, ref, muts = _slotted_nuts(slot=1, row=2)
     unset = {m.key() for m in muts if m.op == "set_attr" and m.value is None}
     assert unset  # nullable attributes get unset counterexamples
     for text in (
@@ -247,17 +253,7 @@ def test_attributes_the_rule_requires_set_break_it_when_unset() -> None:
 
 
 def test_parts_a_restricted_equality_is_not_about_may_lack_a_value() -> None:
-    data = SPEC.model_dump(mode="json")
-    data["components"][2]["attributes"] = [
-        {"name": "slot", "type": "number", "nullable": True},
-        {"name": "row", "type": "number", "nullable": True},
-    ]
-    spec = type(SPEC).model_validate(data)
-    ref = reference()
-    for c in ref["components"]:
-        if c["label"] == "nut":
-            c["attributes"] = {"slot": 1, "row": 1}
-    muts = propose_mutations(spec, ref)
+    spec, ref, muts = _slotted_nuts(slot=1, row=1)
     unset = {m.key() for m in muts if m.op == "set_attr" and m.value is None}
     other = {
         m.key() for m in muts if m.op == "set_attr" and m.label == "nut" and m.value is not None

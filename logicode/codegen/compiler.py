@@ -737,8 +737,8 @@ class RuleCompiler:
         could go while the code still uses the number.
         """
         counted = stated_counts(rule.text, self.spec.vocabulary)
-        said = {n.value for n in stated_numbers(rule.text)}
-        said |= {n.value / 100 for n in stated_numbers(rule.text) if n.percent}
+        numbers = stated_numbers(rule.text)
+        said = {n.value for n in numbers} | {n.value / 100 for n in numbers if n.percent}
 
         def needed(check: Check) -> bool:
             values = own_numbers(check, self.plan_attributes)

@@ -45,7 +45,7 @@ from typing import Any
 from logicode.codegen.counterexamples import Mutation
 from logicode.spec import CategorySpec
 
-_NUMBERS = {
+NUMBER_WORDS = {
     "one": 1,
     "two": 2,
     "three": 3,
@@ -59,6 +59,7 @@ _NUMBERS = {
     "eleven": 11,
     "twelve": 12,
 }
+"""Number words a rule may count with, and their values."""
 _COUNT_OPS = ("remove", "remove_all", "duplicate")
 _CONDITION = re.compile(r"\b(if|when|whenever|unless|provided)\b", re.I)
 
@@ -125,7 +126,7 @@ def stated_counts(text: str, vocabulary: Sequence[str]) -> dict[str, int]:
             if word == "a single":
                 n: int | None = 1
             else:
-                n = int(word) if word.isdigit() else _NUMBERS.get(word)
+                n = int(word) if word.isdigit() else NUMBER_WORDS.get(word)
             if n is None:
                 continue
             words = " " + " ".join(re.findall(r"[a-z0-9]+", hit.group("rest").lower())) + " "
@@ -231,7 +232,7 @@ def per_part_counts(
             if (hit.group("det").lower() == "the") != definite:
                 continue
             word = hit.group("n").lower()
-            n = int(word) if word.isdigit() else _NUMBERS.get(word, 1 if word == "a" else None)
+            n = int(word) if word.isdigit() else NUMBER_WORDS.get(word, 1 if word == "a" else None)
             holder = _label_at(
                 " " + " ".join(hit.group("holder").lower().split()) + " ", vocabulary
             )

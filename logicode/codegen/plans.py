@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from logicode.codegen.phrases import stated_attribute_values, stated_mapping
+from logicode.codegen.phrases import NUMBER_WORDS, stated_attribute_values, stated_mapping
 from logicode.color import COLOR_NAMES
 from logicode.spec import CategorySpec
 
@@ -483,14 +483,6 @@ def _mapping(
     return pairs
 
 
-_NUMBER_WORDS = {
-    w: i
-    for i, w in enumerate(
-        "zero one two three four five six seven eight nine ten eleven twelve".split()
-    )
-}
-
-
 _PER = re.compile(r" (?:every|each|per) ")
 _SCALE_WORD = re.compile(r" (?:times|mean|average|median) ")
 _CENTRE_WORD = re.compile(r" (?:centre|center|centres|centers|middle) ")
@@ -529,7 +521,7 @@ def _said(
     words = _words(rule)
     if a is not None and a.type == "number" and kind == "values":
         said = {float(w) for w in re.findall(r"\d+(?:\.\d+)?", words)}
-        said |= {float(n) for w, n in _NUMBER_WORDS.items() if f" {w} " in words}
+        said |= {float(n) for w, n in {**NUMBER_WORDS, "zero": 0}.items() if f" {w} " in words}
         return all(float(v) in said for v in f["allowed"])
     if a is None or a.type not in ("color", "enum"):
         return True

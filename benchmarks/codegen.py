@@ -169,6 +169,7 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
         similar_k=args.similar_k,
         plans=args.plans,
         plan_candidates=args.plan_candidates,
+        plans_first=args.plans_first,
     )
     rows: list[dict[str, Any]] = []
     rows_path = Path(args.rows) if args.rows else None
@@ -306,6 +307,12 @@ def main() -> None:
         help="When no written candidate is valid, write code from the model's plan of checks.",
     )
     ap.add_argument("--plan-candidates", type=int, default=5, help="Most plans per rule.")
+    ap.add_argument(
+        "--plans-first",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="Ask for plans before written code (CompileSettings.plans_first).",
+    )
     ap.add_argument("--threads", type=int, default=0, help="llama.cpp threads (0: default).")
     ap.add_argument(
         "--phrasings",

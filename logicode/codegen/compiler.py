@@ -79,6 +79,7 @@ from logicode.codegen.plans import (
     describe_vocabulary,
     label_attributes,
     leading_kind,
+    named_labels,
     own_numbers,
     parse_plan,
     plan_grammar,
@@ -150,6 +151,9 @@ class CompileSettings:
         plans: When no written candidate is valid, ask for a plan of typed checks
             (:mod:`logicode.codegen.plans`), write code from it and validate that.
         plan_candidates: Most plans asked for per rule (the first one greedy).
+        plans_first: Ask for plans before written code, and write code only when no plan
+            gives a valid candidate (a valid plan is then the rule's code, without a
+            cross-check).
     """
 
     candidates: int = 2
@@ -165,6 +169,7 @@ class CompileSettings:
     code_grammar: bool = True
     plans: bool = True
     plan_candidates: int = 5
+    plans_first: bool = False
     examples: str = "all"
     similar_k: int = 3
     counterexample_refs: int = 2
@@ -268,6 +273,17 @@ def _normalise(code: str) -> str:
     """Code without comments and blank lines, to tell distinct candidates apart."""
     lines = (line.split("#", 1)[0].rstrip() for line in code.splitlines())
     return "\n".join(line for line in lines if line.strip())
+
+
+_OPPOSITE = {"left_of": "right_of", "right_of": "left_of", "above": "below", "below": "above"}
+
+
+def _reversed_relation(check: Check) -> Check | None:
+    """A directional relation check the other way round (left of for right of), else None."""
+    relation = check.fields.get("relation")
+    if check.kind != "relation" or relation not in _OPPOSITE:
+        return None
+    return Check(check.kind, {**check.fields, "relation": _OPPOSITE[relation]})
 
 
 class RuleCompiler:
@@ -690,14 +706,18 @@ class RuleCompiler:
                         }
                     )
             yield b
-            kept = self._checks_that_hold(plan) if not b.ok and len(plan) > 1 else plan
-            if kept and len(kept) < len(plan):
+            kept = plan
+            if not b.ok and (len(plan) > 1 or _reversed_relation(plan[0]) is not None):
+                kept = self._checks_that_hold(plan, rule.text)
+            if kept and kept != plan:
                 code = render(kept, self.plan_attributes)
+                turned = sum(1 for c in kept if c not in plan)
                 if code not in seen:
                     seen.add(code)
                     transcript.append(
                         {
-                            "step": f"{step} kept {len(kept)} of {len(plan)} checks",
+                            "step": f"{step} kept {len(kept)} of {len(plan)} checks"
+                            + (f", {turned} turned round" if turned else ""),
                             "feedback": None,
                             "answer": f"```python\n{code}```",
                         }
@@ -759,21 +779,31 @@ class RuleCompiler:
                 i += 1
         return kept, b
 
-    def _checks_that_hold(self, plan: Sequence[Check]) -> list[Check]:
+    def _checks_that_hold(self, plan: Sequence[Check], rule_text: str) -> list[Check]:
         """The checks of a plan that, each on its own, pass every reference without an error.
 
         A small model's plan often adds checks the rule does not ask for (seen: allowed
         colours of every part next to the size ratio the rule states); a check that rejects a
         normal reference cannot be part of the rule, so it is dropped (no model call) and the
-        rest is tried as one more candidate. Repeated checks count once.
+        rest is tried as one more candidate. A relation between two parts the rule names
+        that rejects a reference is first tried the other way round (left of for right of,
+        above for below), as the reversals of written code are (seen with a 0.5B model: "no
+        tangerine may be in the right compartment" planned as every tangerine right of the
+        divider). Repeated checks count once.
         """
+        named = named_labels(rule_text, self.spec.vocabulary)
         out: list[Check] = []
         for check in plan:
-            if check in out:
-                continue
-            b = self.evaluate(render([check], self.plan_attributes))
-            if b.problem is None and not b.ref_failures and not b.errors:
-                out.append(check)
+            turned = _reversed_relation(check)
+            if turned is not None and {check.fields["label"], check.fields["other"]} - set(named):
+                turned = None
+            for c in (check, turned):
+                if c is None or c in out:
+                    continue
+                b = self.evaluate(render([c], self.plan_attributes))
+                if b.problem is None and not b.ref_failures and not b.errors:
+                    out.append(c)
+                    break
         return out
 
     def _plan_repair(
@@ -820,7 +850,17 @@ class RuleCompiler:
         if s.stated_counts:
             changes = [m for m, _ in self.mutations]
             stated = stated_expectations(rule.text, self.spec, self.references, changes)
-        while answers < budget and len(valid) < s.candidates:
+
+        def from_plans() -> None:
+            for b in self.plan_candidates(rule, stated, presence or {}, transcript):
+                behaviours.append(b)
+                if b.ok:
+                    valid.append(b)
+                    break
+
+        if s.plans and s.plans_first:
+            from_plans()
+        while answers < budget and len(valid) < s.candidates and not (s.plans_first and valid):
             feedback = None
             if (
                 last is not None
@@ -907,12 +947,8 @@ class RuleCompiler:
                     break
                 fixes += 1
                 step, feedback, answer = f"autofix {fixes}", None, f"```python\n{code}```"
-        if not valid and s.plans:
-            for b in self.plan_candidates(rule, stated, presence or {}, transcript):
-                behaviours.append(b)
-                if b.ok:
-                    valid.append(b)
-                    break
+        if not valid and s.plans and not s.plans_first:
+            from_plans()
         checks: dict[str, Any] = {}
         if valid:
             best, checks = self.arbitrate(rule, valid)

@@ -354,7 +354,8 @@ def unread_attributes(code: str, rule_text: str, spec: CategorySpec) -> str | No
     pass every reference and counterexample the compiler has, so it is refused up front.
     An enum attribute counts too when the rule names its values (:func:`named_enum_values`:
     "it is cherry, orange or banana" checked on the liquid's colour names instead of its
-    ``juice``); code reading any one attribute that has those values is enough.
+    ``juice``); code reading any one attribute that has those values is enough, of the
+    ones whose label or name the rule uses where it uses one.
     """
     try:
         tree = ast.parse(code)
@@ -367,7 +368,18 @@ def unread_attributes(code: str, rule_text: str, spec: CategorySpec) -> str | No
         parts = ", ".join(f"the {lab}'s {n} (c.attr({n!r}))" for lab, n in missing)
         sentences.append(f"the rule is about {parts}, but the code never reads it")
     unread: dict[tuple[tuple[str, str], ...], list[str]] = {}
+    words = " " + " ".join(re.findall(r"[a-z0-9]+", rule_text.lower().replace("_", " "))) + " "
+
+    def named(label: str, name: str) -> bool:
+        return any(
+            re.search(rf" {re.escape(w)}(?:e?s)? ", words)
+            for w in (name.replace("_", " "), label.replace("_", " "))
+        )
+
     for value, pairs in named_enum_values(rule_text, spec).items():
+        # Of the parts with the value, the ones the rule names ("Juice ... is cherry" is
+        # the liquid's juice, not the fruit icon's kind; seen: code checking the icon).
+        pairs = [p for p in pairs if named(*p)] or pairs
         if not any(n in read for _, n in pairs):
             unread.setdefault(tuple(pairs), []).append(value)
     for pairs, values in unread.items():

@@ -137,22 +137,50 @@ def stated_counts(text: str, vocabulary: Sequence[str]) -> dict[str, int]:
     return out
 
 
+_LEADING_IF = re.compile(r"\s*(?:if|when)\b(?P<cond>[^,]*),", re.I)
+"""A leading condition: "If there is a lid, ...", "When liquid is present, ..."."""
+_IF_PRESENT = re.compile(
+    r"\s*(?P<cond>[^,]+?),\s*(?:if|when|where)\s+(?:present|there|any|it is present|"
+    r"they are present|it exists|they exist)\s*,",
+    re.I,
+)
+"""A subject with its condition after it: "A top label, if present, is ..."."""
+_HOLDS_WHEN = re.compile(
+    r"\b(?:rule|it)\s+(?:is\s+satisfied|is\s+met|holds|passes)\s+(?:when|if|with)\b"
+    r"(?P<cond>[^.;]*)",
+    re.I,
+)
+"""What makes the rule hold outright: "The rule is satisfied when there are no washers"."""
+_NUMBER_OR = re.compile(r"\b(?:zero|no|one|two|\d+)\s+or\s+(?:zero|one|two|\d+)\b", re.I)
+
+
 def conditional_labels(text: str, vocabulary: Sequence[str]) -> list[str]:
-    """Labels named in a leading "If ..., " condition without "or", in vocabulary order.
+    """Labels a condition of the rule names, without "or" between parts, in vocabulary order.
+
+    A leading "If/When ..., " ("If there is a lid, it is red"), a subject followed by its
+    condition ("A top label, if present, is centred"), and what makes the rule hold outright
+    ("The rule is satisfied when there are no washers"; "zero or one washers" is no
+    alternative of parts).
 
     Example:
         ``conditional_labels("If there is a lid, it is red.", ["lid"]) == ["lid"]``
     """
     found: set[str] = set()
     for sentence in re.split(r"(?<=[.;:])\s+", " ".join(text.split())):
-        hit = re.match(r"\s*(?:if|when)\b([^,]*),", sentence, re.I)
-        if hit is None or re.search(r"\bor\b", hit.group(1), re.I):
-            continue
-        words = " " + " ".join(re.findall(r"[a-z0-9]+", hit.group(1).lower())) + " "
-        for label in vocabulary:
-            phrase = " ".join(p for p in re.split(r"[_\s-]+", label.lower()) if p)
-            if re.search(rf" {re.escape(phrase)}(e?s)? ", words):
-                found.add(label)
+        clauses = [
+            hit.group("cond")
+            for hit in (_LEADING_IF.match(sentence), _IF_PRESENT.match(sentence))
+            if hit is not None
+        ]
+        clauses += [_NUMBER_OR.sub(" ", h.group("cond")) for h in _HOLDS_WHEN.finditer(sentence)]
+        for clause in clauses:
+            if re.search(r"\bor\b", clause, re.I):
+                continue
+            words = " " + " ".join(re.findall(r"[a-z0-9]+", clause.lower())) + " "
+            for label in vocabulary:
+                phrase = " ".join(p for p in re.split(r"[_\s-]+", label.lower()) if p)
+                if re.search(rf" {re.escape(phrase)}(e?s)? ", words):
+                    found.add(label)
     return [label for label in vocabulary if label in found]
 
 
@@ -285,6 +313,42 @@ def stated_equal_attributes(text: str, spec: CategorySpec) -> list[tuple[str, st
     return out
 
 
+_SAME = re.compile(r"\b(?:same|identical|match|matches|equal|equals|agree|agrees)\b", re.I)
+
+
+def stated_matching_attributes(
+    text: str, spec: CategorySpec
+) -> list[tuple[tuple[str, str], tuple[str, str]]]:
+    """Two parts' enum attributes with the same values that the rule says must match.
+
+    "the icon's fruit and the juice's kind must be identical": the fruit icon's ``kind``
+    and the liquid's ``juice`` share their values, the rule names both (by label or by
+    attribute name) and says same, identical, match or equal.
+
+    Returns:
+        ((label, attribute), (other label, other attribute)) pairs, in spec order.
+    """
+    if not _SAME.search(text):
+        return []
+    words = " " + " ".join(re.findall(r"[a-z0-9]+", text.lower().replace("_", " "))) + " "
+
+    def named(*names: str) -> bool:
+        return any(re.search(rf" {re.escape(n.replace('_', ' '))}(?:e?s)? ", words) for n in names)
+
+    enums = [
+        (c.label, a.name, tuple(a.values or ()))
+        for c in spec.components
+        for a in c.attributes
+        if a.type == "enum" and named(c.label, a.name)
+    ]
+    return [
+        ((la, a), (lb, b))
+        for i, (la, a, va) in enumerate(enums)
+        for lb, b, vb in enums[i + 1 :]
+        if la != lb and va and set(va) == set(vb)
+    ]
+
+
 _NOT_NULL = re.compile(
     r"\b(?:not|neither|nor|never)\b[^.;:]{0,24}?\b(?:null|none|empty|unset)\b"
     r"|\bnon-?null\b|\bhas a value\b|\bhave a value\b|\bhave values\b"
@@ -319,7 +383,7 @@ def _attribute_promises(
     references: Sequence[Mapping[str, Any]],
     mutations: Sequence[Mutation],
 ) -> dict[str, bool]:
-    """Changes of an attribute the rule fixes by name, by equality or as set (they break it).
+    """Changes of an attribute the rule fixes by name, by equality, by a match or as set.
 
     Only where every reference agrees (each part of the label has that value, is set, or
     the two attributes are equal and set). A change to None breaks only a rule that requires
@@ -340,6 +404,19 @@ def _attribute_promises(
         seen = values(label, name)
         if seen and all(v is not None for v in seen):
             out.update(_changes(mutations, label, {name}, lambda v: v is None))
+    # "The icon's fruit and the juice's kind must be identical": where every reference has
+    # one of each and they agree, another value on either side breaks it.
+    for (la, a), (lb, b) in stated_matching_attributes(text, spec):
+        agree = all(
+            len(xs := [c for c in ref.get("components", []) if c.get("label") == la]) == 1
+            and len(ys := [c for c in ref.get("components", []) if c.get("label") == lb]) == 1
+            and (xs[0].get("attributes") or {}).get(a) is not None
+            and (xs[0].get("attributes") or {}).get(a) == (ys[0].get("attributes") or {}).get(b)
+            for ref in references
+        )
+        if references and agree:
+            out.update(_changes(mutations, la, {a}, lambda v: v is not None))
+            out.update(_changes(mutations, lb, {b}, lambda v: v is not None))
     nullable = {(c.label, a.name) for c in spec.components for a in c.attributes if a.nullable}
     for label, a, b in stated_equal_attributes(text, spec):
         pairs = list(zip(values(label, a), values(label, b), strict=True))

@@ -29,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from logicode.codegen.numbers import stated_numbers
 from logicode.codegen.phrases import NUMBER_WORDS, stated_attribute_values, stated_mapping
 from logicode.color import COLOR_NAMES
 from logicode.spec import CategorySpec
@@ -122,6 +123,37 @@ def _edges(words: str) -> tuple[str, ...]:
     return EDGES
 
 
+_CENTRED_WORD = re.compile(r" (?:centred|centered|middle|centre line|center line) ")
+_HORIZONTAL = re.compile(r" (?:horizontal|horizontally) ")
+_VERTICAL = re.compile(r" (?:vertical|vertically) ")
+_WIDTH = re.compile(r" (?:width|wide) ")
+_HEIGHT = re.compile(r" (?:height|high|tall) ")
+
+
+def _axes(rule_text: str) -> tuple[str, ...]:
+    """The axes a centred check may use: the ones the rule's sentences about centring name.
+
+    In each sentence that says centred (or middle), "horizontally" and "vertically" name
+    the axes; without them, "width" and "height" do. Seen with a 0.5B model: "horizontally
+    its centre is at most 10% of the label's width from the label's centre, and vertically
+    at most 10% of its height" planned on x alone, valid and wrong on held-out scenes. A
+    rule that names no axis may use any.
+    """
+    found: set[str] = set()
+    for sentence in re.split(r"(?<=[.;])\s+", " ".join(rule_text.split())):
+        words = _words(sentence)
+        if not _CENTRED_WORD.search(words):
+            continue
+        x, y = bool(_HORIZONTAL.search(words)), bool(_VERTICAL.search(words))
+        if not (x or y):
+            x, y = bool(_WIDTH.search(words)), bool(_HEIGHT.search(words))
+        if x and y:
+            found.add("both")
+        elif x or y:
+            found.add("x" if x else "y")
+    return tuple(a for a in AXES if a in found) or AXES
+
+
 def _measures(attrs: Mapping[str, Attr]) -> list[str]:
     """What can be measured on a part: its number attributes, then the geometric measures."""
     numbers = [a.name for a in attrs.values() if a.type == "number"]
@@ -151,7 +183,9 @@ def leading_kind(rule_text: str, spec: CategorySpec | None = None) -> str | None
     ``map`` where the rule pairs numbers with values ("yellow for 2 clamps, blue for 3");
     ``scaled`` where it scales by a mean ("Let D be the mean diameter ... 2.70 times D");
     ``distinct`` where combinations occur once; ``same`` where a percentage is taken of a
-    mean ("within 8% of the mean diameter"); ``values`` where it fixes a number attribute of
+    mean ("within 8% of the mean diameter"); ``size`` where a number bounds an area or a
+    length (not an edge, a centre or a tilt: "covers at least 17% of the area of the box";
+    seen: five plans of edges, centres, tilts and counts for it); ``values`` where it fixes a number attribute of
     ``spec`` by name ("its pieces attribute is 1"). Seen with a 0.5B model: `map`,
     `scaled` and `distinct`, offered last among the kinds, were never its first choice
     (five plans of counts and relations followed); for "within 8% of the mean" it chose
@@ -168,14 +202,80 @@ def leading_kind(rule_text: str, spec: CategorySpec | None = None) -> str | None
         return "distinct"
     if "%" in rule_text and re.search(r" (?:mean|average|median) ", words):
         return "same"
+    if (
+        re.search(r" (?:area|areas|length|long) ", words)
+        and re.search(r"\d", rule_text)
+        and not re.search(r" (?:edge|edges|centre|center|middle|degrees) ", words)
+    ):
+        return "size"
     if spec is not None and stated_attribute_values(rule_text, spec):
         return "values"
     return None
 
 
-def named_labels(rule_text: str, vocabulary: Sequence[str]) -> list[str]:
-    """The labels whose words the rule uses ("fruit icon", "washers"), in vocabulary order."""
+def plan_numbers(rule_text: str) -> tuple[list[int], list[float]]:
+    """The whole numbers and the numbers a plan of this rule may use: the rule's own.
+
+    0 and 1 (the ends of every share: "in the left half" is 0 to 0.5 of the width), the
+    numbers the rule writes in digits (:func:`~logicode.codegen.numbers.stated_numbers`:
+    not restatements in pixels) or words ("two", "a single", "half"), and each percentage
+    also as its fraction (16 % as 16 and 0.16). Seen with a 0.5B model: "no tangerine may be
+    in the right compartment" planned as "every tangerine's area within 8 % of their mean",
+    an 8 the rule never says, valid on every counterexample and wrong on held-out scenes;
+    "the box holds one nectarine and only one" planned as two nectarines in the box.
+
+    Returns:
+        The whole numbers (for counts) and all numbers (for bounds, shares, tolerances and
+        degrees), each sorted.
+    """
     words = _words(rule_text)
+    values: set[float] = {0.0, 1.0}
+    for n in stated_numbers(rule_text):
+        values.add(n.value)
+        if n.percent:
+            values.add(n.value / 100)
+    values |= {float(v) for w, v in NUMBER_WORDS.items() if f" {w} " in words}
+    if " half " in words or " halves " in words:
+        values.add(0.5)
+    ints = sorted({int(v) for v in values if v == int(v)})
+    return ints, sorted(values)
+
+
+def _number_text(value: float) -> str:
+    """A number as JSON writes it without an exponent ("16", "0.16", "2.7")."""
+    if value == int(value):
+        return str(int(value))
+    return f"{value:.6f}".rstrip("0")
+
+
+def _numbers_stated(check: Check, attributes: Mapping[str, Mapping[str, Attr]], rule: str) -> bool:
+    """Whether every number of ``check`` is one :func:`plan_numbers` allows for ``rule``."""
+    _, allowed = plan_numbers(rule)
+    return all(
+        any(math.isclose(v, a, abs_tol=1e-9) for a in allowed)
+        for v in own_numbers(check, attributes)
+    )
+
+
+def named_labels(rule_text: str, vocabulary: Sequence[str]) -> list[str]:
+    """The labels whose words the rule uses ("fruit icon", "washers"), in vocabulary order.
+
+    Two labels with the same last word count as named together ("each top or bottom
+    label", "the top and bottom labels").
+    """
+    words = _words(rule_text)
+    for label in vocabulary:
+        *first, last = _words(label).split() or [""]
+        if not first:
+            continue
+        for other in vocabulary:
+            *their, their_last = _words(other).split() or [""]
+            if other == label or their_last != last or len(their) != 1:
+                continue
+            # "top or bottom label": "top" stands for "top label"
+            pair = rf" {their[0]} (?:or|and) {' '.join(first)} {last}"
+            if re.search(pair, words):
+                words += f"{their[0]} {last} "
     return [
         label
         for label in vocabulary
@@ -202,7 +302,8 @@ def plan_grammar(
     (:func:`_said`): seen with a 0.5B model, plans of allowed colours for every part of a
     rule about positions, and the same plan again after being told so. ``set`` and
     ``equal`` need the attributes' names in the rule, and ``each`` a count per part ("every
-    ... one", "each ... 2"): offered everywhere, ``each`` became the 0.5B model's first
+    ... one", "each ... 2"); every number is one of the rule's own (:func:`plan_numbers`).
+    Offered everywhere, ``each`` became the 0.5B model's first
     plan for rules about positions and areas.
     """
     attrs = label_attributes(spec)
@@ -211,6 +312,12 @@ def plan_grammar(
     def named(*names: str) -> bool:
         return not words or all(_words(n) in words for n in names)
 
+    # With the rule, its own numbers only (plan_numbers); without, any of a few digits.
+    int_rule, num_rule = "[0-9] | [1-9] [0-9]", '"-"? [0-9]{1,4} ("." [0-9]{1,3})?'
+    if words:
+        ints, nums = plan_numbers(rule_text)
+        int_rule = " | ".join(json.dumps(str(v)) for v in ints)
+        num_rule = " | ".join(json.dumps(_number_text(v)) for v in nums)
     labels = list(spec.vocabulary)
     named_here = named_labels(rule_text, labels) if named_only else []
     if len(named_here) >= 2:
@@ -219,13 +326,13 @@ def plan_grammar(
         'root ::= "{\\"checks\\": [" check (", " check){0,5} "]}"',
         "",  # check ::= ..., once the kinds are known
         "label ::= " + _alt(labels),
-        "int ::= [0-9] | [1-9] [0-9]",
-        'num ::= "-"? [0-9]{1,4} ("." [0-9]{1,3})?',
+        "int ::= " + int_rule,
+        "num ::= " + num_rule,
         'str ::= "\\"" [a-z0-9_ -]{1,24} "\\""',
         "relation-name ::= " + _alt(RELATIONS),
         "edge ::= " + _alt(_edges(words)),
         "measure ::= " + _alt(MEASURES),
-        "axis ::= " + _alt(AXES),
+        "axis ::= " + _alt(_axes(rule_text)),
     ]
     kinds: list[str] = []
 
@@ -278,10 +385,15 @@ def plan_grammar(
         names = [*dict.fromkeys([*numeric, *MEASURES])]
         head = json.dumps(f', "label": "{lab}", "attribute": ')
         same_alts.append(f"{head} ({_alt(names)})")
-    kind(
-        "count",
-        f'{label} {_key("min")} int {_key("max")} (int | "null") {_key("inside")} (label | "null")',
-    )
+    # A count inside another part: never inside its own label (seen: "inside": the label).
+    counted = [
+        json.dumps(f', "label": "{a}", "min": ')
+        + f' int {_key("max")} (int | "null") {_key("inside")} ('
+        + " | ".join([_lit(b) for b in labels if b != a] + ['"null"'])
+        + ")"
+        for a in labels
+    ]
+    kind("count", f"({' | '.join(counted)})")
     if values_alts:
         kind("values", f"({' | '.join(values_alts)})")
     kind("same", f"({' | '.join(same_alts)}) {_key('tolerance')} num")
@@ -406,7 +518,8 @@ def parse_plan(
     A size bound that the rule states as a percentage but the plan copies as a number
     ("16%" -> 16) becomes the fraction (0.16); position and tolerance shares above 1 are
     always percentages. With ``rule_text``, a check on colours or enum values the rule never
-    mentions is dropped (:func:`_said`).
+    mentions is dropped (:func:`_said`), and so is a check with a number the rule does not
+    state (:func:`plan_numbers`).
 
     Args:
         text: The model's answer (a JSON object ``{"checks": [...]}``, prose around it allowed).
@@ -454,13 +567,17 @@ def parse_plan(
             ]
         if kind == "map":
             fields["pairs"] = _mapping(n, fields, attributes, rule_text)
-        if rule_text and not _said(kind, fields, attributes, rule_text):
+        check = Check(kind, fields)
+        if rule_text and not (
+            _said(kind, fields, attributes, rule_text)
+            and _numbers_stated(check, attributes, rule_text)
+        ):
             continue
-        out.append(Check(kind, fields))
+        out.append(check)
     if not out:
         raise PlanError(
-            "every check names colours or values the rule does not mention; use the rule's own"
-            " words"
+            "every check names colours, values or numbers the rule does not mention; use the"
+            " rule's own words and numbers"
         )
     return out
 

@@ -155,9 +155,22 @@ def test_an_enum_whose_values_the_rule_names_must_be_read():
         " if a.color not in ('red', 'yellow', 'white')]\n"
     )
     assert unread_attributes(colours, rule, JB) == (
+        "the rule names cherry, banana: values of the liquid's juice (c.attr('juice')), but the"
+        " code never reads it"
+    )
+    unnamed = "It is cherry (red), orange (yellow-orange) or banana (milky white)."
+    assert unread_attributes(colours, unnamed, JB) == (
         "the rule names cherry, banana: values of the liquid's juice (c.attr('juice')) or the"
         " fruit_icon's kind (c.attr('kind')), but the code reads neither"
     )
     kinds = colours.replace("a.color", "a.attr('juice')")
     assert unread_attributes(kinds, rule, JB) is None  # one attribute with the values is enough
     assert unread_attributes(colours, "Every liquid is red or white.", JB) is None
+    # Of the parts with those values, the one the rule names: the juice, not the icon.
+    icon = kinds.replace("'liquid'", "'fruit_icon'").replace("'juice'", "'kind'")
+    juice = "Juice, when present, is one of: cherry, orange or banana."
+    assert "the liquid's juice (c.attr('juice')), but the code never" in unread_attributes(
+        icon, juice, JB
+    )
+    assert unread_attributes(kinds, juice, JB) is None
+    assert unread_attributes(icon, "A fruit icon shows a cherry or a banana.", JB) is None

@@ -17,6 +17,7 @@ from logicode.codegen.phrases import (
     stated_expectations,
     stated_hints,
     stated_mapping,
+    stated_matching_attributes,
 )
 
 VOCAB = ["tray", "lid", "nut", "fruit_icon", "top_label"]
@@ -81,6 +82,12 @@ def test_a_leading_condition_names_parts_whose_removal_keeps_the_rule():
     assert conditional_labels("If there is a lid or a tray, it is red.", VOCAB) == []
     assert conditional_labels("The lid is round if there is a tray.", VOCAB) == []
     assert conditional_labels("There are exactly two nuts.", VOCAB) == []
+    # Other ways to say it: the condition after its subject; what makes the rule hold.
+    assert conditional_labels("A top label, if present, is upright.", VOCAB) == ["top_label"]
+    assert conditional_labels("Lids, when present, are round.", VOCAB) == ["lid"]
+    held = "Nuts are alike. The rule is satisfied when there are zero or one nuts."
+    assert conditional_labels(held, VOCAB) == ["nut"]
+    assert conditional_labels("The rule holds with a lid or a tray.", VOCAB) == []
 
 
 def test_condition_expectations_need_one_part_per_reference():
@@ -263,3 +270,32 @@ def test_parts_a_restricted_equality_is_not_about_may_lack_a_value() -> None:
     assert all(expected[k] is False for k in unset) and all(expected[k] for k in other)
     plain = stated_expectations("Every nut's slot equals its row.", spec, [ref], muts)
     assert not any(k in plain for k in unset) and all(plain[k] for k in other)
+
+
+def test_two_parts_values_the_rule_says_must_match_break_it_when_changed() -> None:
+    from logicode.spec import load_spec
+
+    jb = load_spec("juice_bottle")
+    rule = "The icon's fruit and the juice's kind must be identical."
+    assert stated_matching_attributes(rule, jb) == [(("liquid", "juice"), ("fruit_icon", "kind"))]
+    assert stated_matching_attributes("The juice is cherry or banana.", jb) == []  # no match word
+
+    def scene(juice: str, kind: str) -> dict:
+        return {
+            "components": [
+                {"id": "c0", "label": "liquid", "attributes": {"juice": juice}},
+                {"id": "c1", "label": "fruit_icon", "attributes": {"kind": kind}},
+            ]
+        }
+
+    from logicode.codegen.counterexamples import Mutation
+
+    changes = [
+        Mutation("set_attr", "liquid", attr="juice", value="banana"),
+        Mutation("set_attr", "fruit_icon", attr="kind", value="unknown"),
+        Mutation("move", "liquid", dx=0.1, dy=0.0),
+    ]
+    exp = stated_expectations(rule, jb, [scene("cherry", "cherry")], changes)
+    assert exp == {"set_attr:liquid:juice=banana": True, "set_attr:fruit_icon:kind=unknown": True}
+    # References that disagree promise nothing.
+    assert stated_expectations(rule, jb, [scene("cherry", "orange")], changes) == {}

@@ -18,6 +18,7 @@ from logicode.codegen.plans import (
     named_labels,
     parse_plan,
     plan_grammar,
+    plan_numbers,
     render,
 )
 
@@ -189,7 +190,9 @@ def test_compiler_falls_back_to_a_plan_when_no_written_code_is_valid(
 def test_a_vacuous_plan_is_still_refused(pool: sandbox.SandboxPool) -> None:
     from test_compiler import VACUOUS, compile_with
 
-    lid_plan = '{"checks": [{"check": "upright", "label": "lid", "max_degrees": 45}]}'
+    lid_plan = (
+        '{"checks": [{"check": "relation", "label": "lid", "relation": "inside", "other": "tray"}]}'
+    )
     _, out, chat = compile_with(
         pool, [VACUOUS, lid_plan, lid_plan], candidates=1, max_rounds=0, plan_candidates=3
     )
@@ -476,15 +479,16 @@ def test_a_valid_plan_loses_the_checks_of_numbers_it_does_not_need(
     from test_compiler import VACUOUS, compile_with
 
     count = {"check": "count", "label": "nut", "min": 2, "max": 2, "inside": None}
-    upright = {"check": "upright", "label": "lid", "max_degrees": 45}
+    # 0 and 1 are numbers any plan may use (the ends of a share), but not ones the rule says.
+    size = {"check": "size", "label": "lid", "measure": "area", "of": "tray", "min": 0, "max": 1}
     below = {"check": "relation", "label": "nut", "relation": "below", "other": "lid"}
-    extra = json.dumps({"checks": [upright, count, below]})
+    extra = json.dumps({"checks": [size, count, below]})
     _, out, _ = compile_with(pool, [VACUOUS, extra], candidates=1, max_rounds=0)
     assert out.entry.status == "ok", out.entry.reason
     steps = [t["step"] for t in out.transcript]
     assert steps[-2:] == ["plan 1 code", "plan 1 needs 2 of 3 checks"]
-    # The tilt bound goes; the stated count stays, and so does the relation (no numbers).
-    assert "tilt" not in out.code and "found {len(found1)} nut" in out.code
+    # The size bound goes; the stated count stays, and so does the relation (no numbers).
+    assert "tray" not in out.code and "found {len(found1)} nut" in out.code
     assert "below(a, b)" in out.code
 
 
@@ -572,3 +576,86 @@ def test_allowed_numbers_must_be_the_rules_own() -> None:
         assert len(parse_plan(text, spec.vocabulary, attrs, rule)) == 1
     with pytest.raises(PlanError, match="the rule does not mention"):
         parse_plan(text, spec.vocabulary, attrs, "Both nuts sit in the same slot.")
+
+
+def test_a_plan_uses_only_the_rules_own_numbers() -> None:
+    ints, nums = plan_numbers("Its top edge lies between 16% and 24% of the tray's height.")
+    assert ints == [0, 1, 16, 24] and nums == [0, 0.16, 0.24, 1, 16, 24]
+    ints, _ = plan_numbers("The box holds one nectarine and only one; two lids, in the left half.")
+    assert ints == [0, 1, 2]
+    assert 0.5 in plan_numbers("It lies in the left half of the image.")[1]
+    # Restatements in pixels are not the rule's numbers.
+    assert 629 not in plan_numbers("37% to 50% of the width (between 629 and 850 pixels).")[1]
+
+    grammar = plan_grammar(SPEC, "Every nut lies within 8% of the lid's width of its centre.")
+    assert 'int ::= "0" | "1" | "8"\n' in grammar
+    assert 'num ::= "0" | "0.08" | "1" | "8"\n' in grammar
+    assert "[0-9]" in plan_grammar(SPEC)  # without the rule, any number
+
+    # A check with a number the rule does not state is dropped (seen: "within 8% of their
+    # mean" for a rule about the left compartment); the stated ones and 0 and 1 stay.
+    rule = "No nut lies right of the lid."
+    made_up = {"check": "same", "label": "nut", "attribute": "area", "tolerance": 0.08}
+    right = {"check": "relation", "label": "nut", "relation": "left_of", "other": "lid"}
+    plan = parse_plan(json.dumps({"checks": [made_up, right]}), SPEC.vocabulary, ATTRS, rule)
+    assert [c.kind for c in plan] == ["relation"]
+    with pytest.raises(PlanError, match="numbers the rule does not mention"):
+        parse_plan(json.dumps({"checks": [made_up]}), SPEC.vocabulary, ATTRS, rule)
+    twelve = {"check": "upright", "label": "lid", "max_degrees": 12}
+    assert parse_plan(json.dumps({"checks": [twelve]}), SPEC.vocabulary, ATTRS, "at most 12 degrees")
+
+
+def test_a_relation_that_rejects_the_references_is_turned_round(pool: sandbox.SandboxPool) -> None:
+    from test_compiler import VACUOUS, ScriptedChat
+
+    from logicode.codegen.compiler import CompileSettings, RuleCompiler
+    from logicode.spec import RuleSpec
+
+    # The nuts lie below the lid in the reference; the plan says above (the wrong way round).
+    above = {"check": "relation", "label": "nut", "relation": "above", "other": "lid"}
+    chat = ScriptedChat(script=[VACUOUS, json.dumps({"checks": [above]})], calls=[])
+    comp = RuleCompiler(
+        chat, SPEC, [reference()], pool, CompileSettings(candidates=1, max_rounds=0)
+    )
+    out = comp.compile_rule(RuleSpec(id="nuts_low", text="No nut may be higher than the lid."))
+    assert out.entry.status == "ok", out.entry.reason
+    assert out.transcript[-1]["step"] == "plan 1 kept 1 of 1 checks, 1 turned round"
+    assert "below(a, b)" in out.code and "above(a, b)" not in out.code
+
+
+def test_plans_first_asks_for_code_only_when_no_plan_is_valid(pool: sandbox.SandboxPool) -> None:
+    from test_compiler import GOOD, compile_with
+
+    count = json.dumps(
+        {"checks": [{"check": "count", "label": "nut", "min": 2, "max": 2, "inside": None}]}
+    )
+    _, out, chat = compile_with(pool, [count], plans_first=True)
+    assert out.entry.status == "ok", out.entry.reason
+    assert [t["step"] for t in out.transcript] == ["plan 1", "plan 1 code"]
+    assert len(chat.calls) == 1  # no written code, no cross-check candidate
+
+    wrong = json.dumps(
+        {"checks": [{"check": "count", "label": "nut", "min": 0, "max": 1, "inside": None}]}
+    )
+    _, out, chat = compile_with(pool, [wrong] * 2 + [GOOD], plans_first=True, plan_candidates=2)
+    assert out.entry.status == "ok", out.entry.reason
+    assert out.transcript[-1]["step"] == "candidate 1" and "!= 2" in out.code
+
+
+def test_a_centred_check_uses_the_axes_the_rule_names() -> None:
+    def axes(rule: str) -> str:
+        return plan_grammar(SPEC, rule).split("axis ::= ")[1].splitlines()[0]
+
+    both = "The lid sits in the middle: horizontally within 5% of the width, vertically 5% of it."
+    assert axes(both) == '"\\"both\\""'
+    assert axes("The lid is centred on the tray within 5% of its width and height.") == (
+        '"\\"both\\""'
+    )
+    # "centred horizontally ... and its centre lies 40% to 60% of the height": x; the height
+    # belongs to the position, named without "centred" in another sentence or clause.
+    placed = (
+        "The lid is centred horizontally on the tray (within 4% of its width) and its centre"
+        " lies between 40% and 60% of the tray's height. Vertically, it is high."
+    )
+    assert axes(placed) == '"\\"x\\""'
+    assert axes("The lid is centred on the tray within 5%.") == '"\\"x\\"" | "\\"y\\"" | "\\"both\\""'

@@ -30,7 +30,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from logicode.codegen.numbers import stated_numbers
-from logicode.codegen.phrases import NUMBER_WORDS, stated_attribute_values, stated_mapping
+from logicode.codegen.phrases import (
+    NUMBER_WORDS,
+    per_part_counts,
+    stated_attribute_values,
+    stated_mapping,
+)
 from logicode.color import COLOR_NAMES
 from logicode.spec import CategorySpec
 
@@ -519,7 +524,9 @@ def parse_plan(
     ("16%" -> 16) becomes the fraction (0.16); position and tolerance shares above 1 are
     always percentages. With ``rule_text``, a check on colours or enum values the rule never
     mentions is dropped (:func:`_said`), and so is a check with a number the rule does not
-    state (:func:`plan_numbers`).
+    state (:func:`plan_numbers`); a count of parts the rule puts in a definite holder ("the
+    bag contains two washers") counts the ones inside it (seen with a 0.5B model: plain
+    counts, refused because removing the bag left two washers counted).
 
     Args:
         text: The model's answer (a JSON object ``{"checks": [...]}``, prose around it allowed).
@@ -536,6 +543,8 @@ def parse_plan(
     if not isinstance(items, list) or not items:
         raise PlanError('the plan needs a non-empty "checks" list')
     out = []
+    # "The bag contains two washers": the washers counted are the ones in the bag.
+    held = per_part_counts(rule_text, labels, definite=True) if rule_text else {}
     for n, item in enumerate(items, 1):
         if not isinstance(item, dict) or item.get("check") not in _FIELDS:
             raise PlanError(f"check {n}: 'check' must be one of {', '.join(KINDS)}")
@@ -554,6 +563,8 @@ def parse_plan(
         if kind == "each" and fields.get("holds") in (None, fields["label"]):
             raise PlanError(f"check {n}: each needs 'holds', a label other than 'label'")
         _check_fields(n, kind, fields, attributes)
+        if kind == "count" and fields["inside"] is None and fields["label"] in held:
+            fields["inside"] = held[fields["label"]][0]
         percents = stated_percentages(rule_text)
         if kind == "size":
             for key in ("min", "max"):

@@ -659,3 +659,17 @@ def test_a_centred_check_uses_the_axes_the_rule_names() -> None:
     )
     assert axes(placed) == '"\\"x\\""'
     assert axes("The lid is centred on the tray within 5%.") == '"\\"x\\"" | "\\"y\\"" | "\\"both\\""'
+
+
+def test_a_count_in_a_definite_holder_counts_the_parts_inside_it() -> None:
+    count = {"check": "count", "label": "nut", "min": 2, "max": 2, "inside": None}
+    text = json.dumps({"checks": [count]})
+    (check,) = parse_plan(text, SPEC.vocabulary, ATTRS, "The tray contains two nuts.")
+    assert check.fields["inside"] == "tray"
+    (check,) = parse_plan(text, SPEC.vocabulary, ATTRS, "There are two nuts.")
+    assert check.fields["inside"] is None
+    # The grammar never offers a count inside its own label.
+    grammar = plan_grammar(SPEC, "There are two nuts.")
+    counts = grammar.split("check-count ::= ")[1].splitlines()[0]
+    nut = counts.split('"label\\": \\"nut\\"')[1]
+    assert '"\\"tray\\""' in nut and '"\\"nut\\""' not in nut

@@ -305,7 +305,7 @@ def stated_equal_attributes(text: str, spec: CategorySpec) -> list[tuple[str, st
             if other != label or a == b:
                 continue
             pattern = (
-                rf"\b{re.escape(a)}\s+(?:equals|is\s+equal\s+to|==|=|matches)\s+"
+                rf"\b{re.escape(a)}\s+(?:equals|is\s+equal\s+to|is\s+the\s+same\s+as|==|=|matches)\s+"
                 rf"(?:its\s+|the\s+\w+'s\s+|the\s+)?{re.escape(b)}\b"
             )
             if re.search(pattern, flat, re.I):

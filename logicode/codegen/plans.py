@@ -34,7 +34,10 @@ from logicode.codegen.phrases import (
     NUMBER_WORDS,
     per_part_counts,
     stated_attribute_values,
+    stated_counts,
+    stated_equal_attributes,
     stated_mapping,
+    stated_set_attributes,
 )
 from logicode.color import COLOR_NAMES
 from logicode.spec import CategorySpec
@@ -213,6 +216,31 @@ def leading_kind(rule_text: str, spec: CategorySpec | None = None) -> str | None
         and not re.search(r" (?:edge|edges|centre|center|middle|degrees) ", words)
     ):
         return "size"
+    if spec is not None and stated_equal_attributes(rule_text, spec):
+        return "equal"
+    if (
+        spec is not None
+        and _SAME_WORD.search(words)
+        and any(
+            re.search(rf" {re.escape(_words(a.name).strip().rstrip('s'))}s? ", words)
+            for c in spec.components
+            for a in c.attributes
+            if a.type == "number"
+        )
+    ):
+        return "same"
+    if spec is not None and stated_set_attributes(rule_text, spec):
+        return "set"
+    attribute_names = {a.name for c in (spec.components if spec else []) for a in c.attributes}
+    plain = _words(" ".join(w for w in rule_text.split() if w.strip(".,;:()") not in attribute_names))
+    if (
+        spec is not None
+        and not re.search(r"\d", rule_text)
+        and _RELATION_WORD.search(plain)
+        and not stated_counts(rule_text, spec.vocabulary)
+        and len(named_labels(rule_text, spec.vocabulary)) >= 2
+    ):
+        return "relation"
     if spec is not None and stated_attribute_values(rule_text, spec):
         return "values"
     return None
@@ -244,6 +272,22 @@ def plan_numbers(rule_text: str) -> tuple[list[int], list[float]]:
         values.add(0.5)
     ints = sorted({int(v) for v in values if v == int(v)})
     return ints, sorted(values)
+
+
+def _shares(rule_text: str) -> list[float]:
+    """The tolerances a plan may use: 0, the rule's percentages (16 % as 16 and 0.16) and
+    fractions below 1.
+
+    Seen with a 0.5B model: "their clamp counts are equal" planned as sameness within a
+    tolerance of 1 (100 %), which never fires.
+    """
+    out = {0.0}
+    for n in stated_numbers(rule_text):
+        if n.percent:
+            out |= {n.value, n.value / 100}
+        elif n.value < 1:
+            out.add(n.value)
+    return sorted(out)
 
 
 def _number_text(value: float) -> str:
@@ -319,10 +363,12 @@ def plan_grammar(
 
     # With the rule, its own numbers only (plan_numbers); without, any of a few digits.
     int_rule, num_rule = "[0-9] | [1-9] [0-9]", '"-"? [0-9]{1,4} ("." [0-9]{1,3})?'
+    share_rule = "num"
     if words:
         ints, nums = plan_numbers(rule_text)
         int_rule = " | ".join(json.dumps(str(v)) for v in ints)
         num_rule = " | ".join(json.dumps(_number_text(v)) for v in nums)
+        share_rule = " | ".join(json.dumps(_number_text(v)) for v in _shares(rule_text))
     labels = list(spec.vocabulary)
     named_here = named_labels(rule_text, labels) if named_only else []
     if len(named_here) >= 2:
@@ -333,6 +379,7 @@ def plan_grammar(
         "label ::= " + _alt(labels),
         "int ::= " + int_rule,
         "num ::= " + num_rule,
+        "share ::= " + share_rule,
         'str ::= "\\"" [a-z0-9_ -]{1,24} "\\""',
         "relation-name ::= " + _alt(RELATIONS),
         "edge ::= " + _alt(_edges(words)),
@@ -401,9 +448,9 @@ def plan_grammar(
     kind("count", f"({' | '.join(counted)})")
     if values_alts:
         kind("values", f"({' | '.join(values_alts)})")
-    kind("same", f"({' | '.join(same_alts)}) {_key('tolerance')} num")
+    kind("same", f"({' | '.join(same_alts)}) {_key('tolerance')} share")
     kind("relation", f"{label} {_key('relation')} relation-name {other}")
-    kind("centred", f"{label} {other} {_key('axis')} axis {_key('tolerance')} num")
+    kind("centred", f"{label} {other} {_key('axis')} axis {_key('tolerance')} share")
     kind("position", f"{label} {other} {_key('edge')} edge {_key('min')} num {_key('max')} num")
     kind(
         "size",
@@ -545,6 +592,7 @@ def parse_plan(
     out = []
     # "The bag contains two washers": the washers counted are the ones in the bag.
     held = per_part_counts(rule_text, labels, definite=True) if rule_text else {}
+    counted = stated_counts(rule_text, labels) if rule_text else {}
     for n, item in enumerate(items, 1):
         if not isinstance(item, dict) or item.get("check") not in _FIELDS:
             raise PlanError(f"check {n}: 'check' must be one of {', '.join(KINDS)}")
@@ -573,6 +621,9 @@ def parse_plan(
         if kind == "scaled":
             if rule_text and not _EXACT_WORD.search(_words(rule_text)):
                 fields["exactly"] = None  # seen: "exactly": 0 for "every screw is ..."
+            elif fields["exactly"] is None and fields["label"] in counted:
+                # "one screw, and only one, has a length from 2.70 D to 3.30 D"
+                fields["exactly"] = counted[fields["label"]]
             fields["ranges"] = [
                 [v / 100.0 if v > 1 and v in percents else v for v in r] for r in fields["ranges"]
             ]
@@ -612,6 +663,10 @@ def _mapping(
 
 
 _PER = re.compile(r" (?:every|each|per) ")
+_SAME_WORD = re.compile(r" (?:same|equal|identical) ")
+_RELATION_WORD = re.compile(
+    r" (?:left|right|above|below|higher|lower|inside|within|outside) "
+)
 _SCALE_WORD = re.compile(r" (?:times|mean|average|median) ")
 _CENTRE_WORD = re.compile(r" (?:centre|center|centres|centers|middle) ")
 _EXACT_WORD = re.compile(r" (?:exactly|only|precisely) ")

@@ -673,3 +673,43 @@ def test_a_count_in_a_definite_holder_counts_the_parts_inside_it() -> None:
     counts = grammar.split("check-count ::= ")[1].splitlines()[0]
     nut = counts.split('"label\\": \\"nut\\"')[1]
     assert '"\\"tray\\""' in nut and '"\\"nut\\""' not in nut
+
+
+def test_more_kinds_lead_where_the_words_call_for_them() -> None:
+    from logicode.codegen.plans import leading_kind
+    from logicode.spec import load_spec
+
+    sc = load_spec("splicing_connectors")
+    assert leading_kind("When there are two connectors, their clamp counts are equal.", sc) == (
+        "same"
+    )
+    mirrored = "For every cable, left_clamp is the same as right_clamp."
+    assert leading_kind(mirrored, sc) == "equal"
+    assert leading_kind("Both left_clamp and right_clamp have a value.", sc) == "set"
+    assert leading_kind("The cable is 37% to 50% as long as the image is wide.", sc) == "size"
+    bb = load_spec("breakfast_box")
+    left = "No tangerine may be in the right compartment: right of the divider's centroid."
+    assert leading_kind(left, bb) == "relation"
+    assert leading_kind("There is exactly one divider, inside the box.", bb) is None  # a count
+    assert leading_kind("Its top edge lies 16% to 24% below the top of the box.", bb) is None
+
+    # Tolerances are 0 or the rule's shares, never a whole number it does not state.
+    grammar = plan_grammar(sc, "When there are two connectors, their clamp counts are equal.")
+    assert 'share ::= "0"\n' in grammar
+
+
+def test_a_scaled_check_takes_the_count_the_rule_states() -> None:
+    spec, _ = _bag_spec()
+    attrs = label_attributes(spec)
+    rule = "Let W be the mean width_mm of the nuts. One lid, and only one, is 1 to 2 times W."
+    scaled = {
+        "check": "scaled",
+        "label": "lid",
+        "measure": "area",
+        "of": "nut",
+        "of_measure": "width_mm",
+        "ranges": [[1, 2]],
+        "exactly": None,
+    }
+    (check,) = parse_plan(json.dumps({"checks": [scaled]}), spec.vocabulary, attrs, rule)
+    assert check.fields["exactly"] == 1

@@ -193,7 +193,11 @@ def leading_kind(rule_text: str, spec: CategorySpec | None = None) -> str | None
     ``distinct`` where combinations occur once; ``same`` where a percentage is taken of a
     mean ("within 8% of the mean diameter"); ``size`` where a number bounds an area or a
     length (not an edge, a centre or a tilt: "covers at least 17% of the area of the box";
-    seen: five plans of edges, centres, tilts and counts for it); ``values`` where it fixes a number attribute of
+    seen: five plans of edges, centres, tilts and counts for it); ``equal`` where two
+    attributes of one part are equal by name, ``same`` where a number attribute is the same
+    or equal ("their clamp counts are equal"), ``set`` where attributes must have a value,
+    ``relation`` where a rule without numbers or counts places two named parts (left,
+    above, inside...); and ``values`` where it fixes a number attribute of
     ``spec`` by name ("its pieces attribute is 1"). Seen with a 0.5B model: `map`,
     `scaled` and `distinct`, offered last among the kinds, were never its first choice
     (five plans of counts and relations followed); for "within 8% of the mean" it chose
@@ -232,7 +236,9 @@ def leading_kind(rule_text: str, spec: CategorySpec | None = None) -> str | None
     if spec is not None and stated_set_attributes(rule_text, spec):
         return "set"
     attribute_names = {a.name for c in (spec.components if spec else []) for a in c.attributes}
-    plain = _words(" ".join(w for w in rule_text.split() if w.strip(".,;:()") not in attribute_names))
+    plain = _words(
+        " ".join(w for w in rule_text.split() if w.strip(".,;:()") not in attribute_names)
+    )
     if (
         spec is not None
         and not re.search(r"\d", rule_text)
@@ -275,9 +281,9 @@ def plan_numbers(rule_text: str) -> tuple[list[int], list[float]]:
 
 
 def _shares(rule_text: str) -> list[float]:
-    """The tolerances a plan may use: 0, the rule's percentages (16 % as 16 and 0.16) and
-    fractions below 1.
+    """The tolerances a plan may use: 0, the rule's percentages and its fractions below 1.
 
+    A percentage counts as written and as its fraction (16 % as 16 and 0.16).
     Seen with a 0.5B model: "their clamp counts are equal" planned as sameness within a
     tolerance of 1 (100 %), which never fires.
     """
@@ -664,9 +670,7 @@ def _mapping(
 
 _PER = re.compile(r" (?:every|each|per) ")
 _SAME_WORD = re.compile(r" (?:same|equal|identical) ")
-_RELATION_WORD = re.compile(
-    r" (?:left|right|above|below|higher|lower|inside|within|outside) "
-)
+_RELATION_WORD = re.compile(r" (?:left|right|above|below|higher|lower|inside|within|outside) ")
 _SCALE_WORD = re.compile(r" (?:times|mean|average|median) ")
 _CENTRE_WORD = re.compile(r" (?:centre|center|centres|centers|middle) ")
 _EXACT_WORD = re.compile(r" (?:exactly|only|precisely) ")

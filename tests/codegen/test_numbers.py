@@ -55,7 +55,10 @@ def test_the_forms_code_writes_numbers_in_are_accepted():
     # 1 - 60% is 0.4, but not where 0.4 is the rule's own 40%.
     placed = "Its centre lies 40% to 60% of the height down, within 4% of the width."
     half = code("if d > 0.04 * w or v > 0.40 * h:\n    pass")
-    assert unused_numbers(half, placed) == "the rule states 60% (write 0.6), but the code never uses it"
+    assert (
+        unused_numbers(half, placed)
+        == "the rule states 60% (write 0.6), but the code never uses it"
+    )
     assert unused_numbers(code("ok = 0.04 > d and 0.4 <= v <= 0.6"), placed) is None
 
 

@@ -602,7 +602,9 @@ def test_a_plan_uses_only_the_rules_own_numbers() -> None:
     with pytest.raises(PlanError, match="numbers the rule does not mention"):
         parse_plan(json.dumps({"checks": [made_up]}), SPEC.vocabulary, ATTRS, rule)
     twelve = {"check": "upright", "label": "lid", "max_degrees": 12}
-    assert parse_plan(json.dumps({"checks": [twelve]}), SPEC.vocabulary, ATTRS, "at most 12 degrees")
+    assert parse_plan(
+        json.dumps({"checks": [twelve]}), SPEC.vocabulary, ATTRS, "at most 12 degrees"
+    )
 
 
 def test_a_relation_that_rejects_the_references_is_turned_round(pool: sandbox.SandboxPool) -> None:
@@ -658,7 +660,9 @@ def test_a_centred_check_uses_the_axes_the_rule_names() -> None:
         " lies between 40% and 60% of the tray's height. Vertically, it is high."
     )
     assert axes(placed) == '"\\"x\\""'
-    assert axes("The lid is centred on the tray within 5%.") == '"\\"x\\"" | "\\"y\\"" | "\\"both\\""'
+    assert (
+        axes("The lid is centred on the tray within 5%.") == '"\\"x\\"" | "\\"y\\"" | "\\"both\\""'
+    )
 
 
 def test_a_count_in_a_definite_holder_counts_the_parts_inside_it() -> None:

@@ -296,6 +296,29 @@ def stated_attribute_values(text: str, spec: CategorySpec) -> list[tuple[str, st
     return out
 
 
+def stated_attribute_sets(text: str, spec: CategorySpec) -> list[tuple[str, str, set[float]]]:
+    """Number attributes the rule allows a few values of: "every connector has 2, 3 or 5 clamps".
+
+    The numbers must be listed with "or" right before the attribute's name (or its
+    singular): "2, 3 or 5 clamps".
+
+    Returns:
+        (label, attribute, allowed values) in spec order.
+    """
+    flat = " ".join(text.split())
+    out = []
+    for label, name in _number_attributes(spec):
+        noun = re.escape(name.replace("_", " ").rstrip("s"))
+        hit = re.search(
+            rf"\b((?:\d+(?:\.\d+)?\s*,\s*)*\d+(?:\.\d+)?\s*,?\s+or\s+\d+(?:\.\d+)?)\s+{noun}s?\b",
+            flat.replace("_", " "),
+            re.I,
+        )
+        if hit:
+            out.append((label, name, {float(v) for v in re.findall(r"\d+(?:\.\d+)?", hit[1])}))
+    return out
+
+
 def stated_equal_attributes(text: str, spec: CategorySpec) -> list[tuple[str, str, str]]:
     """Two number attributes of one label the rule says are equal: "its a equals its b"."""
     flat = " ".join(text.split())
@@ -383,9 +406,11 @@ def _attribute_promises(
     references: Sequence[Mapping[str, Any]],
     mutations: Sequence[Mutation],
 ) -> dict[str, bool]:
-    """Changes of an attribute the rule fixes by name, by equality, by a match or as set.
+    """Changes of an attribute the rule fixes (by name, to a few values, by a match...).
 
-    Only where every reference agrees (each part of the label has that value, is set, or
+    By name ("its pieces attribute is 1"), to a few values ("2, 3 or 5 clamps"), by equality
+    of two of a part's attributes, by a match of two parts' attributes, or as set. Only
+    where every reference agrees (each part of the label has that value, is set, or
     the two attributes are equal and set). A change to None breaks only a rule that requires
     the value set; under "every cable that ..." it keeps an equality (a part without the
     value is not one the rule is about), otherwise it promises nothing.
@@ -400,6 +425,14 @@ def _attribute_promises(
         seen = values(label, name)
         if seen and all(v == value for v in seen):
             out.update(_changes(mutations, label, {name}, lambda v, x=value: v not in (None, x)))
+    for label, name, allowed in stated_attribute_sets(text, spec):
+        seen = values(label, name)
+        if seen and all(v in allowed for v in seen):
+            out.update(
+                _changes(
+                    mutations, label, {name}, lambda v, a=allowed: v is not None and v not in a
+                )
+            )
     for label, name in stated_set_attributes(text, spec):
         seen = values(label, name)
         if seen and all(v is not None for v in seen):
@@ -450,9 +483,12 @@ def _changes(
 
 
 def _restricted(text: str, label: str) -> bool:
-    """Whether the rule is about only some parts of ``label``: "every cable that ..."."""
+    """Whether the rule is about only some parts of ``label``: "every cable that ...".
+
+    A participle restricts too: "every cable plugged into both connectors".
+    """
     phrase = r"[\s_-]+".join(re.escape(p) for p in re.split(r"[_\s-]+", label) if p)
-    pattern = rf"\b(?:every|each|all|any)\s+{phrase}(?:e?s)?\s+(?:that|which|whose)\b"
+    pattern = rf"\b(?:every|each|all|any)\s+{phrase}(?:e?s)?\s+(?:that|which|whose|\w+ed|\w+ing)\b"
     return re.search(pattern, " ".join(text.split()), re.I) is not None
 
 

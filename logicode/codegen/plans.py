@@ -33,6 +33,7 @@ from logicode.codegen.numbers import stated_numbers
 from logicode.codegen.phrases import (
     NUMBER_WORDS,
     per_part_counts,
+    stated_attribute_sets,
     stated_attribute_values,
     stated_counts,
     stated_equal_attributes,
@@ -247,7 +248,9 @@ def leading_kind(rule_text: str, spec: CategorySpec | None = None) -> str | None
         and len(named_labels(rule_text, spec.vocabulary)) >= 2
     ):
         return "relation"
-    if spec is not None and stated_attribute_values(rule_text, spec):
+    if spec is not None and (
+        stated_attribute_values(rule_text, spec) or stated_attribute_sets(rule_text, spec)
+    ):
         return "values"
     return None
 
@@ -399,7 +402,7 @@ def plan_grammar(
         rules.append(f'check-{name} ::= {head} {body} "}}"')
         kinds.append(f"check-{name}")
 
-    label, other = f"{_key('label')} label", f"{_key('other')} label"
+    label = f"{_key('label')} label"
     values_alts, same_alts, sides, set_alts, equal_alts = [], [], [], [], []
     for i, lab in enumerate(labels):
         for j, a in enumerate(attrs[lab].values()):
@@ -455,9 +458,26 @@ def plan_grammar(
     if values_alts:
         kind("values", f"({' | '.join(values_alts)})")
     kind("same", f"({' | '.join(same_alts)}) {_key('tolerance')} share")
-    kind("relation", f"{label} {_key('relation')} relation-name {other}")
-    kind("centred", f"{label} {other} {_key('axis')} axis {_key('tolerance')} share")
-    kind("position", f"{label} {other} {_key('edge')} edge {_key('min')} num {_key('max')} num")
+    # A part placed against another label, never its own (seen: "every cable left of the
+    # cable", vacuous with one cable and a false alarm with two).
+    if len(labels) > 1:
+        for name, middle in (
+            ("label-other", ""),
+            ("label-rel", f" {_key('relation')} relation-name"),
+        ):
+            rules.append(
+                f"{name} ::= "
+                + " | ".join(
+                    json.dumps(f', "label": "{a}"')
+                    + f"{middle} {_key('other')} ("
+                    + " | ".join(_lit(b) for b in labels if b != a)
+                    + ")"
+                    for a in labels
+                )
+            )
+        kind("relation", "label-rel")
+        kind("centred", f"label-other {_key('axis')} axis {_key('tolerance')} share")
+        kind("position", f"label-other {_key('edge')} edge {_key('min')} num {_key('max')} num")
     kind(
         "size",
         f'{label} {_key("measure")} measure {_key("of")} (label | {_lit("image")} | "null") '
@@ -614,6 +634,8 @@ def parse_plan(
             raise PlanError(f"check {n}: a label is needed")
         if kind in ("relation", "centred", "position", "match") and fields.get("other") is None:
             raise PlanError(f"check {n}: {kind} needs 'other'")
+        if kind in ("relation", "centred", "position") and fields["other"] == fields["label"]:
+            raise PlanError(f"check {n}: {kind} needs 'other', a label other than 'label'")
         if kind == "each" and fields.get("holds") in (None, fields["label"]):
             raise PlanError(f"check {n}: each needs 'holds', a label other than 'label'")
         _check_fields(n, kind, fields, attributes)

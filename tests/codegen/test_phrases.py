@@ -270,6 +270,26 @@ def test_parts_a_restricted_equality_is_not_about_may_lack_a_value() -> None:
     assert all(expected[k] is False for k in unset) and all(expected[k] for k in other)
     plain = stated_expectations("Every nut's slot equals its row.", spec, [ref], muts)
     assert not any(k in plain for k in unset) and all(plain[k] for k in other)
+    plugged = "For every nut placed in a slot, the slot is the same as the row."
+    expected = stated_expectations(plugged, spec, [ref], muts)  # a participle restricts too
+    assert all(expected[k] is False for k in unset) and all(expected[k] for k in other)
+
+
+def test_a_few_allowed_values_of_a_number_attribute_break_it_when_left() -> None:
+    from logicode.codegen.phrases import stated_attribute_sets
+
+    spec, ref, muts = _slotted_nuts(slot=2, row=1)
+    rule = "Every nut must sit in slot 1, 2 or 3; no other slot exists."
+    assert stated_attribute_sets("Every nut has 1, 2 or 3 slots.", spec) == [
+        ("nut", "slot", {1.0, 2.0, 3.0})
+    ]
+    assert stated_attribute_sets(rule, spec) == []  # the numbers do not come before the name
+    expected = stated_expectations("Every nut has 2 or 4 slots.", spec, [ref], muts)
+    changed = {m.key(): m.value for m in muts if m.op == "set_attr" and m.attr == "slot"}
+    assert {k for k, v in changed.items() if v not in (None, 2, 4)} == set(expected)
+    assert all(expected.values())
+    # References outside the allowed values promise nothing.
+    assert stated_expectations("Every nut has 5 or 6 slots.", spec, [ref], muts) == {}
 
 
 def test_two_parts_values_the_rule_says_must_match_break_it_when_changed() -> None:

@@ -717,3 +717,13 @@ def test_a_scaled_check_takes_the_count_the_rule_states() -> None:
     }
     (check,) = parse_plan(json.dumps({"checks": [scaled]}), spec.vocabulary, attrs, rule)
     assert check.fields["exactly"] == 1
+
+
+def test_a_part_is_never_placed_against_its_own_label() -> None:
+    grammar = plan_grammar(SPEC, "Every nut lies left of the lid, centred within 5%.")
+    nut = grammar.split("label-rel ::= ")[1].splitlines()[0].split('"label\\": \\"nut\\"')[1]
+    nut = nut.split(")")[0]
+    assert '"\\"lid\\""' in nut and '"\\"nut\\""' not in nut
+    self_check = {"check": "relation", "label": "nut", "relation": "left_of", "other": "nut"}
+    with pytest.raises(PlanError, match="a label other than 'label'"):
+        parse_plan(json.dumps({"checks": [self_check]}), SPEC.vocabulary, ATTRS)

@@ -346,6 +346,26 @@ def named_enum_values(rule_text: str, spec: CategorySpec) -> dict[str, list[tupl
     return out
 
 
+_GENERIC_NAMES = frozenset(
+    {
+        "kind",
+        "type",
+        "sort",
+        "class",
+        "category",
+        "variant",
+        "color",
+        "colour",
+        "size",
+        "shape",
+        "state",
+        "status",
+        "name",
+    }
+)
+"""Attribute names that are ordinary words for any part's properties ("three kinds sold")."""
+
+
 def unread_attributes(code: str, rule_text: str, spec: CategorySpec) -> str | None:
     """A sentence when the code never reads a number attribute the rule is about, else None.
 
@@ -371,10 +391,9 @@ def unread_attributes(code: str, rule_text: str, spec: CategorySpec) -> str | No
     words = " " + " ".join(re.findall(r"[a-z0-9]+", rule_text.lower().replace("_", " "))) + " "
 
     def named(label: str, name: str) -> bool:
-        return any(
-            re.search(rf" {re.escape(w)}(?:e?s)? ", words)
-            for w in (name.replace("_", " "), label.replace("_", " "))
-        )
+        # A generic attribute name ("kind", "type") says nothing about which part it is.
+        names = [label] if name in _GENERIC_NAMES else [label, name]
+        return any(re.search(rf" {re.escape(w.replace('_', ' '))}(?:e?s)? ", words) for w in names)
 
     for value, pairs in named_enum_values(rule_text, spec).items():
         # Of the parts with the value, the ones the rule names ("Juice ... is cherry" is

@@ -168,7 +168,7 @@ def test_an_enum_whose_values_the_rule_names_must_be_read():
     assert unread_attributes(colours, "Every liquid is red or white.", JB) is None
     # Of the parts with those values, the one the rule names: the juice, not the icon.
     icon = kinds.replace("'liquid'", "'fruit_icon'").replace("'juice'", "'kind'")
-    juice = "Juice, when present, is one of: cherry, orange or banana."
+    juice = "Juice, when present, is one of the kinds sold: cherry, orange or banana."
     assert "the liquid's juice (c.attr('juice')), but the code never" in unread_attributes(
         icon, juice, JB
     )

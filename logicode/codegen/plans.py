@@ -599,7 +599,10 @@ def parse_plan(
     mentions is dropped (:func:`_said`), and so is a check with a number the rule does not
     state (:func:`plan_numbers`); a count of parts the rule puts in a definite holder ("the
     bag contains two washers") counts the ones inside it (seen with a 0.5B model: plain
-    counts, refused because removing the bag left two washers counted).
+    counts, refused because removing the bag left two washers counted, and counts inside
+    another part), and a count of a label whose exact count the rule states
+    (:func:`~logicode.codegen.phrases.stated_counts`) is that count (seen: "one bottom
+    label, neither none nor two" planned as 0 to 1).
 
     Args:
         text: The model's answer (a JSON object ``{"checks": [...]}``, prose around it allowed).
@@ -639,8 +642,11 @@ def parse_plan(
         if kind == "each" and fields.get("holds") in (None, fields["label"]):
             raise PlanError(f"check {n}: each needs 'holds', a label other than 'label'")
         _check_fields(n, kind, fields, attributes)
-        if kind == "count" and fields["inside"] is None and fields["label"] in held:
+        if kind == "count" and fields["label"] in held:
             fields["inside"] = held[fields["label"]][0]
+        if kind == "count" and fields["label"] in counted:
+            # "one bottom label, neither none nor two" is exactly one (seen: 0 to 1).
+            fields["min"] = fields["max"] = counted[fields["label"]]
         percents = stated_percentages(rule_text)
         if kind == "size":
             for key in ("min", "max"):

@@ -637,7 +637,7 @@ def test_plans_first_asks_for_code_only_when_no_plan_is_valid(pool: sandbox.Sand
     assert len(chat.calls) == 1  # no written code, no cross-check candidate
 
     wrong = json.dumps(
-        {"checks": [{"check": "count", "label": "nut", "min": 0, "max": 1, "inside": None}]}
+        {"checks": [{"check": "relation", "label": "lid", "relation": "inside", "other": "tray"}]}
     )
     _, out, chat = compile_with(pool, [wrong] * 2 + [GOOD], plans_first=True, plan_candidates=2)
     assert out.entry.status == "ok", out.entry.reason
@@ -727,3 +727,13 @@ def test_a_part_is_never_placed_against_its_own_label() -> None:
     self_check = {"check": "relation", "label": "nut", "relation": "left_of", "other": "nut"}
     with pytest.raises(PlanError, match="a label other than 'label'"):
         parse_plan(json.dumps({"checks": [self_check]}), SPEC.vocabulary, ATTRS)
+
+
+def test_a_count_the_rule_states_is_taken_as_stated() -> None:
+    count = {"check": "count", "label": "nut", "min": 0, "max": 1, "inside": "lid"}
+    text = json.dumps({"checks": [count]})
+    rule = "The tray holds one nut, neither none nor two."
+    (check,) = parse_plan(text, SPEC.vocabulary, ATTRS, rule)
+    assert (check.fields["min"], check.fields["max"], check.fields["inside"]) == (1, 1, "tray")
+    (check,) = parse_plan(text, SPEC.vocabulary, ATTRS, "At most one nut lies on the lid.")
+    assert (check.fields["min"], check.fields["max"], check.fields["inside"]) == (0, 1, "lid")

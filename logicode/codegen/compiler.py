@@ -286,6 +286,15 @@ def _reversed_relation(check: Check) -> Check | None:
     return Check(check.kind, {**check.fields, "relation": _OPPOSITE[relation]})
 
 
+def _about(check: Check, named: Sequence[str]) -> bool:
+    """Whether every part a check names is one the rule names (where it names two or more)."""
+    if len(named) < 2:
+        return True
+    f = check.fields
+    parts = {f.get(k) for k in ("label", "other", "of", "inside", "holds")} - {None, "image"}
+    return parts <= set(named)
+
+
 class RuleCompiler:
     """Compiles the rules of one category spec with one chat model.
 
@@ -667,6 +676,8 @@ class RuleCompiler:
         led = plan_grammar(self.spec, rule.text, lead=lead, named_only=True)
         seen: set[str] = set()
         unreadable: set[str] = set()
+        gathered: list[Check] = []
+        named = named_labels(rule.text, self.spec.vocabulary)
         msgs, temp = first, 0.0
         for n in range(s.plan_candidates):
             # The first two plans start with the kind the rule's words call for, if any, and
@@ -706,9 +717,9 @@ class RuleCompiler:
                         }
                     )
             yield b
-            kept = plan
-            if not b.ok and (len(plan) > 1 or _reversed_relation(plan[0]) is not None):
-                kept = self._checks_that_hold(plan, rule.text)
+            if b.ok:
+                continue
+            kept = self._checks_that_hold(plan, rule.text)
             if kept and kept != plan:
                 code = render(kept, self.plan_attributes)
                 turned = sum(1 for c in kept if c not in plan)
@@ -723,6 +734,29 @@ class RuleCompiler:
                         }
                     )
                     yield self._plan_behaviour(code, rule, stated, presence)
+            # Checks that hold, from every plan so far, about the parts the rule names: seen,
+            # "centred within 4% of the width" in one plan and "its centre 40% to 60% of the
+            # height down" in another, each refused alone for the numbers it leaves out.
+            fresh = [c for c in kept if c not in gathered and _about(c, named)]
+            gathered += fresh
+            if fresh and len(gathered) > len(fresh):
+                code = render(gathered, self.plan_attributes)
+                if code not in seen:
+                    seen.add(code)
+                    both = self._plan_behaviour(code, rule, stated, presence)
+                    if both.ok:
+                        fewest, both = self._fewest_checks(
+                            gathered, both, rule, stated, presence, all_checks=True
+                        )
+                        seen.add(both.code)
+                    transcript.append(
+                        {
+                            "step": f"{step} with earlier plans' checks: {len(gathered)} checks",
+                            "feedback": None,
+                            "answer": f"```python\n{both.code}```",
+                        }
+                    )
+                    yield both
 
     def _plan_behaviour(
         self, code: str, rule: RuleSpec, stated: dict[str, bool], presence: dict[str, bool]
@@ -742,6 +776,8 @@ class RuleCompiler:
         rule: RuleSpec,
         stated: dict[str, bool],
         presence: dict[str, bool],
+        *,
+        all_checks: bool = False,
     ) -> tuple[list[Check], Behaviour]:
         """A valid plan without the checks it does not need, and the behaviour of its code.
 
@@ -754,7 +790,8 @@ class RuleCompiler:
         unless the rule states that part's count): a relation or an allowed value may be what
         the rule says with no counterexample to show it, and of two checks with the rule's
         number ("the top label and the bottom label are tilted at most 3 degrees") either
-        could go while the code still uses the number.
+        could go while the code still uses the number. With ``all_checks`` (a plan gathered
+        from several), every check may go.
         """
         counted = stated_counts(rule.text, self.spec.vocabulary)
         numbers = stated_numbers(rule.text)
@@ -768,7 +805,7 @@ class RuleCompiler:
 
         kept, i = list(plan), 0
         while len(kept) > 1 and i < len(kept):
-            if needed(kept[i]):
+            if not all_checks and needed(kept[i]):
                 i += 1
                 continue
             trial = kept[:i] + kept[i + 1 :]

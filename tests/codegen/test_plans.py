@@ -737,3 +737,29 @@ def test_a_count_the_rule_states_is_taken_as_stated() -> None:
     assert (check.fields["min"], check.fields["max"], check.fields["inside"]) == (1, 1, "tray")
     (check,) = parse_plan(text, SPEC.vocabulary, ATTRS, "At most one nut lies on the lid.")
     assert (check.fields["min"], check.fields["max"], check.fields["inside"]) == (0, 1, "lid")
+
+
+def test_checks_that_hold_from_several_plans_are_tried_together(pool: sandbox.SandboxPool) -> None:
+    from test_compiler import VACUOUS, ScriptedChat
+
+    from logicode.codegen.compiler import CompileSettings, RuleCompiler
+    from logicode.spec import RuleSpec
+
+    rule = RuleSpec(
+        id="lid_placed",
+        text="The lid is centred horizontally on the tray, within 5% of the tray's width, and"
+        " its centre lies between 20% and 40% of the tray's height below the tray's top.",
+    )
+    centred = {"check": "centred", "label": "lid", "other": "tray", "axis": "x", "tolerance": 0.05}
+    low = {"check": "position", "label": "lid", "other": "tray", "edge": "center_y"}
+    low |= {"min": 0.2, "max": 0.4}
+    away = {"check": "relation", "label": "lid", "relation": "above", "other": "nut"}
+    script = [VACUOUS] + [json.dumps({"checks": [c]}) for c in (centred, away, low)]
+    chat = ScriptedChat(script=script, calls=[])
+    settings = CompileSettings(candidates=1, max_rounds=0)
+    out = RuleCompiler(chat, SPEC, [reference()], pool, settings).compile_rule(rule)
+    # Each plan alone leaves numbers out; the two that hold, together, say the whole rule
+    # (the relation names a nut, a part the rule does not name: never gathered).
+    assert out.entry.status == "ok", out.entry.reason
+    assert out.transcript[-1]["step"] == "plan 3 with earlier plans' checks: 2 checks"
+    assert "center.x" in out.code and "0.2, 0.4" in out.code and "nut" not in out.code

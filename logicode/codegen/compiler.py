@@ -84,6 +84,7 @@ from logicode.codegen.plans import (
     parse_plan,
     plan_grammar,
     render,
+    says_placement,
 )
 from logicode.prompts import PromptTemplate, load_template
 from logicode.ruleapi import api_reference
@@ -790,17 +791,24 @@ class RuleCompiler:
         unless the rule states that part's count): a relation or an allowed value may be what
         the rule says with no counterexample to show it, and of two checks with the rule's
         number ("the top label and the bottom label are tilted at most 3 degrees") either
-        could go while the code still uses the number. With ``all_checks`` (a plan gathered
+        could go while the code still uses the number. A relation may go where the rule
+        places no parts (:func:`~logicode.codegen.plans.says_placement`; seen: "cable left of
+        a connector" beside the colour mapping, a false alarm on images missing a
+        connector). With ``all_checks`` (a plan gathered
         from several), every check may go.
         """
         counted = stated_counts(rule.text, self.spec.vocabulary)
         numbers = stated_numbers(rule.text)
         said = {n.value for n in numbers} | {n.value / 100 for n in numbers if n.percent}
 
+        placed = says_placement(rule.text, self.spec)
+
         def needed(check: Check) -> bool:
             values = own_numbers(check, self.plan_attributes)
             if check.kind in ("count", "each"):
                 return check.fields["label"] in counted
+            if check.kind == "relation":
+                return placed
             return not values or any(math.isclose(v, x) for v in values for x in said)
 
         kept, i = list(plan), 0

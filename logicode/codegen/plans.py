@@ -186,6 +186,16 @@ def _key(name: str, *, first: bool = False) -> str:
     return json.dumps(("" if first else ", ") + f'"{name}": ')
 
 
+def says_placement(rule_text: str, spec: CategorySpec) -> bool:
+    """Whether the rule places parts (left, right, above, below, inside, within, outside).
+
+    Attribute names do not count ("left_clamp" is no placement).
+    """
+    names = {a.name for c in spec.components for a in c.attributes}
+    plain = _words(" ".join(w for w in rule_text.split() if w.strip(".,;:()") not in names))
+    return _RELATION_WORD.search(plain) is not None
+
+
 def leading_kind(rule_text: str, spec: CategorySpec | None = None) -> str | None:
     """The check kind the rule's words call for, if any, in this order of precedence.
 
@@ -236,14 +246,10 @@ def leading_kind(rule_text: str, spec: CategorySpec | None = None) -> str | None
         return "same"
     if spec is not None and stated_set_attributes(rule_text, spec):
         return "set"
-    attribute_names = {a.name for c in (spec.components if spec else []) for a in c.attributes}
-    plain = _words(
-        " ".join(w for w in rule_text.split() if w.strip(".,;:()") not in attribute_names)
-    )
     if (
         spec is not None
         and not re.search(r"\d", rule_text)
-        and _RELATION_WORD.search(plain)
+        and says_placement(rule_text, spec)
         and not stated_counts(rule_text, spec.vocabulary)
         and len(named_labels(rule_text, spec.vocabulary)) >= 2
     ):

@@ -486,10 +486,24 @@ def test_a_valid_plan_loses_the_checks_of_numbers_it_does_not_need(
     _, out, _ = compile_with(pool, [VACUOUS, extra], candidates=1, max_rounds=0)
     assert out.entry.status == "ok", out.entry.reason
     steps = [t["step"] for t in out.transcript]
-    assert steps[-2:] == ["plan 1 code", "plan 1 needs 2 of 3 checks"]
-    # The size bound goes; the stated count stays, and so does the relation (no numbers).
+    assert steps[-2:] == ["plan 1 code", "plan 1 needs 1 of 3 checks"]
+    # The size bound goes, and the relation too (the rule places nothing); the count stays.
     assert "tray" not in out.code and "found {len(found1)} nut" in out.code
-    assert "below(a, b)" in out.code
+    assert "below(a, b)" not in out.code
+    # Where the rule places parts, a relation carries no number of its own and stays.
+    from test_compiler import ScriptedChat
+
+    from logicode.codegen.compiler import CompileSettings, RuleCompiler
+    from logicode.spec import RuleSpec
+
+    chat = ScriptedChat(script=[VACUOUS, extra], calls=[])
+    placed = RuleSpec(id="nuts_low", text="There are exactly two nuts, below the lid.")
+    comp = RuleCompiler(
+        chat, SPEC, [reference()], pool, CompileSettings(candidates=1, max_rounds=0)
+    )
+    out = comp.compile_rule(placed)
+    assert out.entry.status == "ok", out.entry.reason
+    assert "below(a, b)" in out.code and "tray" not in out.code
 
 
 def test_the_kind_the_words_call_for_leads_the_first_two_plans(pool: sandbox.SandboxPool) -> None:

@@ -591,6 +591,24 @@ def stated_percentages(rule_text: str) -> set[float]:
     return {float(x) for x in re.findall(r"(\d+(?:\.\d+)?)\s*%", rule_text)}
 
 
+_DIMENSION = re.compile(
+    r"(\d+(?:\.\d+)?)\s*%[^.;%]*?(?:%[^.;]*?)?\bof\s+(?:the\s+)?(?:\w+(?:'s)?\s+)?(width|height)\b",
+    re.I,
+)
+_ACROSS = {"center_y": "center_x", "top": "left", "bottom": "right"}
+
+
+def _dimensions(rule_text: str) -> dict[float, str]:
+    """The dimension each percentage is taken of: "40% and 60% of the bottle's height"."""
+    out: dict[float, str] = {}
+    for hit in _DIMENSION.finditer(" ".join(rule_text.split())):
+        tail = hit.group(0)
+        for x in re.findall(r"(\d+(?:\.\d+)?)\s*%", tail):
+            for v in (float(x), float(x) / 100):
+                out.setdefault(v, hit.group(2).lower())
+    return out
+
+
 def parse_plan(
     text: str,
     labels: Sequence[str],
@@ -648,6 +666,15 @@ def parse_plan(
         if kind == "each" and fields.get("holds") in (None, fields["label"]):
             raise PlanError(f"check {n}: each needs 'holds', a label other than 'label'")
         _check_fields(n, kind, fields, attributes)
+        if kind == "position":
+            # "its centre lies 40% to 60% of the bottle's height from the top" is a vertical
+            # position whatever edge the plan names (seen: center_x).
+            dims = {_dimensions(rule_text).get(fields[k]) for k in ("min", "max")} - {None}
+            down = {v: k for k, v in _ACROSS.items()}
+            if dims == {"height"} and fields["edge"] in down:
+                fields["edge"] = down[fields["edge"]]
+            elif dims == {"width"} and fields["edge"] in _ACROSS:
+                fields["edge"] = _ACROSS[fields["edge"]]
         if kind == "count" and fields["label"] in held:
             fields["inside"] = held[fields["label"]][0]
         if kind == "count" and fields["label"] in counted:

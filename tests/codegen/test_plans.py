@@ -777,3 +777,22 @@ def test_checks_that_hold_from_several_plans_are_tried_together(pool: sandbox.Sa
     assert out.entry.status == "ok", out.entry.reason
     assert out.transcript[-1]["step"] == "plan 3 with earlier plans' checks: 2 checks"
     assert "center.x" in out.code and "0.2, 0.4" in out.code and "nut" not in out.code
+
+
+def test_a_position_takes_the_axis_of_the_dimension_its_numbers_are_shares_of() -> None:
+    rule = (
+        "The lid is centred horizontally (within 4% of the tray width of its centre line) and"
+        " its centre lies between 40% and 60% of the tray's height from the tray's top."
+    )
+    sideways = {"check": "position", "label": "lid", "other": "tray", "edge": "center_x"}
+    sideways |= {"min": 0.4, "max": 0.6}
+    (check,) = parse_plan(json.dumps({"checks": [sideways]}), SPEC.vocabulary, ATTRS, rule)
+    assert check.fields["edge"] == "center_y"
+    across = "Its left edge lies 10% to 20% of the tray's width from the tray's left edge."
+    (check,) = parse_plan(
+        json.dumps({"checks": [sideways | {"min": 10, "max": 20}]}), SPEC.vocabulary, ATTRS, across
+    )
+    assert check.fields["edge"] == "center_x"  # already across: kept
+    top = sideways | {"edge": "top", "min": 0.1, "max": 0.2}
+    (check,) = parse_plan(json.dumps({"checks": [top]}), SPEC.vocabulary, ATTRS, across)
+    assert check.fields["edge"] == "left"

@@ -38,6 +38,7 @@ from logicode.codegen.phrases import (
     stated_counts,
     stated_equal_attributes,
     stated_mapping,
+    stated_matching_attributes,
     stated_set_attributes,
 )
 from logicode.color import COLOR_NAMES
@@ -205,11 +206,12 @@ def leading_kind(rule_text: str, spec: CategorySpec | None = None) -> str | None
     mean ("within 8% of the mean diameter"); ``size`` where a number bounds an area or a
     length (not an edge, a centre or a tilt: "covers at least 17% of the area of the box";
     seen: five plans of edges, centres, tilts and counts for it); ``equal`` where two
-    attributes of one part are equal by name, ``same`` where a number attribute is the same
-    or equal ("their clamp counts are equal"), ``set`` where attributes must have a value,
-    ``relation`` where a rule without numbers or counts places two named parts (left,
-    above, inside...); and ``values`` where it fixes a number attribute of
-    ``spec`` by name ("its pieces attribute is 1"). Seen with a 0.5B model: `map`,
+    attributes of one part are equal by name, ``match`` where two parts' values must be the
+    same ("the fruit on the icon is the same fruit as the juice"), ``same`` where a number
+    attribute is the same or equal ("their clamp counts are equal"), ``set`` where
+    attributes must have a value, ``relation`` where a rule without numbers or counts
+    places two named parts (left, above, inside...); and ``values`` where it fixes a number
+    attribute of ``spec`` by name ("its pieces attribute is 1"). Seen with a 0.5B model: `map`,
     `scaled` and `distinct`, offered last among the kinds, were never its first choice
     (five plans of counts and relations followed); for "within 8% of the mean" it chose
     allowed values [8, 0.08] as often as sameness; for "its pieces attribute is 1", "every
@@ -233,6 +235,8 @@ def leading_kind(rule_text: str, spec: CategorySpec | None = None) -> str | None
         return "size"
     if spec is not None and stated_equal_attributes(rule_text, spec):
         return "equal"
+    if spec is not None and stated_matching_attributes(rule_text, spec):
+        return "match"
     if (
         spec is not None
         and _SAME_WORD.search(words)

@@ -704,6 +704,9 @@ def test_more_kinds_lead_where_the_words_call_for_them() -> None:
     mirrored = "For every cable, left_clamp is the same as right_clamp."
     assert leading_kind(mirrored, sc) == "equal"
     assert leading_kind("Both left_clamp and right_clamp have a value.", sc) == "set"
+    jb = load_spec("juice_bottle")
+    same_fruit = "With a fruit icon and juice, the icon's fruit is the same as the juice."
+    assert leading_kind(same_fruit, jb) == "match"
     assert leading_kind("The cable is 37% to 50% as long as the image is wide.", sc) == "size"
     bb = load_spec("breakfast_box")
     left = "No tangerine may be in the right compartment: right of the divider's centroid."

@@ -98,6 +98,38 @@ def _label_at(words: str, vocabulary: Sequence[str]) -> tuple[str, str] | None:
     return None
 
 
+def _plain_words(text: str) -> str:
+    """Lower-case words and numbers of ``text``, space separated and padded ("top label")."""
+    low = text.lower().replace("_", " ")
+    return " " + " ".join(re.findall(r"\d+(?:\.\d+)?|[a-z0-9]+", low)) + " "
+
+
+def named_labels(rule_text: str, vocabulary: Sequence[str]) -> list[str]:
+    """The labels whose words the rule uses ("fruit icon", "washers"), in vocabulary order.
+
+    Two labels with the same last word count as named together ("each top or bottom
+    label", "the top and bottom labels").
+    """
+    words = _plain_words(rule_text)
+    for label in vocabulary:
+        *first, last = _plain_words(label).split() or [""]
+        if not first:
+            continue
+        for other in vocabulary:
+            *their, their_last = _plain_words(other).split() or [""]
+            if other == label or their_last != last or len(their) != 1:
+                continue
+            # "top or bottom label": "top" stands for "top label"
+            pair = rf" {their[0]} (?:or|and) {' '.join(first)} {last}"
+            if re.search(pair, words):
+                words += f"{their[0]} {last} "
+    return [
+        label
+        for label in vocabulary
+        if re.search(rf" {re.escape(_plain_words(label).strip())}(?:e?s)? ", words)
+    ]
+
+
 def stated_counts(text: str, vocabulary: Sequence[str]) -> dict[str, int]:
     """Labels whose exact count the rule states unconditionally: label -> count.
 
@@ -492,6 +524,22 @@ def _restricted(text: str, label: str) -> bool:
     return re.search(pattern, " ".join(text.split()), re.I) is not None
 
 
+_TILT_WORD = re.compile(r"\b(?:upright|rotated|tilted|tilt|turned|straight)\b", re.I)
+_DEGREES = re.compile(r"(\d+(?:\.\d+)?)\s*(?:degrees|degree|deg)\b", re.I)
+
+
+def upright_labels(text: str, vocabulary: Sequence[str]) -> list[str]:
+    """Labels the rule keeps upright within a few degrees ("not rotated by more than 3 degrees").
+
+    Only under 12 degrees, so that a part turned by the counterexamples' 25 degrees is then
+    tilted more than that, whatever its normal tilt within the bound.
+    """
+    bound = _DEGREES.search(text)
+    if not _TILT_WORD.search(text) or bound is None or float(bound.group(1)) >= 12:
+        return []
+    return named_labels(text, vocabulary)
+
+
 def stated_hints(
     text: str, spec: CategorySpec, references: Sequence[Mapping[str, Any]]
 ) -> list[str]:
@@ -549,6 +597,9 @@ def stated_expectations(
     out.update(
         {m.key(): True for m in mutations if m.label in per_part and m.op.startswith("remove")}
     )
+    # "Every label is upright within 3 degrees": turning one of them by 25 degrees breaks it.
+    tilted = upright_labels(text, spec.vocabulary)
+    out.update({m.key(): True for m in mutations if m.op == "rotate" and m.label in tilted})
     out.update(_attribute_promises(text, spec, references, mutations))
     return out
 

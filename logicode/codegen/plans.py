@@ -32,6 +32,7 @@ from typing import Any
 from logicode.codegen.numbers import stated_numbers
 from logicode.codegen.phrases import (
     NUMBER_WORDS,
+    named_labels,
     per_part_counts,
     stated_attribute_sets,
     stated_attribute_values,
@@ -323,32 +324,6 @@ def _numbers_stated(check: Check, attributes: Mapping[str, Mapping[str, Attr]], 
         any(math.isclose(v, a, abs_tol=1e-9) for a in allowed)
         for v in own_numbers(check, attributes)
     )
-
-
-def named_labels(rule_text: str, vocabulary: Sequence[str]) -> list[str]:
-    """The labels whose words the rule uses ("fruit icon", "washers"), in vocabulary order.
-
-    Two labels with the same last word count as named together ("each top or bottom
-    label", "the top and bottom labels").
-    """
-    words = _words(rule_text)
-    for label in vocabulary:
-        *first, last = _words(label).split() or [""]
-        if not first:
-            continue
-        for other in vocabulary:
-            *their, their_last = _words(other).split() or [""]
-            if other == label or their_last != last or len(their) != 1:
-                continue
-            # "top or bottom label": "top" stands for "top label"
-            pair = rf" {their[0]} (?:or|and) {' '.join(first)} {last}"
-            if re.search(pair, words):
-                words += f"{their[0]} {last} "
-    return [
-        label
-        for label in vocabulary
-        if re.search(rf" {re.escape(_words(label).strip())}(?:e?s)? ", words)
-    ]
 
 
 def plan_grammar(

@@ -319,3 +319,18 @@ def test_two_parts_values_the_rule_says_must_match_break_it_when_changed() -> No
     assert exp == {"set_attr:liquid:juice=banana": True, "set_attr:fruit_icon:kind=unknown": True}
     # References that disagree promise nothing.
     assert stated_expectations(rule, jb, [scene("cherry", "orange")], changes) == {}
+
+
+def test_turning_a_part_kept_upright_within_a_few_degrees_breaks_it() -> None:
+    from logicode.codegen.phrases import upright_labels
+
+    ref = reference()
+    changes = propose_mutations(SPEC, ref)
+    rule = "The lid and every nut are upright: none is rotated by more than 3 degrees."
+    assert upright_labels(rule, VOCAB) == ["lid", "nut"]
+    expected = stated_expectations(rule, SPEC, [ref], changes)
+    assert {k for k, v in expected.items() if v and k.startswith("rotate")} == {
+        m.key() for m in changes if m.op == "rotate" and m.label in ("lid", "nut")
+    }
+    assert upright_labels("The lid is tilted at most 30 degrees.", VOCAB) == []  # too wide
+    assert upright_labels("The lid lies within 3 degrees of north.", VOCAB) == []  # no tilt word

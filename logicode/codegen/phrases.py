@@ -183,6 +183,7 @@ _HOLDS_WHEN = re.compile(
     re.I,
 )
 """What makes the rule hold outright: "The rule is satisfied when there are no washers"."""
+_ABSENCE = re.compile(r"\b(?:no|zero|none|fewer|less|without)\b", re.I)
 _NUMBER_OR = re.compile(r"\b(?:zero|no|one|two|\d+)\s+or\s+(?:zero|one|two|\d+)\b", re.I)
 
 
@@ -204,7 +205,13 @@ def conditional_labels(text: str, vocabulary: Sequence[str]) -> list[str]:
             for hit in (_LEADING_IF.match(sentence), _IF_PRESENT.match(sentence))
             if hit is not None
         ]
-        clauses += [_NUMBER_OR.sub(" ", h.group("cond")) for h in _HOLDS_WHEN.finditer(sentence)]
+        # Only an absence makes the rule hold when the part goes ("when there are no
+        # washers", "with fewer than two"), not a state of it ("when the lid is shut").
+        clauses += [
+            _NUMBER_OR.sub(" ", h.group("cond"))
+            for h in _HOLDS_WHEN.finditer(sentence)
+            if _ABSENCE.search(h.group("cond"))
+        ]
         for clause in clauses:
             if re.search(r"\bor\b", clause, re.I):
                 continue

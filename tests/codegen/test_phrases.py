@@ -88,6 +88,7 @@ def test_a_leading_condition_names_parts_whose_removal_keeps_the_rule():
     held = "Nuts are alike. The rule is satisfied when there are zero or one nuts."
     assert conditional_labels(held, VOCAB) == ["nut"]
     assert conditional_labels("The rule holds with a lid or a tray.", VOCAB) == []
+    assert conditional_labels("The rule holds when the lid is shut.", VOCAB) == []  # no absence
 
 
 def test_condition_expectations_need_one_part_per_reference():

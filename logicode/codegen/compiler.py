@@ -287,6 +287,11 @@ def _reversed_relation(check: Check) -> Check | None:
     return Check(check.kind, {**check.fields, "relation": _OPPOSITE[relation]})
 
 
+def _log_code(transcript: list[dict[str, Any]], step: str, code: str) -> None:
+    """Record code the compiler wrote itself (no model answer) as a transcript step."""
+    transcript.append({"step": step, "feedback": None, "answer": f"```python\n{code}```"})
+
+
 def _about(check: Check, named: Sequence[str]) -> bool:
     """Whether every part a check names is one the rule names (where it names two or more)."""
     if len(named) < 2:
@@ -710,12 +715,8 @@ class RuleCompiler:
                 fewer, b = self._fewest_checks(plan, b, rule, stated, presence)
                 if len(fewer) < len(plan):
                     seen.add(b.code)
-                    transcript.append(
-                        {
-                            "step": f"{step} needs {len(fewer)} of {len(plan)} checks",
-                            "feedback": None,
-                            "answer": f"```python\n{b.code}```",
-                        }
+                    _log_code(
+                        transcript, f"{step} needs {len(fewer)} of {len(plan)} checks", b.code
                     )
             yield b
             if b.ok:
@@ -726,13 +727,9 @@ class RuleCompiler:
                 turned = sum(1 for c in kept if c not in plan)
                 if code not in seen:
                     seen.add(code)
-                    transcript.append(
-                        {
-                            "step": f"{step} kept {len(kept)} of {len(plan)} checks"
-                            + (f", {turned} turned round" if turned else ""),
-                            "feedback": None,
-                            "answer": f"```python\n{code}```",
-                        }
+                    turns = f", {turned} turned round" if turned else ""
+                    _log_code(
+                        transcript, f"{step} kept {len(kept)} of {len(plan)} checks{turns}", code
                     )
                     yield self._plan_behaviour(code, rule, stated, presence)
             # Checks that hold, from every plan so far, about the parts the rule names: seen,
@@ -746,17 +743,12 @@ class RuleCompiler:
                     seen.add(code)
                     both = self._plan_behaviour(code, rule, stated, presence)
                     if both.ok:
-                        fewest, both = self._fewest_checks(
+                        _, both = self._fewest_checks(
                             gathered, both, rule, stated, presence, all_checks=True
                         )
                         seen.add(both.code)
-                    transcript.append(
-                        {
-                            "step": f"{step} with earlier plans' checks: {len(gathered)} checks",
-                            "feedback": None,
-                            "answer": f"```python\n{both.code}```",
-                        }
-                    )
+                    step_name = f"{step} with earlier plans' checks: {len(gathered)} checks"
+                    _log_code(transcript, step_name, both.code)
                     yield both
 
     def _plan_behaviour(

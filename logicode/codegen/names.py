@@ -16,6 +16,7 @@ import ast
 import re
 from collections.abc import Sequence
 
+from logicode.codegen.phrases import mentions, plain_words
 from logicode.color import COLOR_NAMES
 from logicode.spec import CategorySpec
 
@@ -388,12 +389,11 @@ def unread_attributes(code: str, rule_text: str, spec: CategorySpec) -> str | No
         parts = ", ".join(f"the {lab}'s {n} (c.attr({n!r}))" for lab, n in missing)
         sentences.append(f"the rule is about {parts}, but the code never reads it")
     unread: dict[tuple[tuple[str, str], ...], list[str]] = {}
-    words = " " + " ".join(re.findall(r"[a-z0-9]+", rule_text.lower().replace("_", " "))) + " "
+    words = plain_words(rule_text)
 
     def named(label: str, name: str) -> bool:
         # A generic attribute name ("kind", "type") says nothing about which part it is.
-        names = [label] if name in _GENERIC_NAMES else [label, name]
-        return any(re.search(rf" {re.escape(w.replace('_', ' '))}(?:e?s)? ", words) for w in names)
+        return mentions(words, label) or (name not in _GENERIC_NAMES and mentions(words, name))
 
     for value, pairs in named_enum_values(rule_text, spec).items():
         # Of the parts with the value, the ones the rule names ("Juice ... is cherry" is

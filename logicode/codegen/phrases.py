@@ -98,10 +98,24 @@ def _label_at(words: str, vocabulary: Sequence[str]) -> tuple[str, str] | None:
     return None
 
 
-def _plain_words(text: str) -> str:
-    """Lower-case words and numbers of ``text``, space separated and padded ("top label")."""
+def plain_words(text: str) -> str:
+    """Lower-case words and numbers of ``text``, space separated and padded (" top label ").
+
+    Example:
+        ``plain_words("The top_label, tilted 12.5 deg") == " the top label tilted 12.5 deg "``
+    """
     low = text.lower().replace("_", " ")
     return " " + " ".join(re.findall(r"\d+(?:\.\d+)?|[a-z0-9]+", low)) + " "
+
+
+def mentions(words: str, name: str) -> bool:
+    """Whether ``words`` (from :func:`plain_words`) use ``name``'s words, singular or plural.
+
+    Example:
+        ``mentions(plain_words("two fruit icons"), "fruit_icon") is True``
+    """
+    phrase = plain_words(name).strip()
+    return bool(phrase) and re.search(rf" {re.escape(phrase)}(?:e?s)? ", words) is not None
 
 
 def named_labels(rule_text: str, vocabulary: Sequence[str]) -> list[str]:
@@ -110,24 +124,20 @@ def named_labels(rule_text: str, vocabulary: Sequence[str]) -> list[str]:
     Two labels with the same last word count as named together ("each top or bottom
     label", "the top and bottom labels").
     """
-    words = _plain_words(rule_text)
+    words = plain_words(rule_text)
     for label in vocabulary:
-        *first, last = _plain_words(label).split() or [""]
+        *first, last = plain_words(label).split() or [""]
         if not first:
             continue
         for other in vocabulary:
-            *their, their_last = _plain_words(other).split() or [""]
+            *their, their_last = plain_words(other).split() or [""]
             if other == label or their_last != last or len(their) != 1:
                 continue
             # "top or bottom label": "top" stands for "top label"
             pair = rf" {their[0]} (?:or|and) {' '.join(first)} {last}"
             if re.search(pair, words):
                 words += f"{their[0]} {last} "
-    return [
-        label
-        for label in vocabulary
-        if re.search(rf" {re.escape(_plain_words(label).strip())}(?:e?s)? ", words)
-    ]
+    return [label for label in vocabulary if mentions(words, label)]
 
 
 def stated_counts(text: str, vocabulary: Sequence[str]) -> dict[str, int]:
@@ -215,11 +225,8 @@ def conditional_labels(text: str, vocabulary: Sequence[str]) -> list[str]:
         for clause in clauses:
             if re.search(r"\bor\b", clause, re.I):
                 continue
-            words = " " + " ".join(re.findall(r"[a-z0-9]+", clause.lower())) + " "
-            for label in vocabulary:
-                phrase = " ".join(p for p in re.split(r"[_\s-]+", label.lower()) if p)
-                if re.search(rf" {re.escape(phrase)}(e?s)? ", words):
-                    found.add(label)
+            words = plain_words(clause)
+            found.update(label for label in vocabulary if mentions(words, label))
     return [label for label in vocabulary if label in found]
 
 
@@ -392,16 +399,12 @@ def stated_matching_attributes(
     """
     if not _SAME.search(text):
         return []
-    words = " " + " ".join(re.findall(r"[a-z0-9]+", text.lower().replace("_", " "))) + " "
-
-    def named(*names: str) -> bool:
-        return any(re.search(rf" {re.escape(n.replace('_', ' '))}(?:e?s)? ", words) for n in names)
-
+    words = plain_words(text)
     enums = [
         (c.label, a.name, tuple(a.values or ()))
         for c in spec.components
         for a in c.attributes
-        if a.type == "enum" and named(c.label, a.name)
+        if a.type == "enum" and (mentions(words, c.label) or mentions(words, a.name))
     ]
     return [
         ((la, a), (lb, b))

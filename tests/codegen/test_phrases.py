@@ -10,7 +10,9 @@ from logicode.codegen.phrases import (
     existential_hints,
     existential_labels,
     mapping_hints,
+    mentions,
     per_part_counts,
+    plain_words,
     stated_attribute_values,
     stated_counts,
     stated_equal_attributes,
@@ -21,6 +23,19 @@ from logicode.codegen.phrases import (
 )
 
 VOCAB = ["tray", "lid", "nut", "fruit_icon", "top_label"]
+
+
+def test_plain_words_keep_numbers_and_split_names():
+    assert plain_words("The top_label, tilted 12.5 deg!") == " the top label tilted 12.5 deg "
+
+
+def test_mentions_match_whole_words_singular_or_plural():
+    words = plain_words("Two fruit icons and the boxes; no nutmeg.")
+    assert mentions(words, "fruit_icon")
+    assert mentions(words, "box")
+    assert not mentions(words, "nut")  # "nutmeg" is no nut
+    assert not mentions(words, "icon_fruit")
+    assert not mentions(words, "")
 
 
 def test_exact_counts_are_read_from_the_words():

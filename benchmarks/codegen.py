@@ -170,6 +170,7 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
         plans=args.plans,
         plan_candidates=args.plan_candidates,
         plans_first=args.plans_first,
+        word_checks=args.word_checks,
     )
     rows: list[dict[str, Any]] = []
     rows_path = Path(args.rows) if args.rows else None
@@ -312,6 +313,12 @@ def main() -> None:
         action=argparse.BooleanOptionalAction,
         default=False,
         help="Ask for plans before written code (CompileSettings.plans_first).",
+    )
+    ap.add_argument(
+        "--word-checks",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="Add the checks the rule's words state to the plans' (CompileSettings.word_checks).",
     )
     ap.add_argument("--threads", type=int, default=0, help="llama.cpp threads (0: default).")
     ap.add_argument(

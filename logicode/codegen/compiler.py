@@ -85,6 +85,7 @@ from logicode.codegen.plans import (
     plan_grammar,
     render,
     says_placement,
+    word_checks,
 )
 from logicode.prompts import PromptTemplate, load_template
 from logicode.ruleapi import api_reference
@@ -155,6 +156,9 @@ class CompileSettings:
         plans_first: Ask for plans before written code, and write code only when no plan
             gives a valid candidate (a valid plan is then the rule's code, without a
             cross-check).
+        word_checks: Add the checks the rule's words state outright
+            (:func:`~logicode.codegen.plans.word_checks`) to the checks gathered from the
+            model's plans, and try them alone after the last plan.
     """
 
     candidates: int = 2
@@ -171,6 +175,7 @@ class CompileSettings:
     plans: bool = True
     plan_candidates: int = 5
     plans_first: bool = False
+    word_checks: bool = True
     examples: str = "all"
     similar_k: int = 3
     counterexample_refs: int = 2
@@ -682,7 +687,20 @@ class RuleCompiler:
         led = plan_grammar(self.spec, rule.text, lead=lead, named_only=True)
         seen: set[str] = set()
         unreadable: set[str] = set()
-        gathered: list[Check] = []
+        # The checks the words state outright join every plan's (seen: no plan counted the
+        # part for "a single almonds region must be visible, never more").
+        worded = (
+            self._checks_that_hold(word_checks(rule.text, self.spec), rule.text)
+            if s.word_checks
+            else []
+        )
+        if worded:
+            _log_code(
+                transcript,
+                "checks read from the rule's words",
+                render(worded, self.plan_attributes),
+            )
+        gathered: list[Check] = list(worded)
         named = named_labels(rule.text, self.spec.vocabulary)
         msgs, temp = first, 0.0
         for n in range(s.plan_candidates):
@@ -750,6 +768,14 @@ class RuleCompiler:
                     step_name = f"{step} with earlier plans' checks: {len(gathered)} checks"
                     _log_code(transcript, step_name, both.code)
                     yield both
+        # No plan led anywhere: the words' own checks, alone.
+        code = render(worded, self.plan_attributes) if worded else ""
+        if code and code not in seen:
+            b = self._plan_behaviour(code, rule, stated, presence)
+            if b.ok and len(worded) > 1:
+                _, b = self._fewest_checks(worded, b, rule, stated, presence, all_checks=True)
+            _log_code(transcript, "the rule's words' checks alone", b.code)
+            yield b
 
     def _plan_behaviour(
         self, code: str, rule: RuleSpec, stated: dict[str, bool], presence: dict[str, bool]

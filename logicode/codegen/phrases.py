@@ -342,26 +342,64 @@ def stated_attribute_values(text: str, spec: CategorySpec) -> list[tuple[str, st
     return out
 
 
+_SPAN = (
+    r"(?:\bbetween\s+(?P<a>\d+)\s+and\s+(?P<b>\d+)"
+    r"|(?:\bfrom\s+)?(?<![\d.])(?P<c>\d+)\s*(?:to|-|\u2013)\s*(?P<d>\d+))"
+    r"(?![\d.]*\s*(?:%|percent\b|\.\d))"
+)
+"""A span of whole numbers: "0 to 2", "from 0 to 4", "between 1 and 3", "2-4"."""
+_MOST_SPANNED = 20
+"""The widest span read as a set of whole numbers ("row 0 to 2" is 0, 1 or 2)."""
+
+
+def _span(hit: re.Match[str]) -> set[float] | None:
+    """The whole numbers a :data:`_SPAN` match spans, or None when it is no short span."""
+    lo, hi = int(hit["a"] or hit["c"]), int(hit["b"] or hit["d"])
+    if not 0 < hi - lo <= _MOST_SPANNED:
+        return None
+    return {float(v) for v in range(lo, hi + 1)}
+
+
+def number_spans(text: str) -> set[float]:
+    """The whole numbers inside the short spans the rule states ("col 0 to 4": 0 to 4).
+
+    Not percentages or decimals ("40% to 60%", "0.5 to 2.0"): those bound a measure.
+
+    Example:
+        ``number_spans("row 0 to 2, between 40% and 60%") == {0.0, 1.0, 2.0}``
+    """
+    out: set[float] = set()
+    for hit in re.finditer(_SPAN, " ".join(text.split()), re.I):
+        out |= _span(hit) or set()
+    return out
+
+
 def stated_attribute_sets(text: str, spec: CategorySpec) -> list[tuple[str, str, set[float]]]:
     """Number attributes the rule allows a few values of: "every connector has 2, 3 or 5 clamps".
 
-    The numbers must be listed with "or" right before the attribute's name (or its
-    singular): "2, 3 or 5 clamps".
+    The numbers are listed with "or" right before the attribute's name (or its singular):
+    "2, 3 or 5 clamps"; or a short span of whole numbers follows the name: "row 0 to 2",
+    "col from 0 to 4", "rows between 1 and 3" (:func:`number_spans`).
 
     Returns:
         (label, attribute, allowed values) in spec order.
     """
-    flat = " ".join(text.split())
+    flat = " ".join(text.split()).replace("_", " ")
     out = []
     for label, name in _number_attributes(spec):
         noun = re.escape(name.replace("_", " ").rstrip("s"))
         hit = re.search(
             rf"\b((?:\d+(?:\.\d+)?\s*,\s*)*\d+(?:\.\d+)?\s*,?\s+or\s+\d+(?:\.\d+)?)\s+{noun}s?\b",
-            flat.replace("_", " "),
+            flat,
             re.I,
         )
         if hit:
             out.append((label, name, {float(v) for v in re.findall(r"\d+(?:\.\d+)?", hit[1])}))
+            continue
+        spanned = re.search(rf"\b{noun}s?\s+(?:(?:is|are|lies|lie)\s+)?{_SPAN}", flat, re.I)
+        allowed = _span(spanned) if spanned else None
+        if allowed:
+            out.append((label, name, allowed))
     return out
 
 

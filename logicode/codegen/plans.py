@@ -33,6 +33,7 @@ from logicode.codegen.numbers import stated_numbers
 from logicode.codegen.phrases import (
     NUMBER_WORDS,
     named_labels,
+    number_spans,
     per_part_counts,
     stated_attribute_sets,
     stated_attribute_values,
@@ -271,11 +272,13 @@ def plan_numbers(rule_text: str) -> tuple[list[int], list[float]]:
 
     0 and 1 (the ends of every share: "in the left half" is 0 to 0.5 of the width), the
     numbers the rule writes in digits (:func:`~logicode.codegen.numbers.stated_numbers`:
-    not restatements in pixels) or words ("two", "a single", "half"), and each percentage
-    also as its fraction (16 % as 16 and 0.16). Seen with a 0.5B model: "no tangerine may be
-    in the right compartment" planned as "every tangerine's area within 8 % of their mean",
-    an 8 the rule never says, valid on every counterexample and wrong on held-out scenes;
-    "the box holds one nectarine and only one" planned as two nectarines in the box.
+    not restatements in pixels) or words ("two", "a single", "half"), the whole numbers of
+    a short span ("col 0 to 4": 0 to 4, :func:`~logicode.codegen.phrases.number_spans`), and
+    each percentage also as its fraction (16 % as 16 and 0.16). Seen with a 0.5B model: "no
+    tangerine may be in the right compartment" planned as "every tangerine's area within 8 %
+    of their mean", an 8 the rule never says, valid on every counterexample and wrong on
+    held-out scenes; "the box holds one nectarine and only one" planned as two nectarines in
+    the box.
 
     Returns:
         The whole numbers (for counts) and all numbers (for bounds, shares, tolerances and
@@ -288,6 +291,7 @@ def plan_numbers(rule_text: str) -> tuple[list[int], list[float]]:
         if n.percent:
             values.add(n.value / 100)
     values |= {float(v) for w, v in NUMBER_WORDS.items() if f" {w} " in words}
+    values |= number_spans(rule_text)  # "row 0 to 2": 1 too
     if " half " in words or " halves " in words:
         values.add(0.5)
     ints = sorted({int(v) for v in values if v == int(v)})
@@ -718,6 +722,50 @@ _ONCE_WORD = re.compile(r" (?:once|unique|distinct|different|no two) ")
 _COUNT_WORD = r" (?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|single) "
 
 
+def word_checks(rule_text: str, spec: CategorySpec) -> list[Check]:
+    """The checks the rule's words state outright, to try beside the model's plans.
+
+    A stated count (:func:`~logicode.codegen.phrases.stated_counts`: "a single almonds
+    region, never more"), a number attribute fixed by name or to a few values ("its pieces
+    attribute is 1", "2, 3 or 5 clamps", "row 0 to 2"), two number attributes of one part
+    said equal, an attribute required to be set. They are read like a plan
+    (:func:`parse_plan`, so a count of what a definite holder holds counts inside it) and
+    trusted no further: the compiler keeps only those that pass every reference and adds
+    them to the checks of the model's plans (seen with a 0.5B model: five plans for "a
+    single almonds region must be visible, never more", none with a count).
+
+    Example:
+        ``word_checks("There are exactly 2 lids.", spec)``: one count of lids, 2 to 2.
+    """
+    items: list[dict[str, Any]] = [
+        {"check": "count", "label": label, "min": n, "max": n, "inside": None}
+        for label, n in stated_counts(rule_text, spec.vocabulary).items()
+    ]
+    for label, name, value in stated_attribute_values(rule_text, spec):
+        items.append({"check": "values", "label": label, "attribute": name, "allowed": [value]})
+    for label, name, allowed in stated_attribute_sets(rule_text, spec):
+        items.append(
+            {"check": "values", "label": label, "attribute": name, "allowed": sorted(allowed)}
+        )
+    for label, a, b in stated_equal_attributes(rule_text, spec):
+        items.append({"check": "equal", "label": label, "attribute": a, "other_attribute": b})
+    for label, name in stated_set_attributes(rule_text, spec):
+        items.append({"check": "set", "label": label, "attribute": name})
+    out: list[Check] = []
+    for item in items:
+        try:
+            checks = parse_plan(
+                json.dumps({"checks": [item]}),
+                spec.vocabulary,
+                label_attributes(spec),
+                rule_text,
+            )
+        except PlanError:
+            continue
+        out += [c for c in checks if c not in out]
+    return out
+
+
 def _counts_a_label(words: str, labels: Sequence[str]) -> bool:
     """Whether words (from :func:`_words`) count a label: "one pushpin", not "one piece"."""
     for label in labels:
@@ -741,14 +789,16 @@ def _said(
     for banana chips in a rule about where they lie). A ``values`` check on a colour or
     enum needs one of its allowed values in the rule; a ``same`` check on the colour needs
     the word colour (or a colour name). A ``values`` check on a number needs every allowed
-    number in the rule, in digits or words (seen: "2, 3 or 5 clamps", from another rule, for
-    "both have the same number of clamps"). Other checks are kept.
+    number in the rule, in digits, words or a short span ("row 0 to 2") (seen: "2, 3 or 5
+    clamps", from another rule, for "both have the same number of clamps"). Other checks
+    are kept.
     """
     a = attributes.get(f["label"], {}).get(f.get("attribute") or "")
     words = _words(rule)
     if a is not None and a.type == "number" and kind == "values":
         said = {float(w) for w in re.findall(r"\d+(?:\.\d+)?", words)}
         said |= {float(n) for w, n in {**NUMBER_WORDS, "zero": 0}.items() if f" {w} " in words}
+        said |= number_spans(rule)
         return all(float(v) in said for v in f["allowed"])
     if a is None or a.type not in ("color", "enum"):
         return True

@@ -125,18 +125,21 @@ def test_a_repeated_failing_answer_is_called_out(pool):
 
 
 def test_code_that_never_fires_is_never_emitted(pool):
-    comp, out, chat = compile_with(pool, [VACUOUS] * 6, max_rounds=2, stated_counts=False)
+    # (The count the rule states, read from its words alone, would be valid: off here.)
+    comp, out, chat = compile_with(
+        pool, [VACUOUS] * 6, max_rounds=2, stated_counts=False, word_checks=False
+    )
     assert out.entry.status == "failed"
     assert out.code is None
     assert "never reports a violation" in out.entry.reason
     # With the rule's stated count ("exactly two nuts") the reason is more precise.
-    comp, out, chat = compile_with(pool, [VACUOUS] * 6, max_rounds=2)
+    comp, out, chat = compile_with(pool, [VACUOUS] * 6, max_rounds=2, word_checks=False)
     assert out.entry.status == "failed" and out.code is None
     assert "after we remove the nut, it reported nothing" in out.entry.reason
 
 
 def test_garbage_answers_fail_with_a_reason(pool):
-    comp, out, chat = compile_with(pool, ["Sorry, I can't."] * 6, max_rounds=1)
+    comp, out, chat = compile_with(pool, ["Sorry, I can't."] * 6, max_rounds=1, word_checks=False)
     assert out.entry.status == "failed"
     assert "no ```python block" in out.entry.reason
 

@@ -308,6 +308,21 @@ def test_a_few_allowed_values_of_a_number_attribute_break_it_when_left() -> None
     assert stated_expectations("Every nut has 5 or 6 slots.", spec, [ref], muts) == {}
 
 
+def test_a_short_span_after_a_number_attribute_allows_its_whole_numbers() -> None:
+    from logicode.codegen.phrases import number_spans, stated_attribute_sets
+
+    spec, ref, muts = _slotted_nuts(slot=2, row=1)
+    for rule in ("Each nut has slot 1 to 3.", "slots from 1 to 3", "slot between 1 and 3"):
+        assert stated_attribute_sets(rule, spec) == [("nut", "slot", {1.0, 2.0, 3.0})], rule
+    # Percentages, decimals and wide spans bound a measure: no set of whole numbers.
+    for rule in ("slot 10% to 30%", "slot 0.5 to 2.0", "slot 1 to 40", "slot 3 to 1"):
+        assert stated_attribute_sets(rule, spec) == [] and number_spans(rule) == set(), rule
+    assert number_spans("row 0 to 2 and col 0-4") == {0.0, 1.0, 2.0, 3.0, 4.0}
+    # The references have slot 2; 1 lies outside "2 to 3" and breaks the rule, 3 does not.
+    expected = stated_expectations("Every nut has slot 2 to 3.", spec, [ref], muts)
+    assert expected == {"set_attr:nut:slot=1": True}
+
+
 def test_two_parts_values_the_rule_says_must_match_break_it_when_changed() -> None:
     from logicode.spec import load_spec
 

@@ -20,6 +20,7 @@ from logicode.codegen.plans import (
     plan_grammar,
     plan_numbers,
     render,
+    word_checks,
 )
 
 ATTRS = label_attributes(SPEC)
@@ -194,7 +195,12 @@ def test_a_vacuous_plan_is_still_refused(pool: sandbox.SandboxPool) -> None:
         '{"checks": [{"check": "relation", "label": "lid", "relation": "inside", "other": "tray"}]}'
     )
     _, out, chat = compile_with(
-        pool, [VACUOUS, lid_plan, lid_plan], candidates=1, max_rounds=0, plan_candidates=3
+        pool,
+        [VACUOUS, lid_plan, lid_plan],
+        candidates=1,
+        max_rounds=0,
+        plan_candidates=3,
+        word_checks=False,
     )
     assert out.entry.status == "failed"  # never fires when nuts are removed or added
     # Later plans are fresh samples from the rule (temperature 1), not repairs: a repaired
@@ -300,7 +306,7 @@ def test_checks_that_reject_a_normal_reference_are_dropped_from_a_plan(
     # Nothing to drop when every check holds on the references (or only one is given).
     lid_only = json.dumps({"checks": [above_lid]})
     _, out, _ = compile_with(
-        pool, [VACUOUS, lid_only], candidates=1, max_rounds=0, plan_candidates=1
+        pool, [VACUOUS, lid_only], candidates=1, max_rounds=0, plan_candidates=1, word_checks=False
     )
     assert out.entry.status == "failed"
     assert not any("kept" in t["step"] for t in out.transcript)
@@ -647,13 +653,16 @@ def test_plans_first_asks_for_code_only_when_no_plan_is_valid(pool: sandbox.Sand
     )
     _, out, chat = compile_with(pool, [count], plans_first=True)
     assert out.entry.status == "ok", out.entry.reason
-    assert [t["step"] for t in out.transcript] == ["plan 1", "plan 1 code"]
+    steps = [t["step"] for t in out.transcript]
+    assert steps == ["checks read from the rule's words", "plan 1", "plan 1 code"]
     assert len(chat.calls) == 1  # no written code, no cross-check candidate
 
     wrong = json.dumps(
         {"checks": [{"check": "relation", "label": "lid", "relation": "inside", "other": "tray"}]}
     )
-    _, out, chat = compile_with(pool, [wrong] * 2 + [GOOD], plans_first=True, plan_candidates=2)
+    _, out, chat = compile_with(
+        pool, [wrong] * 2 + [GOOD], plans_first=True, plan_candidates=2, word_checks=False
+    )
     assert out.entry.status == "ok", out.entry.reason
     assert out.transcript[-1]["step"] == "candidate 1" and "!= 2" in out.code
 
@@ -799,3 +808,67 @@ def test_a_position_takes_the_axis_of_the_dimension_its_numbers_are_shares_of() 
     top = sideways | {"edge": "top", "min": 0.1, "max": 0.2}
     (check,) = parse_plan(json.dumps({"checks": [top]}), SPEC.vocabulary, ATTRS, across)
     assert check.fields["edge"] == "left"
+
+
+def test_short_spans_of_whole_numbers_are_the_rules_own_numbers() -> None:
+    spec, attrs = _bag_spec()
+    rule = "Every nut sits in slot 0 to 3; the lid covers between 40% and 60% of the tray."
+    ints, _ = plan_numbers(rule)
+    assert ints == [0, 1, 2, 3, 40, 60]
+    check = {"check": "values", "label": "nut", "attribute": "slot", "allowed": [0, 1, 2, 3]}
+    text = json.dumps({"checks": [check]})
+    assert len(parse_plan(text, spec.vocabulary, attrs, rule)) == 1
+    with pytest.raises(PlanError, match="the rule does not mention"):
+        parse_plan(text, spec.vocabulary, attrs, "Every nut sits in slot 0 or 3.")
+
+
+def test_word_checks_read_what_the_rule_states_outright() -> None:
+    spec, _ = _bag_spec()
+    rule = (
+        "There are exactly two nuts; every nut's slot is from 1 to 3 and its width_mm is 12."
+        " The lid has 2, 4 or 6 holes."
+    )
+    got = {(c.kind, c.fields["label"], c.fields.get("attribute")): c.fields for c in
+           word_checks(rule, spec)}  # fmt: skip
+    assert set(got) == {
+        ("count", "nut", None),
+        ("values", "nut", "slot"),
+        ("values", "nut", "width_mm"),
+        ("values", "lid", "holes"),
+    }
+    assert got["count", "nut", None]["min"] == got["count", "nut", None]["max"] == 2
+    assert got["values", "nut", "slot"]["allowed"] == [1, 2, 3]
+    assert got["values", "lid", "holes"]["allowed"] == [2, 4, 6]
+    # A count in a definite holder counts inside it; nothing stated, nothing read.
+    held = word_checks("The tray holds exactly two nuts.", spec)
+    assert [(c.kind, c.fields["inside"]) for c in held] == [("count", "tray")]
+    assert word_checks("Every nut lies below the lid.", spec) == []
+
+
+def test_the_words_checks_join_the_plans_and_stand_alone(pool: sandbox.SandboxPool) -> None:
+    from test_compiler import VACUOUS, compile_with
+
+    # The model's only plan rejects the references (the lid lies in the tray's upper half):
+    # the count the rule states, alone, is the rule.
+    lid_plan = json.dumps(
+        {"checks": [{"check": "relation", "label": "lid", "relation": "below", "other": "tray"}]}
+    )
+    _, out, _ = compile_with(pool, [VACUOUS, lid_plan], candidates=1, max_rounds=0,
+                             plan_candidates=1)  # fmt: skip
+    assert out.entry.status == "ok", out.entry.reason
+    steps = [t["step"] for t in out.transcript]
+    assert steps[1] == "checks read from the rule's words"
+    assert steps[-1] == "the rule's words' checks alone"
+    assert "found {len(found1)} nut" in out.code and "lid" not in out.code
+
+    # A plan's check that holds joins them: tried together before the words' checks alone.
+    below = {"check": "relation", "label": "nut", "relation": "below", "other": "lid"}
+    _, out, _ = compile_with(
+        pool,
+        [VACUOUS, json.dumps({"checks": [below]})],
+        candidates=1,
+        max_rounds=0,
+        plan_candidates=1,
+    )
+    assert out.entry.status == "ok", out.entry.reason
+    assert "plan 1 with earlier plans' checks: 2 checks" in [t["step"] for t in out.transcript]

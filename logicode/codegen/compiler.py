@@ -675,7 +675,10 @@ class RuleCompiler:
         a scale by a mean, combinations that occur once, a percentage of a mean, a number
         attribute fixed by name), the first two plans must start with it (seen: the kinds
         listed last were never chosen otherwise); they also name only the labels the rule
-        names, where it names two or more (the later plans may use any).
+        names, where it names two or more (the later plans may use any). The checks that hold
+        from all plans so far are tried together, with the ones the rule's words state
+        (:func:`~logicode.codegen.plans.word_checks`, unless ``word_checks`` is off); after
+        the last plan, the words' checks are tried alone.
         """
         s = self.settings
         user = self.templates["codegen/plan_rule.md"].render(

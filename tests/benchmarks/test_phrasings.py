@@ -13,7 +13,9 @@ from logicode.spec import list_categories, load_spec
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("name", ["rephrased_rules.yaml", "rephrased_rules_2.yaml"])
+@pytest.mark.parametrize(
+    "name", ["rephrased_rules.yaml", "rephrased_rules_2.yaml", "rephrased_rules_3.yaml"]
+)
 def test_every_rule_is_reworded_with_its_own_numbers(name: str) -> None:
     phrasings = yaml.safe_load((ROOT / "benchmarks" / name).read_text(encoding="utf-8"))
     assert set(phrasings) == set(list_categories())

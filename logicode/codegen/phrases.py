@@ -179,8 +179,8 @@ def stated_counts(text: str, vocabulary: Sequence[str]) -> dict[str, int]:
     return out
 
 
-_LEADING_IF = re.compile(r"\s*(?:if|when)\b(?P<cond>[^,]*),", re.I)
-"""A leading condition: "If there is a lid, ...", "When liquid is present, ..."."""
+_LEADING_IF = re.compile(r"\s*(?:if|when|whenever|provided(?:\s+that)?)\b(?P<cond>[^,]*),", re.I)
+"""A leading condition: "If there is a lid, ...", "Provided liquid is present, ..."."""
 _IF_PRESENT = re.compile(
     r"\s*(?P<cond>[^,]+?),\s*(?:if|when|where)\s+(?:present|there|any|it is present|"
     r"they are present|it exists|they exist)\s*,",

@@ -93,6 +93,8 @@ def test_a_leading_condition_names_parts_whose_removal_keeps_the_rule():
     text = "The level is fixed: if there are a lid and a tray, the lid is on the tray."
     assert conditional_labels(text, VOCAB) == ["tray", "lid"]
     assert conditional_labels("When a top label exists, it is upright.", VOCAB) == ["top_label"]
+    for lead in ("Provided", "Provided that", "Whenever"):
+        assert conditional_labels(f"{lead} nuts are seen, they lie in the tray.", VOCAB) == ["nut"]
     # Alternatives, a condition that does not lead, or no condition at all: nothing.
     assert conditional_labels("If there is a lid or a tray, it is red.", VOCAB) == []
     assert conditional_labels("The lid is round if there is a tray.", VOCAB) == []

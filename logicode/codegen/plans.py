@@ -138,6 +138,10 @@ def _edges(words: str) -> tuple[str, ...]:
 _CENTRED_WORD = re.compile(r" (?:centred|centered|middle|centre line|center line) ")
 _HORIZONTAL = re.compile(r" (?:horizontal|horizontally) ")
 _VERTICAL = re.compile(r" (?:vertical|vertically) ")
+_AXIS_LINE = re.compile(
+    r" (vertical|horizontal) (?:centre line|center line|centreline|centerline|midline|axis) "
+)
+"""A line named by its direction: off a vertical centre line is off to the side (x)."""
 _WIDTH = re.compile(r" (?:width|wide) ")
 _HEIGHT = re.compile(r" (?:height|high|tall) ")
 
@@ -149,13 +153,19 @@ def _axes(rule_text: str) -> tuple[str, ...]:
     the axes; without them, "width" and "height" do. Seen with a 0.5B model: "horizontally
     its centre is at most 10% of the label's width from the label's centre, and vertically
     at most 10% of its height" planned on x alone, valid and wrong on held-out scenes. A
-    rule that names no axis may use any.
+    line named by its direction names the other axis ("within 4% of the width from the
+    vertical centre line (centred horizontally)" is x alone; seen with the 1.5B model:
+    both axes, every plan refused on the references). A rule that names no axis may use
+    any.
     """
     found: set[str] = set()
     for sentence in re.split(r"(?<=[.;])\s+", " ".join(rule_text.split())):
         words = _words(sentence)
         if not _CENTRED_WORD.search(words):
             continue
+        words = _AXIS_LINE.sub(
+            lambda m: " horizontally " if m[1] == "vertical" else " vertically ", words
+        )
         x, y = bool(_HORIZONTAL.search(words)), bool(_VERTICAL.search(words))
         if not (x or y):
             x, y = bool(_WIDTH.search(words)), bool(_HEIGHT.search(words))

@@ -686,6 +686,15 @@ def test_a_centred_check_uses_the_axes_the_rule_names() -> None:
     assert (
         axes("The lid is centred on the tray within 5%.") == '"\\"x\\"" | "\\"y\\"" | "\\"both\\""'
     )
+    # A line named by its direction: off the vertical centre line is off to the side.
+    line = (
+        "Its centre is at most 4% of the tray's width from the tray's vertical centre line"
+        " (centred horizontally), and its centre sits 75% to 92% of the height down."
+    )
+    assert axes(line) == '"\\"x\\""'
+    assert axes("It is centred: within 5% of the height from the horizontal midline.") == (
+        '"\\"y\\""'
+    )
 
 
 def test_a_count_in_a_definite_holder_counts_the_parts_inside_it() -> None:

@@ -765,7 +765,7 @@ class RuleCompiler:
                     both = self._plan_behaviour(code, rule, stated, presence)
                     if both.ok:
                         _, both = self._fewest_checks(
-                            gathered, both, rule, stated, presence, all_checks=True
+                            gathered, both, rule, stated, presence, all_checks=True, keep=worded
                         )
                         seen.add(both.code)
                     step_name = f"{step} with earlier plans' checks: {len(gathered)} checks"
@@ -774,11 +774,8 @@ class RuleCompiler:
         # No plan led anywhere: the words' own checks, alone.
         code = render(worded, self.plan_attributes) if worded else ""
         if code and code not in seen:
-            b = self._plan_behaviour(code, rule, stated, presence)
-            if b.ok and len(worded) > 1:
-                _, b = self._fewest_checks(worded, b, rule, stated, presence, all_checks=True)
-            _log_code(transcript, "the rule's words' checks alone", b.code)
-            yield b
+            _log_code(transcript, "the rule's words' checks alone", code)
+            yield self._plan_behaviour(code, rule, stated, presence)
 
     def _plan_behaviour(
         self, code: str, rule: RuleSpec, stated: dict[str, bool], presence: dict[str, bool]
@@ -800,6 +797,7 @@ class RuleCompiler:
         presence: dict[str, bool],
         *,
         all_checks: bool = False,
+        keep: Sequence[Check] = (),
     ) -> tuple[list[Check], Behaviour]:
         """A valid plan without the checks it does not need, and the behaviour of its code.
 
@@ -815,8 +813,9 @@ class RuleCompiler:
         could go while the code still uses the number. A relation may go where the rule
         places no parts (:func:`~logicode.codegen.plans.says_placement`; seen: "cable left of
         a connector" beside the colour mapping, a false alarm on images missing a
-        connector). With ``all_checks`` (a plan gathered
-        from several), every check may go.
+        connector). With ``all_checks`` (a plan gathered from several), every check may
+        go but the ones in ``keep`` (the checks the rule's words state outright: seen, "row 0
+        to 2" dropped beside "col 0 to 4", whose numbers the code still used).
         """
         counted = stated_counts(rule.text, self.spec.vocabulary)
         numbers = stated_numbers(rule.text)
@@ -834,7 +833,7 @@ class RuleCompiler:
 
         kept, i = list(plan), 0
         while len(kept) > 1 and i < len(kept):
-            if not all_checks and needed(kept[i]):
+            if kept[i] in keep or (not all_checks and needed(kept[i])):
                 i += 1
                 continue
             trial = kept[:i] + kept[i + 1 :]

@@ -751,12 +751,11 @@ def word_checks(rule_text: str, spec: CategorySpec) -> list[Check]:
         {"check": "count", "label": label, "min": n, "max": n, "inside": None}
         for label, n in stated_counts(rule_text, spec.vocabulary).items()
     ]
-    for label, name, value in stated_attribute_values(rule_text, spec):
-        items.append({"check": "values", "label": label, "attribute": name, "allowed": [value]})
-    for label, name, allowed in stated_attribute_sets(rule_text, spec):
-        items.append(
-            {"check": "values", "label": label, "attribute": name, "allowed": sorted(allowed)}
-        )
+    fixed = [(lab, name, {v}) for lab, name, v in stated_attribute_values(rule_text, spec)]
+    for label, name, allowed in fixed + stated_attribute_sets(rule_text, spec):
+        # Whole numbers as ints: the code shows "in (0, 1, 2)", not "in (0.0, 1.0, 2.0)".
+        values = [int(v) if v == int(v) else v for v in sorted(allowed)]
+        items.append({"check": "values", "label": label, "attribute": name, "allowed": values})
     for label, a, b in stated_equal_attributes(rule_text, spec):
         items.append({"check": "equal", "label": label, "attribute": a, "other_attribute": b})
     for label, name in stated_set_attributes(rule_text, spec):

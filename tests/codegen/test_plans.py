@@ -881,3 +881,27 @@ def test_the_words_checks_join_the_plans_and_stand_alone(pool: sandbox.SandboxPo
     )
     assert out.entry.status == "ok", out.entry.reason
     assert "plan 1 with earlier plans' checks: 2 checks" in [t["step"] for t in out.transcript]
+
+
+def test_pruning_a_gathered_plan_keeps_the_checks_the_words_state(
+    pool: sandbox.SandboxPool,
+) -> None:
+    from test_compiler import compile_with
+
+    from logicode.codegen.phrases import stated_expectations
+
+    comp, _, _ = compile_with(pool, [], candidates=0, max_rounds=0, plans=False)
+    rule = comp.spec.rules[0]  # "There are exactly two nuts."
+    count = plan({"check": "count", "label": "nut", "min": 2, "max": 2, "inside": None})[0]
+    round_lid = plan({"check": "values", "label": "lid", "attribute": "kind", "allowed": ["round"]})
+    gathered = [count, round_lid[0]]
+    # Held, as in compile_rule, to the verdicts the stated count fixes.
+    changes = [m for m, _ in comp.mutations]
+    stated = stated_expectations(rule.text, comp.spec, comp.references, changes)
+    b = comp._plan_behaviour(render(gathered, ATTRS), rule, stated, {})
+    assert b.ok, comp.problems(b)
+    # No counterexample needs the lid's kind: pruned, unless the words state it.
+    fewest, _ = comp._fewest_checks(gathered, b, rule, stated, {}, all_checks=True)
+    assert fewest == [count]
+    kept, _ = comp._fewest_checks(gathered, b, rule, stated, {}, all_checks=True, keep=round_lid)
+    assert kept == gathered

@@ -171,7 +171,7 @@ def stated_counts(text: str, vocabulary: Sequence[str]) -> dict[str, int]:
                 n = int(word) if word.isdigit() else NUMBER_WORDS.get(word)
             if n is None:
                 continue
-            words = " " + " ".join(re.findall(r"[a-z0-9]+", hit.group("rest").lower())) + " "
+            words = plain_words(hit.group("rest"))
             found = _label_at(words, vocabulary)
             if found is None or (bare and _BOUND_AFTER.match(found[1])):
                 continue
@@ -311,7 +311,7 @@ def per_part_counts(
                 " " + " ".join(hit.group("holder").lower().split()) + " ", vocabulary
             )
             held = _label_at(
-                " " + " ".join(re.findall(r"[a-z0-9]+", hit.group("rest").lower())) + " ",
+                plain_words(hit.group("rest")),
                 vocabulary,
             )
             if n and holder and held and holder[0] != held[0]:
@@ -707,7 +707,7 @@ def existential_labels(text: str, vocabulary: Sequence[str]) -> list[str]:
     """
     found: set[str] = set()
     for hit in _SOME.finditer(" ".join(text.split())):
-        words = " " + " ".join(re.findall(r"[a-z0-9]+", hit.group(1).lower())) + " "
+        words = plain_words(hit.group(1))
         for label in vocabulary:
             phrase = " ".join(p for p in re.split(r"[_\s-]+", label.lower()) if p)
             if words.startswith(f" {phrase} ") or words.startswith(f" {phrase}s "):

@@ -35,6 +35,7 @@ from logicode.codegen.phrases import (
     named_labels,
     number_spans,
     per_part_counts,
+    plain_words,
     stated_attribute_sets,
     stated_attribute_values,
     stated_counts,
@@ -785,8 +786,8 @@ def _counts_a_label(words: str, labels: Sequence[str]) -> bool:
 
 
 def _words(text: str) -> str:
-    low = text.lower().replace("_", " ").replace("grey", "gray")
-    return " " + " ".join(re.findall(r"\d+(?:\.\d+)?|[a-z0-9]+", low)) + " "
+    """:func:`~logicode.codegen.phrases.plain_words`, with "grey" spelt as the colour names are."""
+    return plain_words(text.lower().replace("grey", "gray"))
 
 
 def _said(
